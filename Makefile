@@ -1,0 +1,45 @@
+# rnnmusic: `make demo` and `make test` set up everything they need from a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+APT_PACKAGES := abcmidi fluidsynth fluid-soundfont-gm
+
+.PHONY: setup demo test bench clean system-deps
+
+setup: $(VENV)/.installed
+
+# Debian packages: installed when missing and running as root; otherwise the code degrades with a warning.
+system-deps:
+	@missing=""; \
+	command -v abc2midi >/dev/null || missing="$$missing abcmidi"; \
+	command -v fluidsynth >/dev/null || missing="$$missing fluidsynth"; \
+	[ -e /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || missing="$$missing fluid-soundfont-gm"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian packages:$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing) >/tmp/rnnmusic-apt.log 2>&1 \
+	      || echo "warning: apt-get failed (see /tmp/rnnmusic-apt.log); rnnmusic will run degraded"; \
+	  else \
+	    echo "warning: missing$$missing and not root: ABC->MIDI falls back to music21, audio to the built-in synth"; \
+	  fi; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	@$(MAKE) --no-print-directory system-deps
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check torch==2.13.0
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	touch $@
+
+demo: setup
+	$(PY) -m rnnmusic.demo
+
+test: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) bench/speed.py
+
+clean:
+	rm -rf $(VENV) runs out build src/*.egg-info

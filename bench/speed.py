@@ -1,0 +1,116 @@
+"""Training and generation throughput of the default config, and peak memory.
+
+    .venv/bin/python bench/speed.py            # writes bench/results/speed.json and speed.md
+
+Training: tokens (target predictions) per second over timed truncated-BPTT steps on real tunes (O'Neill's,
+abc-tokens), after warm-up steps. Generation: tokens per second of the stateful sampler, one tune and a
+batch of 64. Peak memory: the process's max RSS after loading the corpus and training.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from rnnmusic.batches import TokenStream
+from rnnmusic.config import ModelConfig, TrainConfig
+from rnnmusic.encodings import get_encoding
+from rnnmusic.model import MusicRNN, detach_state
+from rnnmusic.sample import SampleConfig, sample_ids
+from rnnmusic.train import load_corpus
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def machine() -> dict:
+    cpu = ""
+    try:
+        cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": cpu or platform.processor(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "python": platform.python_version(), "torch": torch.__version__, "platform": platform.platform()}
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_training(cfg: TrainConfig, mcfg: ModelConfig, steps: int = 30, warmup: int = 5) -> dict:
+    corpus = load_corpus(cfg)
+    enc = get_encoding(cfg.encoding).fit(t.text for t in corpus.tunes)
+    stream = TokenStream([enc.encode(t.text) for t in corpus.tunes], cfg.batch_size, cfg.seq_len)
+    mcfg.vocab_size = enc.vocab_size
+    torch.manual_seed(0)
+    model = MusicRNN(mcfg)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    state, n, t0 = None, 0, 0.0
+    for i, (_, x, y) in enumerate(stream.batches(0)):
+        if i == warmup:
+            t0, n = time.perf_counter(), 0
+        out, state = model(x, state)
+        loss = model.loss(out, y)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        state = detach_state(state)
+        n += y.numel()
+        if i == warmup + steps:
+            break
+    dt = time.perf_counter() - t0
+    return {"corpus_tunes": len(corpus.tunes), "corpus_tokens": stream.tokens, "vocab": enc.vocab_size,
+            "parameters": model.num_parameters(), "batch_size": cfg.batch_size, "seq_len": cfg.seq_len,
+            "steps_timed": steps, "train_tokens_per_s": round(n / dt), "model": model, "encoding": enc}
+
+
+def bench_generation(model, enc, count: int, length: int = 400) -> dict:
+    cfg = SampleConfig(count=count, seed=0, max_length=length, temperature=1.0)
+    t0 = time.perf_counter()
+    ids = sample_ids(model, enc, cfg)
+    dt = time.perf_counter() - t0
+    tokens = sum(len(x) for x in ids)
+    return {"count": count, "tokens": tokens, "seconds": round(dt, 3), "tokens_per_s": round(tokens / dt)}
+
+
+def main() -> int:
+    cfg, mcfg = TrainConfig(), ModelConfig()
+    tr = bench_training(cfg, mcfg)
+    model, enc = tr.pop("model"), tr.pop("encoding")
+    rss_train = rss_mb()
+    gen1 = bench_generation(model, enc, 1)
+    gen64 = bench_generation(model, enc, 64)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    result = {"machine": machine(), "commit": commit, "date": time.strftime("%Y-%m-%d"),
+              "config": {"model": {k: v for k, v in mcfg.__dict__.items()}, "corpus": cfg.corpus, "encoding": cfg.encoding},
+              "training": tr, "generation_single": gen1, "generation_batch64": gen64, "peak_rss_mb": round(max(rss_train, rss_mb()))}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "speed.json").write_text(json.dumps(result, indent=2) + "\n")
+    m = result["machine"]
+    md = [
+        "# Speed of the default config", "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads), Python {m['python']}; "
+        f"commit {commit}, {result['date']}.", "",
+        f"Model: {mcfg.cell} {mcfg.layers}x{mcfg.hidden}, embed {mcfg.embed}, {tr['parameters']:,} parameters; "
+        f"{cfg.encoding} on {', '.join(cfg.corpus)} ({tr['corpus_tunes']} tunes, {tr['corpus_tokens']:,} tokens, vocab {tr['vocab']}).", "",
+        "| measure | value |", "|---|---|",
+        f"| training, tokens/s (batch {cfg.batch_size} x {cfg.seq_len}, {tr['steps_timed']} steps) | {tr['train_tokens_per_s']:,} |",
+        f"| generation, 1 tune, tokens/s | {gen1['tokens_per_s']:,} |",
+        f"| generation, batch of 64, tokens/s | {gen64['tokens_per_s']:,} |",
+        f"| peak RSS (corpus + training + generation) | {result['peak_rss_mb']} MB |", "",
+        "Command: `.venv/bin/python bench/speed.py` (or `make bench`).", "",
+    ]
+    (RESULTS / "speed.md").write_text("\n".join(md))
+    print("\n".join(md))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

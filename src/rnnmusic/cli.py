@@ -1,0 +1,206 @@
+"""The `rnnmusic` command: thin flag parsing over the library. User errors end in one line, never a traceback."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from dataclasses import fields
+from pathlib import Path
+
+from .config import CELLS, OPTIMIZERS, SCHEDULES, ModelConfig, TrainConfig
+from .errors import UserError
+
+
+def _sources(values: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for v in values or []:
+        # names may be comma-separated ("essen,oneills"); paths are taken whole
+        out += [s for s in v.split(",") if s] if "," in v and not Path(v).exists() else [v]
+    return out
+
+
+def _add_train_flags(p: argparse.ArgumentParser) -> None:
+    d, m = TrainConfig(), ModelConfig()
+    g = p.add_argument_group("data")
+    g.add_argument("--corpus", action="append", metavar="NAME|PATH",
+                   help="built-in corpus name (see `rnnmusic corpus list`), .abc file, directory or glob; repeatable")
+    g.add_argument("--encoding", choices=["abc-char", "abc-tokens"], help=f"default {d.encoding}")
+    g.add_argument("--max-tunes", type=int, help="use at most this many tunes")
+    g.add_argument("--no-chords", dest="keep_chords", action="store_const", const=False, help="drop chord symbols")
+    g.add_argument("--valid-fraction", type=float, help=f"default {d.valid_fraction}")
+    g.add_argument("--split-seed", type=int, help=f"train/validation split seed, default {d.split_seed}")
+    g = p.add_argument_group("model")
+    g.add_argument("--cell", choices=CELLS, help=f"default {m.cell}")
+    g.add_argument("--layers", type=int, help=f"default {m.layers}")
+    g.add_argument("--hidden", type=int, help=f"default {m.hidden}")
+    g.add_argument("--embed", type=int, help=f"default {m.embed}")
+    g.add_argument("--dropout", type=float, help=f"default {m.dropout}")
+    g = p.add_argument_group("optimisation")
+    g.add_argument("--epochs", type=int, help=f"default {d.epochs}")
+    g.add_argument("--batch-size", type=int, help=f"default {d.batch_size}")
+    g.add_argument("--seq-len", type=int, help=f"truncated-BPTT length, default {d.seq_len}")
+    g.add_argument("--optimizer", choices=OPTIMIZERS, help=f"default {d.optimizer}")
+    g.add_argument("--lr", type=float, help=f"default {d.lr}")
+    g.add_argument("--weight-decay", type=float)
+    g.add_argument("--grad-clip", type=float, help=f"max gradient norm, 0 = off; default {d.grad_clip}")
+    g.add_argument("--lr-schedule", choices=SCHEDULES, help=f"default {d.lr_schedule}")
+    g.add_argument("--warmup-steps", type=int)
+    g.add_argument("--patience", type=int, help=f"early-stopping patience in epochs, 0 = off; default {d.patience}")
+    g = p.add_argument_group("checkpoints, samples, budget")
+    g.add_argument("--checkpoint-minutes", type=float, help=f"mid-epoch checkpoint interval, default {d.checkpoint_minutes}")
+    g.add_argument("--checkpoint-steps", type=int, help="also checkpoint every N steps")
+    g.add_argument("--keep-checkpoints", type=int, help=f"default {d.keep_checkpoints}")
+    g.add_argument("--sample-every", type=int, help=f"write sample tunes every N epochs, 0 = off; default {d.sample_every}")
+    g.add_argument("--sample-count", type=int)
+    g.add_argument("--seed", type=int, help=f"default {d.seed}")
+    g.add_argument("--deterministic", action="store_const", const=True,
+                   help="bit-identical results across interruptions (one thread, deterministic kernels)")
+    g.add_argument("--threads", type=int, help="torch CPU threads")
+    g.add_argument("--max-minutes", type=float, help="stop (resumably) after this many minutes of training")
+    g.add_argument("--max-steps", type=int, help="stop (resumably) at this global step")
+
+
+def _overrides(args: argparse.Namespace, cls: type) -> dict:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in vars(args).items() if k in names and v is not None}
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .train import resume, train
+
+    tcfg = _overrides(args, TrainConfig)
+    mcfg = _overrides(args, ModelConfig)
+    if args.resume:
+        if mcfg or "corpus" in tcfg or "encoding" in tcfg:
+            raise UserError("--resume continues a run as configured: model, corpus and encoding flags cannot change")
+        result = resume(args.resume, tcfg)
+    else:
+        if not args.out:
+            raise UserError("train needs --out RUN (a new run directory) or --resume RUN")
+        tcfg["corpus"] = _sources(args.corpus) or TrainConfig().corpus
+        result = train(args.out, TrainConfig(**tcfg), ModelConfig(**mcfg))
+    p = result.progress
+    best = f"{p.best_valid:.4f} nats ({p.best_valid / 0.6931471805599453:.3f} bits/token)" if p.best_valid < 1e9 else "n/a"
+    print(f"{result.stopped}: {result.run}  epoch {p.epoch}, step {p.step}, best validation loss {best}")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .generate import generate_tunes
+    from .run import load_model
+    from .sample import SampleConfig
+
+    model, enc, _ = load_model(args.run)
+    prime = args.prime.encode().decode("unicode_escape") if args.prime else ""
+    cfg = SampleConfig(count=args.count, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+                       seed=args.seed, prime=prime, max_length=args.max_length)
+    out = Path(args.out) if args.out else Path(args.run) / "generated"
+    report = generate_tunes(model, enc, cfg, out, formats=args.formats, only_valid=args.only_valid,
+                            title=Path(args.run).resolve().name, soundfont=args.soundfont, program=args.program)
+    print(report.table())
+    print(f"{report.valid}/{len(report.tunes)} valid ({report.attempts} generated); files in {out}/, report {out / 'report.json'}")
+    return 0
+
+
+def cmd_corpus(args: argparse.Namespace) -> int:
+    from .corpus import BUILTIN_CORPORA, load_abc
+
+    if args.action == "list":
+        for name, c in BUILTIN_CORPORA.items():
+            print(f"{name:10s} {getattr(c, 'description', '')}")
+        return 0
+    if not args.names:
+        raise UserError("corpus show needs a corpus name or path")
+    corpus = load_abc(_sources(args.names))
+    for line in corpus.report.warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    stats = corpus.stats()
+    if args.json:
+        print(json.dumps({"stats": stats, "report": corpus.report.to_dict()}, indent=2, default=str))
+        return 0
+    print(corpus.report.summary())
+    print(f"tunes: {stats['tunes']}")
+    for key in ("meters", "keys", "unit_lengths"):
+        if key in stats:
+            top = list(dict(stats[key]).items())[:12]
+            print(f"{key}: " + ", ".join(f"{k} {v}" for k, v in top) + (" ..." if len(stats[key]) > 12 else ""))
+    if "mean_length_chars" in stats:
+        print(f"mean length: {stats['mean_length_chars']:.0f} characters")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from .run import open_run
+    from .train import read_checkpoint_progress
+
+    run = open_run(args.run)
+    model_cfg, cfg = run.load_config()
+    enc = run.load_encoding()
+    p = read_checkpoint_progress(args.run)
+    print(f"run {run.root}")
+    print(f"  model: {model_cfg.cell} {model_cfg.layers} layers x {model_cfg.hidden}, embed {model_cfg.embed}, dropout {model_cfg.dropout}")
+    print(f"  encoding: {enc.name}, {enc.vocab_size} tokens; corpus {', '.join(cfg.corpus)}")
+    if p:
+        status = p.done or "in progress (resume with `rnnmusic train --resume RUN`)"
+        print(f"  epochs {p.epoch}/{cfg.epochs}, step {p.step}, best validation {p.best_valid:.4f} nats; {status}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="rnnmusic", description="Learn music with recurrent networks; write new music.")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a model (or --resume one)")
+    p.add_argument("--out", help="new run directory")
+    p.add_argument("--resume", metavar="RUN", help="continue this run from its newest good checkpoint")
+    _add_train_flags(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("generate", help="generate tunes from a trained run")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--count", type=int, default=5)
+    p.add_argument("--temperature", type=float, default=0.9)
+    p.add_argument("--top-k", type=int, default=0)
+    p.add_argument("--top-p", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--prime", default="", help=r"opening of every tune, e.g. 'M:6/8\nK:G\n'")
+    p.add_argument("--max-length", type=int, default=1000, help="max tokens per tune")
+    p.add_argument("--out", help="output folder (default RUN/generated)")
+    p.add_argument("--formats", default="abc,mid", help="comma list of abc, mid, wav (default abc,mid)")
+    p.add_argument("--only-valid", action="store_true", help="draw more until COUNT valid tunes (bounded)")
+    p.add_argument("--soundfont", help="General MIDI .sf2 for WAV (default: FluidR3 found automatically)")
+    p.add_argument("--program", type=int, help="General MIDI program for the melody (default: fiddle)")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("corpus", help="list built-in corpora or show one")
+    p.add_argument("action", choices=["list", "show"])
+    p.add_argument("names", nargs="*", metavar="NAME|PATH")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_corpus)
+
+    p = sub.add_parser("info", help="describe a run directory")
+    p.add_argument("run", metavar="RUN")
+    p.set_defaults(func=cmd_info)
+    return ap
+
+
+def _one_line_warnings(message, category, filename, lineno, file=None, line=None):
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    warnings.showwarning = _one_line_warnings
+    try:
+        return args.func(args)
+    except UserError as e:
+        print(f"rnnmusic: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rnnmusic: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,274 @@
+"""ABC text -> MIDI file.
+
+`abc_to_midi` uses the ``abc2midi`` program (package ``abcmidi``) when it is installed: it has the best
+ABC support (repeats and first/second endings are expanded, grace notes, broken rhythms, ``%%MIDI``
+directives). When abc2midi is missing, or fails on a tune, it falls back to music21
+(``converter.parse`` + ``write('midi')``, repeats expanded where music21 can) and emits ONE Python
+warning (category `MissingToolWarning`, a `UserWarning`) saying so. When both fail it raises
+`rnnmusic.errors.UserError`.
+
+Environment variables
+---------------------
+``RNNMUSIC_NO_ABC2MIDI=1``
+    Behave as if abc2midi were not installed (forces the music21 fallback; `check_tune` then reports
+    ``abc2midi_ok=None``). Meant for tests and for comparing the two converters.
+``RNNMUSIC_ABC2MIDI=/path/to/abc2midi``
+    Use this abc2midi executable instead of the one on ``$PATH``.
+
+Every external program is run with an argument list (never a shell string) and a timeout.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import uuid
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UserError
+
+__all__ = [
+    "DEFAULT_PROGRAM",
+    "ENV_NO_ABC2MIDI",
+    "ENV_ABC2MIDI",
+    "MissingToolWarning",
+    "Abc2MidiResult",
+    "abc_to_midi",
+    "find_abc2midi",
+    "run_abc2midi",
+    "temp_sibling",
+]
+
+#: General MIDI program used when `abc_to_midi` is called with ``program=None``: 40 = Violin (fiddle),
+#: the usual instrument for the folk tunes this toolkit learns. Change it here (or pass ``program=``).
+DEFAULT_PROGRAM = 40
+
+ENV_NO_ABC2MIDI = "RNNMUSIC_NO_ABC2MIDI"
+ENV_ABC2MIDI = "RNNMUSIC_ABC2MIDI"
+
+#: Seconds abc2midi may run on one tune before it counts as failed.
+ABC2MIDI_TIMEOUT_S = 30.0
+
+_TRUE = {"1", "true", "yes", "on"}
+_ERROR_LINE = re.compile(r"^\s*Error\b")
+_K_LINE = re.compile(r"^\s*K:")
+
+
+class MissingToolWarning(UserWarning):
+    """An external tool (abc2midi, fluidsynth, a SoundFont) is missing or failed; a weaker fallback is used."""
+
+
+def env_flag(name: str) -> bool:
+    """True when environment variable `name` is set to 1/true/yes/on (case-insensitive)."""
+    return os.environ.get(name, "").strip().lower() in _TRUE
+
+
+def find_abc2midi() -> str | None:
+    """Path of the abc2midi executable, or None when absent or hidden by ``RNNMUSIC_NO_ABC2MIDI=1``.
+
+    ``RNNMUSIC_ABC2MIDI`` may name the executable explicitly; otherwise ``$PATH`` is searched.
+    """
+    if env_flag(ENV_NO_ABC2MIDI):
+        return None
+    explicit = os.environ.get(ENV_ABC2MIDI, "").strip()
+    if explicit:
+        return shutil.which(explicit)
+    return shutil.which("abc2midi")
+
+
+@dataclass
+class Abc2MidiResult:
+    ok: bool
+    error: str | None  # first error line (or why it failed); None when ok
+    notes: int  # notes in the written MIDI file (0 when none was written)
+    output: str  # abc2midi's stdout + stderr
+
+
+def _count_midi_notes(path: Path) -> int:
+    import symusic
+
+    score = symusic.Score.from_midi(Path(path).read_bytes())
+    return sum(len(track.notes) for track in score.tracks)
+
+
+def run_abc2midi(exe: str, abc_path: Path, mid_path: Path, *, timeout: float = ABC2MIDI_TIMEOUT_S) -> Abc2MidiResult:
+    """Run ``abc2midi abc_path -o mid_path``; judge the result.
+
+    abc2midi exits 0 even on errors, so failure means: an ``Error ...`` line in its output, a
+    non-zero exit status, a timeout, or a missing / unreadable / note-less MIDI file.
+    """
+    try:
+        proc = subprocess.run(
+            [exe, str(abc_path), "-o", str(mid_path)],
+            capture_output=True, text=True, errors="replace", timeout=timeout, check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return Abc2MidiResult(False, f"abc2midi timed out after {timeout:g} s", 0, "")
+    except OSError as exc:
+        return Abc2MidiResult(False, f"cannot run abc2midi: {exc}", 0, "")
+    output = (proc.stdout or "") + (proc.stderr or "")
+    error_lines = [line.strip() for line in output.splitlines() if _ERROR_LINE.match(line)]
+    notes = 0
+    problem: str | None = None
+    if not mid_path.is_file() or mid_path.stat().st_size == 0:
+        problem = "abc2midi wrote no MIDI file"
+    else:
+        try:
+            notes = _count_midi_notes(mid_path)
+        except Exception as exc:  # symusic raises plain RuntimeError/ValueError on a broken file
+            problem = f"abc2midi wrote an unreadable MIDI file ({exc})"
+        else:
+            if notes == 0:
+                problem = "abc2midi wrote a MIDI file without notes"
+    if error_lines:
+        return Abc2MidiResult(False, error_lines[0], notes, output)
+    if proc.returncode != 0:
+        last = output.strip().splitlines()[-1] if output.strip() else ""
+        return Abc2MidiResult(False, f"abc2midi exited with status {proc.returncode}: {last}".rstrip(": "), notes, output)
+    if problem:
+        return Abc2MidiResult(False, problem, notes, output)
+    return Abc2MidiResult(True, None, notes, output)
+
+
+def _check_program(program: int | None) -> int:
+    if program is None:
+        return DEFAULT_PROGRAM
+    if isinstance(program, bool) or not isinstance(program, int) or not 0 <= program <= 127:
+        raise UserError(f"MIDI program must be an integer 0..127 (General MIDI), got {program!r}")
+    return program
+
+
+def _with_program(abc_text: str, program: int) -> str:
+    """Insert ``%%MIDI program N`` right after the first K: line (the start of the tune body).
+
+    A ``%%MIDI program`` line inside the body itself still takes effect from where it stands.
+    """
+    lines = abc_text.splitlines()
+    for i, line in enumerate(lines):
+        if _K_LINE.match(line):
+            lines.insert(i + 1, f"%%MIDI program {program}")
+            return "\n".join(lines) + "\n"
+    return abc_text if abc_text.endswith("\n") else abc_text + "\n"
+
+
+def temp_sibling(out_path: Path) -> Path:
+    """An unused hidden name next to `out_path` for writing it atomically (write there, then os.replace).
+
+    The file is not created here, so whoever writes it gives it the usual (umask) permissions.
+    """
+    return out_path.parent / f".{out_path.name}.{uuid.uuid4().hex[:12]}.tmp"
+
+
+def _convert_abc2midi(exe: str, abc_text: str, program: int, tmp_out: Path) -> str | None:
+    """Convert with abc2midi into `tmp_out`; None on success, else the reason it failed."""
+    with tempfile.TemporaryDirectory(prefix="rnnmusic-abc2midi-") as tmp:
+        abc_path = Path(tmp) / "tune.abc"
+        mid_path = Path(tmp) / "tune.mid"
+        abc_path.write_text(_with_program(abc_text, program), encoding="utf-8")
+        result = run_abc2midi(exe, abc_path, mid_path)
+        if not result.ok:
+            return result.error or "abc2midi failed"
+        shutil.copyfile(mid_path, tmp_out)
+    return None
+
+
+def _unshare_time_signatures(part) -> None:
+    """music21's ABC reader can put one TimeSignature object into two measures (after re-barring an
+    over-long bar); its MIDI writer then fails ("already found in this Stream"). Give each its own copy."""
+    seen: set[int] = set()
+    for measure in part.getElementsByClass("Measure"):
+        ts = measure.timeSignature
+        if ts is None:
+            continue
+        if id(ts) in seen:
+            measure.timeSignature = copy.deepcopy(ts)
+        seen.add(id(measure.timeSignature))
+
+
+def _convert_music21(abc_text: str, program: int, tmp_out: Path) -> None:
+    """Convert with music21 into `tmp_out` (raises on failure)."""
+    from music21 import converter, instrument, stream
+
+    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        parsed = converter.parse(abc_text, format="abc")
+    if isinstance(parsed, stream.Opus):
+        scores = list(parsed.scores)
+        if not scores:
+            raise ValueError("music21 found no tune in the text")
+        parsed = scores[0]
+    if not parsed.recurse().notes:
+        raise ValueError("music21 found no notes")
+    playable = stream.Score()
+    for part in list(parsed.parts) or [parsed]:
+        _unshare_time_signatures(part)
+        try:
+            part = part.expandRepeats()  # needs measures; music21 makes them from >= 2 plain bar lines
+        except Exception:  # no measures or malformed repeats: play the written notes once
+            pass
+        for old in list(part.recurse().getElementsByClass(instrument.Instrument)):
+            if old.activeSite is not None:
+                old.activeSite.remove(old)
+        inst = instrument.Instrument()
+        inst.midiProgram = program
+        part.insert(0, inst)
+        playable.insert(0, part)
+    playable.write("midi", fp=str(tmp_out))
+    if not tmp_out.is_file() or tmp_out.stat().st_size == 0:
+        raise ValueError("music21 wrote no MIDI file")
+    # Rewrite through symusic: some files music21 writes make FluidSynth's renderer never stop.
+    import symusic
+
+    tmp_out.write_bytes(symusic.Score.from_midi(tmp_out.read_bytes()).dumps_midi())
+
+
+def abc_to_midi(abc_text: str, out_path: Path, *, program: int | None = None) -> Path:
+    """Write `abc_text` (one tune, starting with X:) as a standard MIDI file at `out_path`.
+
+    `program` is the General MIDI program of the melody (0..127); None means `DEFAULT_PROGRAM`
+    (40, violin). abc2midi is used when available; otherwise, or when it fails on this tune, music21
+    converts it and one `MissingToolWarning` is emitted. The file is written atomically (temp file in
+    the same folder, then rename). Raises UserError("<out_path>: cannot convert ABC to MIDI: <reason>")
+    when no converter manages it. Returns `out_path`.
+    """
+    out_path = Path(out_path)
+    prog = _check_program(program)
+    if not abc_text.strip():
+        raise UserError(f"{out_path}: cannot convert ABC to MIDI: the ABC text is empty")
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{out_path}: cannot create the folder: {exc.strerror or exc}") from None
+
+    tmp_out = temp_sibling(out_path)
+    try:
+        exe = find_abc2midi()
+        abc2midi_problem = "abc2midi not found" if exe is None else _convert_abc2midi(exe, abc_text, prog, tmp_out)
+        if abc2midi_problem is not None:
+            try:
+                _convert_music21(abc_text, prog, tmp_out)
+            except Exception as exc:
+                reason = f"{abc2midi_problem}; music21: {_one_line(exc)}"
+                raise UserError(f"{out_path}: cannot convert ABC to MIDI: {reason}") from None
+            if exe is None:
+                msg = "abc2midi not found: converting ABC to MIDI with music21 (weaker ABC support)"
+            else:
+                msg = f"abc2midi failed on this tune ({abc2midi_problem}): converted with music21 instead"
+            warnings.warn(msg, MissingToolWarning, stacklevel=2)
+        os.replace(tmp_out, out_path)
+    finally:
+        if tmp_out.exists():
+            tmp_out.unlink()
+    return out_path
+
+
+def _one_line(exc: BaseException, limit: int = 200) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."

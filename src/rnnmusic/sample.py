@@ -1,0 +1,86 @@
+"""Stateful generation: the recurrent state is carried step to step; nothing re-feeds a window.
+
+Each piece i is drawn with its own random generator seeded from (seed, i), so the same seed gives the same
+pieces whatever the batch size, and `--only-valid` can draw further pieces without changing earlier ones.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .encodings import Encoding
+from .errors import UserError
+from .model import MusicRNN
+
+
+@dataclass
+class SampleConfig:
+    count: int = 1
+    temperature: float = 1.0
+    top_k: int = 0            # keep only the k most likely tokens (0 = all)
+    top_p: float = 1.0        # nucleus sampling: smallest set with this much probability (1 = all)
+    seed: int = 0
+    prime: str = ""           # the opening of every piece (e.g. "M:6/8\nK:G\n")
+    max_length: int = 1000    # tokens generated after the prime
+
+    def validate(self) -> None:
+        if self.count < 1:
+            raise UserError(f"count must be at least 1, got {self.count}")
+        if self.temperature <= 0:
+            raise UserError(f"temperature must be positive, got {self.temperature}")
+        if self.top_k < 0:
+            raise UserError(f"top-k must be >= 0, got {self.top_k}")
+        if not 0.0 < self.top_p <= 1.0:
+            raise UserError(f"top-p must be in (0, 1], got {self.top_p}")
+        if self.max_length < 1:
+            raise UserError(f"max-length must be at least 1, got {self.max_length}")
+
+
+def filter_logits(logits: torch.Tensor, temperature: float, top_k: int, top_p: float) -> torch.Tensor:
+    """Temperature, top-k and top-p applied to (B, V) logits; returns probabilities."""
+    logits = logits / temperature
+    if top_k and top_k < logits.size(-1):
+        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p < 1.0:
+        sorted_logits, idx = torch.sort(logits, descending=True, dim=-1)
+        cum = torch.softmax(sorted_logits, dim=-1).cumsum(dim=-1)
+        drop = cum - torch.softmax(sorted_logits, dim=-1) >= top_p  # keep the first token that crosses top_p
+        sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
+        logits = torch.full_like(logits, float("-inf")).scatter(-1, idx, sorted_logits)
+    return torch.softmax(logits, dim=-1)
+
+
+@torch.no_grad()
+def sample_ids(model: MusicRNN, enc: Encoding, cfg: SampleConfig, first_index: int = 0) -> list[list[int]]:
+    """Token ids (prime included, <s>/</s> excluded) of cfg.count pieces numbered first_index..."""
+    cfg.validate()
+    model.eval()
+    prime = enc.encode(cfg.prime, bos=True, eos=False).tolist()
+    gens = [torch.Generator().manual_seed(cfg.seed * 1_000_003 + first_index + i) for i in range(cfg.count)]
+    x = torch.tensor([prime] * cfg.count, dtype=torch.long)
+    logits, state = model(x)
+    last = logits[:, -1]
+    out: list[list[int]] = [list(prime[1:]) for _ in range(cfg.count)]
+    alive = [True] * cfg.count
+    eos = enc.eos_id
+    for _ in range(cfg.max_length):
+        probs = filter_logits(last, cfg.temperature, cfg.top_k, cfg.top_p)
+        nxt = torch.stack([torch.multinomial(probs[i], 1, generator=gens[i]) for i in range(cfg.count)])
+        for i, tok in enumerate(nxt.view(-1).tolist()):
+            if alive[i]:
+                if tok == eos:
+                    alive[i] = False
+                else:
+                    out[i].append(tok)
+        if not any(alive):
+            break
+        logits, state = model(nxt, state)
+        last = logits[:, -1]
+    return out
+
+
+def generate(model: MusicRNN, enc: Encoding, cfg: SampleConfig, first_index: int = 0) -> list[str]:
+    """Decoded pieces (for ABC encodings: tune text without X:)."""
+    return [enc.decode(ids) for ids in sample_ids(model, enc, cfg, first_index)]

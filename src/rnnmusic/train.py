@@ -1,0 +1,446 @@
+"""The one training loop: truncated BPTT, checkpoints, resume, early stopping, callbacks.
+
+`train(...)` starts a run directory; `resume(run)` continues it from its newest good checkpoint through the
+same loop. A checkpoint holds weights, optimizer moments, schedule state, RNG state, the recurrent state and
+the data position (epoch, batch), so a run killed at any moment continues where its last checkpoint left it;
+with `deterministic=True` the finished weights are bit-identical to an uninterrupted run.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import sys
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .batches import TokenStream
+from .checkpoint import (
+    load_checkpoint,
+    optimizer_from_flat,
+    optimizer_to_flat,
+    save_checkpoint,
+    split_prefix,
+    write_atomic,
+)
+from .config import ModelConfig, TrainConfig
+from .corpus import Corpus, load_abc
+from .encodings import Encoding, get_encoding
+from .errors import CheckpointError, UserError
+from .model import MusicRNN, detach_state, state_from_tensors, state_tensors
+from .run import RunDir, open_run
+
+METRIC_FIELDS = [
+    "epoch", "step", "train_loss", "valid_loss", "train_bpt", "valid_bpt", "lr", "tokens_per_s", "elapsed_s",
+]
+LN2 = math.log(2.0)
+
+
+@dataclass
+class Progress:
+    """Where training stands: everything besides tensors that a checkpoint must restore."""
+
+    epoch: int = 0            # epochs completed
+    batch: int = 0            # batches completed in the current epoch (the data position)
+    step: int = 0             # optimizer steps in total
+    best_valid: float = math.inf
+    bad_epochs: int = 0       # epochs since the last validation improvement
+    lr_scale: float = 1.0     # plateau schedule state
+    epoch_loss_sum: float = 0.0
+    epoch_tokens: int = 0
+    epoch_seconds: float = 0.0
+    elapsed: float = 0.0      # training seconds over all sessions
+    done: str | None = None   # why training finished ("epochs", "early stopping"); None while it can go on
+
+
+@dataclass
+class TrainResult:
+    run: Path
+    progress: Progress
+    stopped: str              # "finished: ...", "interrupted: ..."
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Callback:
+    """Hooks the loop calls; subclass and override what you need."""
+
+    def on_epoch_end(self, trainer: "Trainer", row: dict[str, Any]) -> None:
+        pass
+
+
+def load_corpus(cfg: TrainConfig) -> Corpus:
+    return load_abc(cfg.corpus, max_tunes=cfg.max_tunes, keep_chords=cfg.keep_chords)
+
+
+def _log(msg: str) -> None:
+    tqdm.write(msg, file=sys.stderr)
+
+
+class Trainer:
+    def __init__(
+        self,
+        run: RunDir,
+        model_cfg: ModelConfig,
+        cfg: TrainConfig,
+        encoding: Encoding,
+        train_pieces: Sequence[np.ndarray],
+        valid_pieces: Sequence[np.ndarray],
+        callbacks: Sequence[Callback] = (),
+        progress_bar: bool | None = None,
+    ):
+        self.run, self.model_cfg, self.cfg, self.encoding = run, model_cfg, cfg, encoding
+        self.callbacks = list(callbacks)
+        self.progress_bar = progress_bar
+        if cfg.deterministic:
+            torch.use_deterministic_algorithms(True)
+            torch.set_num_threads(1)
+        elif cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        self.model = MusicRNN(model_cfg)
+        self.optimizer = self._make_optimizer()
+        self.train_data = TokenStream(train_pieces, cfg.batch_size, cfg.seq_len, shuffle=True, seed=cfg.seed)
+        self.valid_data = TokenStream(valid_pieces, cfg.batch_size, cfg.seq_len, shuffle=False)
+        self.total_steps = cfg.epochs * self.train_data.num_batches
+        self.p = Progress()
+        self.state = None
+        self.metrics: list[dict[str, Any]] = []
+
+    # -- setup ---------------------------------------------------------------------------------------
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        c = self.cfg
+        params = self.model.parameters()
+        if c.optimizer == "adam":
+            return torch.optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay)
+        if c.optimizer == "rmsprop":
+            return torch.optim.RMSprop(params, lr=c.lr, weight_decay=c.weight_decay)
+        return torch.optim.SGD(params, lr=c.lr, momentum=0.9, weight_decay=c.weight_decay)
+
+    def lr_at(self, step: int) -> float:
+        c = self.cfg
+        lr = c.lr * self.p.lr_scale
+        if c.lr_schedule == "constant":
+            return lr
+        warm = min(1.0, (step + 1) / c.warmup_steps) if c.warmup_steps else 1.0
+        if c.lr_schedule == "plateau":
+            return lr * warm
+        progress = min(1.0, step / max(1, self.total_steps))
+        cosine = c.min_lr_ratio + (1 - c.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+        return lr * warm * cosine
+
+    # -- checkpoints ---------------------------------------------------------------------------------
+    def _tensors(self, with_training_state: bool) -> dict[str, torch.Tensor]:
+        t = {f"model.{k}": v for k, v in self.model.state_dict().items()}
+        if with_training_state:
+            opt_t, _ = optimizer_to_flat(self.optimizer.state_dict())
+            t.update({f"optim.{k}": v for k, v in opt_t.items()})
+            t["rng.torch"] = torch.get_rng_state()
+            t.update({f"hidden.{k}": v for k, v in state_tensors(self.state).items()})
+        return t
+
+    def _meta(self) -> dict[str, Any]:
+        _, opt_js = optimizer_to_flat(self.optimizer.state_dict())
+        return {
+            "progress": asdict(self.p),
+            "optimizer": opt_js,
+            "encoding": self.encoding.name,
+            "model": asdict(self.model_cfg),
+            "parameters": self.model.num_parameters(),
+            "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+
+    def save(self) -> Path:
+        path = self.run.step_path(self.p.step)
+        save_checkpoint(path, self._tensors(True), self._meta())
+        for old in self.run.step_checkpoints()[self.cfg.keep_checkpoints :]:
+            old.unlink(missing_ok=True)
+        return path
+
+    def save_best(self) -> None:
+        save_checkpoint(self.run.best_path, self._tensors(False), self._meta())
+
+    def restore(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        self.model.load_state_dict(split_prefix(tensors, "model"))
+        self.optimizer.load_state_dict(optimizer_from_flat(split_prefix(tensors, "optim"), meta["optimizer"]))
+        torch.set_rng_state(tensors["rng.torch"])
+        self.state = state_from_tensors(split_prefix(tensors, "hidden"))
+        known = set(Progress.__dataclass_fields__)
+        self.p = Progress(**{k: v for k, v in meta["progress"].items() if k in known})
+        self.metrics = [r for r in self._read_metrics() if int(r["epoch"]) <= self.p.epoch]
+
+    # -- metrics -------------------------------------------------------------------------------------
+    def _read_metrics(self) -> list[dict[str, Any]]:
+        if not self.run.metrics_path.exists():
+            return []
+        with open(self.run.metrics_path, newline="") as f:
+            return list(csv.DictReader(f))
+
+    def _write_metrics(self) -> None:
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=METRIC_FIELDS)
+        w.writeheader()
+        w.writerows(self.metrics)
+        write_atomic(self.run.metrics_path, buf.getvalue().encode())
+
+    # -- the loop ------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self, data: TokenStream) -> float:
+        """Mean loss per predicted token over the whole stream (nats)."""
+        self.model.eval()
+        state, total, count = None, 0.0, 0
+        for _, x, y in data.batches(0):
+            out, state = self.model(x, state)
+            total += float(self.model.loss(out, y, reduction="sum"))
+            count += y.numel()
+        return total / max(1, count)
+
+    def fit(self) -> TrainResult:
+        c, p, data = self.cfg, self.p, self.train_data
+        if p.done:
+            return TrainResult(self.run.root, p, f"finished: {p.done}", self.metrics)
+        session_start = time.monotonic()
+        last_ckpt = time.monotonic()
+        bar = tqdm(
+            total=self.total_steps, initial=min(p.step, self.total_steps), unit="step", dynamic_ncols=True,
+            disable=(not self.progress_bar) if self.progress_bar is not None else None, file=sys.stderr,
+        )
+        try:
+            while p.epoch < c.epochs:
+                if p.batch == 0:
+                    self.state = None
+                bar.set_description(f"epoch {p.epoch + 1}/{c.epochs}")
+                t0 = time.monotonic()
+                self.model.train()
+                for b, x, y in data.batches(p.epoch, p.batch):
+                    lr = self.lr_at(p.step)
+                    for g in self.optimizer.param_groups:
+                        g["lr"] = lr
+                    out, state = self.model(x, self.state)
+                    loss = self.model.loss(out, y)
+                    self.optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if c.grad_clip > 0:
+                        torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
+                    self.optimizer.step()
+                    self.state = detach_state(state)
+                    now = time.monotonic()
+                    p.step, p.batch = p.step + 1, b + 1
+                    p.epoch_loss_sum += float(loss) * y.numel()
+                    p.epoch_tokens += y.numel()
+                    p.epoch_seconds += now - t0
+                    p.elapsed += now - t0
+                    t0 = now
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{float(loss):.3f}", lr=f"{lr:.1e}", refresh=False)
+                    if p.batch < data.num_batches:
+                        if (c.checkpoint_steps and p.step % c.checkpoint_steps == 0) or (
+                            now - last_ckpt >= c.checkpoint_minutes * 60
+                        ):
+                            self.save()
+                            last_ckpt = now
+                        stop = self._budget_spent(session_start)
+                        if stop:
+                            self.save()
+                            return TrainResult(self.run.root, p, f"interrupted: {stop}", self.metrics)
+                self._end_epoch()
+                last_ckpt = time.monotonic()
+                if p.done:
+                    break
+                stop = self._budget_spent(session_start)
+                if stop and p.epoch < c.epochs:
+                    return TrainResult(self.run.root, p, f"interrupted: {stop}", self.metrics)
+        finally:
+            bar.close()
+        if not p.done:
+            p.done = "epochs"
+            self.save()
+        return TrainResult(self.run.root, p, f"finished: {p.done}", self.metrics)
+
+    def _budget_spent(self, session_start: float) -> str | None:
+        c, p = self.cfg, self.p
+        if c.max_steps is not None and p.step >= c.max_steps:
+            return f"max steps {c.max_steps} reached"
+        if c.max_minutes is not None and time.monotonic() - session_start >= c.max_minutes * 60:
+            return f"time budget of {c.max_minutes:g} min spent"
+        return None
+
+    def _end_epoch(self) -> None:
+        c, p = self.cfg, self.p
+        valid = self.evaluate(self.valid_data)
+        train = p.epoch_loss_sum / max(1, p.epoch_tokens)
+        p.epoch += 1
+        row = {
+            "epoch": p.epoch, "step": p.step,
+            "train_loss": round(train, 5), "valid_loss": round(valid, 5),
+            "train_bpt": round(train / LN2, 5), "valid_bpt": round(valid / LN2, 5),
+            "lr": f"{self.lr_at(p.step):.3g}",
+            "tokens_per_s": round(p.epoch_tokens / max(1e-9, p.epoch_seconds)),
+            "elapsed_s": round(p.elapsed, 1),
+        }
+        self.metrics.append(row)
+        if valid < p.best_valid - 1e-4:
+            p.best_valid, p.bad_epochs = valid, 0
+            self.save_best()
+            row["best"] = True
+        else:
+            p.bad_epochs += 1
+            if c.lr_schedule == "plateau":
+                p.lr_scale *= 0.5
+            if c.patience and p.bad_epochs >= c.patience:
+                p.done = "early stopping"
+        _log(
+            f"epoch {p.epoch}/{c.epochs}  train {train:.4f} ({train / LN2:.3f} bits/token)  "
+            f"valid {valid:.4f} ({valid / LN2:.3f} bits/token){'  *best' if row.get('best') else ''}  "
+            f"{row['tokens_per_s']} tok/s"
+        )
+        row.pop("best", None)
+        p.batch, p.epoch_loss_sum, p.epoch_tokens, p.epoch_seconds = 0, 0.0, 0, 0.0
+        self.state = None
+        self._write_metrics()
+        for cb in self.callbacks:
+            cb.on_epoch_end(self, row)
+        if p.epoch >= c.epochs and not p.done:
+            p.done = "epochs"
+        self.save()
+
+
+# -- callbacks shipped with the trainer ----------------------------------------------------------------
+class LossPlot(Callback):
+    """Redraws RUN/loss.png after every epoch."""
+
+    def on_epoch_end(self, trainer: Trainer, row: dict[str, Any]) -> None:
+        from .render.plots import plot_losses
+
+        try:
+            plot_losses(trainer.metrics, trainer.run.plot_path)
+        except OSError as e:
+            warnings.warn(f"{trainer.run.plot_path}: cannot write loss plot: {e}", stacklevel=2)
+
+
+class SampleWriter(Callback):
+    """Every `sample_every` epochs, generates tunes into RUN/samples/epoch-NNN.abc with a validity report."""
+
+    def on_epoch_end(self, trainer: Trainer, row: dict[str, Any]) -> None:
+        c = trainer.cfg
+        if not c.sample_every or trainer.p.epoch % c.sample_every:
+            return
+        from .generate import write_samples
+
+        summary = write_samples(
+            trainer.model, trainer.encoding, trainer.run.samples_dir, f"epoch-{trainer.p.epoch:03d}",
+            count=c.sample_count, max_length=c.sample_max_length, temperature=c.sample_temperature,
+            seed=c.seed + trainer.p.epoch,
+        )
+        trainer.model.train()
+        _log(f"samples: {summary}")
+
+
+DEFAULT_CALLBACKS: tuple[Callable[[], Callback], ...] = (LossPlot, SampleWriter)
+
+
+# -- entry points ----------------------------------------------------------------------------------------
+def _prepare(cfg: TrainConfig, encoding: Encoding | None) -> tuple[Corpus, Encoding, list, list]:
+    corpus = load_corpus(cfg)
+    train_tunes, valid_tunes = corpus.split(cfg.valid_fraction, cfg.split_seed)
+    if encoding is None:
+        encoding = get_encoding(cfg.encoding).fit(t.text for t in train_tunes)
+    train_pieces = [encoding.encode(t.text) for t in train_tunes]
+    valid_pieces = [encoding.encode(t.text) for t in valid_tunes]
+    return corpus, encoding, train_pieces, valid_pieces
+
+
+def train(
+    out: str | Path,
+    cfg: TrainConfig | None = None,
+    model_cfg: ModelConfig | None = None,
+    *,
+    callbacks: Sequence[Callback] | None = None,
+    progress_bar: bool | None = None,
+) -> TrainResult:
+    """Train a new model into the run directory `out` (which must not hold a run yet)."""
+    cfg = cfg or TrainConfig()
+    model_cfg = model_cfg or ModelConfig()
+    cfg.validate()
+    run = RunDir(Path(out))
+    if run.exists():
+        raise UserError(f"{run.root}: already holds a run; use --resume to continue it or choose another --out")
+    corpus, enc, train_pieces, valid_pieces = _prepare(cfg, None)
+    model_cfg.vocab_size, model_cfg.kind = enc.vocab_size, enc.kind
+    model_cfg.validate()
+    for line in corpus.report.warnings:
+        _log(f"warning: {line}")
+    _log(corpus.report.summary())
+    try:
+        run.root.mkdir(parents=True, exist_ok=True)
+        run.write_json(run.report_path, corpus.report.to_dict())
+        run.save_encoding(enc)
+        run.save_config(model_cfg, cfg)
+    except OSError as e:
+        raise UserError(f"{run.root}: cannot write the run directory: {e.strerror or e}") from None
+    trainer = Trainer(
+        run, model_cfg, cfg, enc, train_pieces, valid_pieces,
+        [f() for f in DEFAULT_CALLBACKS] if callbacks is None else callbacks, progress_bar,
+    )
+    _log(
+        f"model: {model_cfg.cell} {model_cfg.layers}x{model_cfg.hidden}, {trainer.model.num_parameters():,} parameters; "
+        f"encoding {enc.name} ({enc.vocab_size} tokens); {len(train_pieces)} train / {len(valid_pieces)} valid pieces, "
+        f"{trainer.train_data.tokens:,} train tokens, {trainer.train_data.num_batches} batches per epoch"
+    )
+    return trainer.fit()
+
+
+def resume(
+    path: str | Path,
+    overrides: dict[str, Any] | None = None,
+    *,
+    callbacks: Sequence[Callback] | None = None,
+    progress_bar: bool | None = None,
+) -> TrainResult:
+    """Continue a run from its newest good checkpoint (`overrides` may change e.g. epochs or max_minutes)."""
+    run = open_run(path)
+    model_cfg, cfg = run.load_config()
+    for k, v in (overrides or {}).items():
+        if not hasattr(cfg, k):
+            raise UserError(f"cannot override unknown setting {k!r}")
+        setattr(cfg, k, v)
+    cfg.validate()
+    enc = run.load_encoding()
+    _, _, train_pieces, valid_pieces = _prepare(cfg, enc)
+    trainer = Trainer(
+        run, model_cfg, cfg, enc, train_pieces, valid_pieces,
+        [f() for f in DEFAULT_CALLBACKS] if callbacks is None else callbacks, progress_bar,
+    )
+    found = run.latest_checkpoint()
+    if found is None:
+        _log(f"{run.root}: no checkpoint yet; starting from the beginning")
+    else:
+        ckpt, tensors, meta = found
+        trainer.restore(tensors, meta)
+        if trainer.p.done == "epochs" and trainer.p.epoch < cfg.epochs:
+            trainer.p.done = None  # more epochs were asked for
+        _log(f"resuming {run.root} from {ckpt.name}: epoch {trainer.p.epoch}, batch {trainer.p.batch}, step {trainer.p.step}")
+    if overrides:
+        run.save_config(model_cfg, cfg)
+    return trainer.fit()
+
+
+def read_checkpoint_progress(path: str | Path) -> Progress | None:
+    """Progress of a run's newest good checkpoint (None when there is none)."""
+    found = open_run(path).latest_checkpoint()
+    if found is None:
+        return None
+    known = set(Progress.__dataclass_fields__)
+    return Progress(**{k: v for k, v in found[2]["progress"].items() if k in known})
+
+
+__all__ = [
+    "Trainer", "TrainResult", "Progress", "Callback", "LossPlot", "SampleWriter", "train", "resume",
+    "load_checkpoint", "CheckpointError", "read_checkpoint_progress",
+]
