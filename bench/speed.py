@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from rnnmusic.batches import TokenStream
+from rnnmusic.batches import IGNORE, PieceBatches
 from rnnmusic.config import ModelConfig, TrainConfig
 from rnnmusic.encodings import get_encoding
 from rnnmusic.model import MusicRNN, detach_state
@@ -46,13 +46,15 @@ def rss_mb() -> float:
 def bench_training(cfg: TrainConfig, mcfg: ModelConfig, steps: int = 30, warmup: int = 5) -> dict:
     corpus = load_corpus(cfg)
     enc = get_encoding(cfg.encoding).fit(t.text for t in corpus.tunes)
-    stream = TokenStream([enc.encode(t.text) for t in corpus.tunes], cfg.batch_size, cfg.seq_len)
+    stream = PieceBatches([enc.encode(t.text) for t in corpus.tunes], cfg.batch_size, cfg.seq_len)
     mcfg.vocab_size = enc.vocab_size
     torch.manual_seed(0)
     model = MusicRNN(mcfg)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     state, n, t0 = None, 0, 0.0
-    for i, (_, x, y) in enumerate(stream.batches(0)):
+    for i, (_, x, y, fresh) in enumerate(stream.batches(0)):
+        if fresh:
+            state = None
         if i == warmup:
             t0, n = time.perf_counter(), 0
         out, state = model(x, state)
@@ -62,7 +64,7 @@ def bench_training(cfg: TrainConfig, mcfg: ModelConfig, steps: int = 30, warmup:
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step()
         state = detach_state(state)
-        n += y.numel()
+        n += int((y != IGNORE).sum())
         if i == warmup + steps:
             break
     dt = time.perf_counter() - t0

@@ -101,25 +101,29 @@ def test_corrupted_newest_checkpoint_falls_back(reference_run, tmp_path):
 def test_train_then_generate_playable_tunes(tmp_path):
     """A small model on a few hundred real tunes writes tunes that abc2midi accepts; the run dir is complete."""
     out = tmp_path / "folk"
-    cfg = TrainConfig(corpus=["oneills"], max_tunes=400, encoding="abc-tokens", epochs=3, batch_size=16, seq_len=64,
-                      lr=5e-3, sample_every=3, sample_count=2, sample_max_length=300, seed=3, patience=0)
-    result = train(out, cfg, ModelConfig(hidden=96, embed=32, layers=2, dropout=0.0), progress_bar=False)
+    cfg = TrainConfig(corpus=["oneills"], max_tunes=400, encoding="abc-tokens", epochs=15, batch_size=16, seq_len=64,
+                      lr=5e-3, sample_every=15, sample_count=2, sample_max_length=300, seed=3, patience=0,
+                      deterministic=True)
+    result = train(out, cfg, ModelConfig(hidden=128, embed=32, layers=2, dropout=0.0), progress_bar=False)
     assert result.stopped == "finished: epochs"
     for name in ("config.json", "encoding.json", "corpus-report.json", "best.safetensors", "metrics.csv", "loss.png",
-                 "samples/epoch-003.abc", "samples/epoch-003.json"):
+                 "samples/epoch-015.abc", "samples/epoch-015.json"):
         assert (out / name).is_file(), name
     rows = list(csv.DictReader(open(out / "metrics.csv")))
-    assert len(rows) == 3
-    assert float(rows[-1]["valid_loss"]) < float(rows[0]["valid_loss"]) < 5.0
+    assert len(rows) == 15
+    assert float(rows[-1]["valid_loss"]) < 0.7 * float(rows[0]["valid_loss"])
     assert all(float(r["tokens_per_s"]) > 0 for r in rows)
     assert open(out / "loss.png", "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 
     model, enc, meta = load_model(out)
-    cfg_s = SampleConfig(count=6, temperature=0.8, seed=11, max_length=400)
+    cfg_s = SampleConfig(count=8, temperature=0.8, seed=11, max_length=400)
     assert generate(model, enc, cfg_s) == generate(model, enc, cfg_s), "same seed, same output"
-    report = generate_tunes(model, enc, cfg_s, tmp_path / "gen", formats="abc,mid")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tunes abc2midi rejects are reported, not fatal
+        report = generate_tunes(model, enc, cfg_s, tmp_path / "gen", formats="abc,mid")
+    assert sum(t.check.header_ok for t in report.tunes) >= 6, report.table()
     accepted = [t for t in report.tunes if t.check.abc2midi_ok]
-    assert len(accepted) >= 4, report.table()
+    assert len(accepted) >= 2, report.table()
     assert all((tmp_path / "gen" / f"{t.name}.mid").stat().st_size > 50 for t in accepted)
     assert all(t.text.startswith(f"X:{i + 1}\n") for i, t in enumerate(report.tunes))
     assert (tmp_path / "gen" / "report.json").is_file()

@@ -25,6 +25,8 @@ from safetensors.torch import load_file, save
 from .errors import CheckpointError
 
 FORMAT = "rnnmusic-checkpoint"
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 VERSION = 1
 
 
@@ -45,6 +47,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions of a new file
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -108,7 +108,7 @@ def cmd_corpus(args: argparse.Namespace) -> int:
 
     if args.action == "list":
         for name, c in BUILTIN_CORPORA.items():
-            print(f"{name:10s} {getattr(c, 'description', '')}")
+            print(f"{name:10s} ~{c.approx_tunes:>6,} tunes  {c.description}")
         return 0
     if not args.names:
         raise UserError("corpus show needs a corpus name or path")

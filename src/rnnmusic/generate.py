@@ -87,7 +87,7 @@ def generate_tunes(
     except OSError as e:
         raise UserError(f"{out}: cannot create output folder: {e.strerror or e}") from None
     max_attempts = max_attempts or 10 * cfg.count
-    kept: list[tuple[int, str, TuneCheck]] = []
+    kept: list[tuple[int, str, TuneCheck]] = []  # (seed index, tune body, its check)
     attempts = 0
     while attempts < max_attempts:
         want = cfg.count - (sum(c.valid for _, _, c in kept) if only_valid else len(kept))
@@ -96,8 +96,7 @@ def generate_tunes(
         batch = min(want if not only_valid else max(want, 4), max_attempts - attempts)
         bodies = generate(model, enc, SampleConfig(**{**cfg.__dict__, "count": batch}), first_index=attempts)
         for i, body in enumerate(bodies):
-            text = tune_document(body, 1, f"{title} #{attempts + i + 1}")
-            kept.append((attempts + i, text, check_tune(text)))
+            kept.append((attempts + i, body, check_tune(tune_document(body, 1, title))))
         attempts += batch
         if not only_valid:
             break
@@ -112,9 +111,9 @@ def generate_tunes(
             good += bad[: cfg.count - len(good)]
         kept = sorted(good, key=lambda k: k[0])
     tunes = []
-    for n, (idx, text, check) in enumerate(kept, 1):
+    for n, (idx, body, check) in enumerate(kept, 1):
         name = f"tune-{n:03d}"
-        text = text.replace("X:1\n", f"X:{n}\n", 1)
+        text = tune_document(body, n, f"{title} {n}")
         tune = GeneratedTune(name, text, check, idx)
         tune.files = write_tune_files(text, out / name, fmts, soundfont=soundfont, program=program)
         tunes.append(tune)

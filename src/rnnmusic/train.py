@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .batches import TokenStream
+from .batches import IGNORE, PieceBatches
 from .checkpoint import (
     load_checkpoint,
     optimizer_from_flat,
@@ -106,8 +106,8 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.model = MusicRNN(model_cfg)
         self.optimizer = self._make_optimizer()
-        self.train_data = TokenStream(train_pieces, cfg.batch_size, cfg.seq_len, shuffle=True, seed=cfg.seed)
-        self.valid_data = TokenStream(valid_pieces, cfg.batch_size, cfg.seq_len, shuffle=False)
+        self.train_data = PieceBatches(train_pieces, cfg.batch_size, cfg.seq_len, shuffle=True, seed=cfg.seed)
+        self.valid_data = PieceBatches(valid_pieces, cfg.batch_size, cfg.seq_len, shuffle=False)
         self.total_steps = cfg.epochs * self.train_data.num_batches
         self.p = Progress()
         self.state = None
@@ -191,14 +191,14 @@ class Trainer:
 
     # -- the loop ------------------------------------------------------------------------------------
     @torch.no_grad()
-    def evaluate(self, data: TokenStream) -> float:
+    def evaluate(self, data: PieceBatches) -> float:
         """Mean loss per predicted token over the whole stream (nats)."""
         self.model.eval()
         state, total, count = None, 0.0, 0
-        for _, x, y in data.batches(0):
-            out, state = self.model(x, state)
+        for _, x, y, fresh in data.batches(0):
+            out, state = self.model(x, None if fresh else state)
             total += float(self.model.loss(out, y, reduction="sum"))
-            count += y.numel()
+            count += int((y != IGNORE).sum())
         return total / max(1, count)
 
     def fit(self) -> TrainResult:
@@ -213,12 +213,12 @@ class Trainer:
         )
         try:
             while p.epoch < c.epochs:
-                if p.batch == 0:
-                    self.state = None
                 bar.set_description(f"epoch {p.epoch + 1}/{c.epochs}")
                 t0 = time.monotonic()
                 self.model.train()
-                for b, x, y in data.batches(p.epoch, p.batch):
+                for b, x, y, fresh in data.batches(p.epoch, p.batch):
+                    if fresh:
+                        self.state = None
                     lr = self.lr_at(p.step)
                     for g in self.optimizer.param_groups:
                         g["lr"] = lr
@@ -232,13 +232,15 @@ class Trainer:
                     self.state = detach_state(state)
                     now = time.monotonic()
                     p.step, p.batch = p.step + 1, b + 1
-                    p.epoch_loss_sum += float(loss) * y.numel()
-                    p.epoch_tokens += y.numel()
+                    loss_value = loss.detach().item()
+                    scored = int((y != IGNORE).sum())
+                    p.epoch_loss_sum += loss_value * scored
+                    p.epoch_tokens += scored
                     p.epoch_seconds += now - t0
                     p.elapsed += now - t0
                     t0 = now
                     bar.update(1)
-                    bar.set_postfix(loss=f"{float(loss):.3f}", lr=f"{lr:.1e}", refresh=False)
+                    bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{lr:.1e}", refresh=False)
                     if p.batch < data.num_batches:
                         if (c.checkpoint_steps and p.step % c.checkpoint_steps == 0) or (
                             now - last_ckpt >= c.checkpoint_minutes * 60

@@ -29,7 +29,6 @@ bars
 from __future__ import annotations
 
 import contextlib
-import io
 import re
 import tempfile
 import threading
@@ -38,7 +37,7 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from ..render.midi import MissingToolWarning, find_abc2midi, run_abc2midi
+from ..render.midi import MissingToolWarning, find_abc2midi, parse_abc_quietly, run_abc2midi
 
 __all__ = ["TuneCheck", "check_tune", "checks_table"]
 
@@ -166,19 +165,8 @@ def _one_line(exc: BaseException, limit: int = 200) -> str:
 
 
 def _parse_music21(text: str):
-    from music21 import converter, stream
-
-    # music21 prints its ABC warnings ("Could not get pitch information ...") to stderr: keep them
-    # out of the terminal, one per bad note of every generated tune would drown the table.
-    with _bars_as_written(), warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
-        warnings.simplefilter("ignore")
-        parsed = converter.parse(text, format="abc")
-    if isinstance(parsed, stream.Opus):
-        scores = list(parsed.scores)
-        if not scores:
-            raise ValueError("no tune found")
-        parsed = scores[0]
-    return parsed
+    with _bars_as_written():
+        return parse_abc_quietly(text)
 
 
 def _count_notes(score) -> int:

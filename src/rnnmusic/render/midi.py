@@ -192,9 +192,13 @@ def _unshare_time_signatures(part) -> None:
         seen.add(id(measure.timeSignature))
 
 
-def _convert_music21(abc_text: str, program: int, tmp_out: Path) -> None:
-    """Convert with music21 into `tmp_out` (raises on failure)."""
-    from music21 import converter, instrument, stream
+def parse_abc_quietly(abc_text: str):
+    """music21's Score of the first tune in `abc_text` (raises on failure).
+
+    music21 prints its ABC warnings ("Could not get pitch information ...") to stderr: they are kept out
+    of the terminal, since one per bad note of every generated tune would drown the output.
+    """
+    from music21 import converter, stream
 
     with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
         warnings.simplefilter("ignore")
@@ -204,6 +208,14 @@ def _convert_music21(abc_text: str, program: int, tmp_out: Path) -> None:
         if not scores:
             raise ValueError("music21 found no tune in the text")
         parsed = scores[0]
+    return parsed
+
+
+def _convert_music21(abc_text: str, program: int, tmp_out: Path) -> None:
+    """Convert with music21 into `tmp_out` (raises on failure)."""
+    from music21 import instrument, stream
+
+    parsed = parse_abc_quietly(abc_text)
     if not parsed.recurse().notes:
         raise ValueError("music21 found no notes")
     playable = stream.Score()
