@@ -8,6 +8,7 @@ import warnings
 from dataclasses import fields
 from pathlib import Path
 
+from .encodings import ENCODINGS
 from .config import CELLS, OPTIMIZERS, SCHEDULES, ModelConfig, TrainConfig
 from .errors import UserError
 
@@ -25,7 +26,7 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data")
     g.add_argument("--corpus", action="append", metavar="NAME|PATH",
                    help="built-in corpus name (see `rnnmusic corpus list`), .abc file, directory or glob; repeatable")
-    g.add_argument("--encoding", choices=["abc-char", "abc-tokens"], help=f"default {d.encoding}")
+    g.add_argument("--encoding", choices=sorted(ENCODINGS), help=f"default {d.encoding}")
     g.add_argument("--max-tunes", type=int, help="use at most this many tunes")
     g.add_argument("--no-chords", dest="keep_chords", action="store_const", const=False, help="drop chord symbols")
     g.add_argument("--valid-fraction", type=float, help=f"default {d.valid_fraction}")
@@ -97,7 +98,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
                        seed=args.seed, prime=prime, max_length=args.max_length)
     out = Path(args.out) if args.out else Path(args.run) / "generated"
     report = generate_tunes(model, enc, cfg, out, formats=args.formats, only_valid=args.only_valid,
-                            title=Path(args.run).resolve().name, soundfont=args.soundfont, program=args.program)
+                            title=Path(args.run).resolve().name, soundfont=args.soundfont, program=args.program,
+                            min_bars=args.min_bars)
     print(report.table())
     print(f"{report.valid}/{len(report.tunes)} valid ({report.attempts} generated); files in {out}/, report {out / 'report.json'}")
     return 0
@@ -169,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (default RUN/generated)")
     p.add_argument("--formats", default="abc,mid", help="comma list of abc, mid, wav (default abc,mid)")
     p.add_argument("--only-valid", action="store_true", help="draw more until COUNT valid tunes (bounded)")
+    p.add_argument("--min-bars", type=int, default=8, help="tunes with fewer bars count as invalid fragments (default 8)")
     p.add_argument("--soundfont", help="General MIDI .sf2 for WAV (default: FluidR3 found automatically)")
     p.add_argument("--program", type=int, help="General MIDI program for the melody (default: fiddle)")
     p.set_defaults(func=cmd_generate)

@@ -73,11 +73,13 @@ def generate_tunes(
     title: str = "rnnmusic",
     soundfont: str | None = None,
     program: int | None = None,
+    min_bars: int = 8,
 ) -> GenerationReport:
     """Generate cfg.count tunes into out_dir as tune-NNN.{abc,mid,wav} with report.json.
 
     With only_valid, further tunes (next seeds) are drawn until cfg.count valid ones exist or max_attempts
-    (default 10 x count) tunes were tried; invalid tunes are otherwise kept and marked.
+    (default 10 x count) tunes were tried; invalid tunes are otherwise kept and marked. A tune of fewer than
+    `min_bars` bars counts as an invalid fragment.
     """
     cfg.validate()
     fmts = parse_formats(formats)
@@ -96,7 +98,7 @@ def generate_tunes(
         batch = min(want if not only_valid else max(want, 4), max_attempts - attempts)
         bodies = generate(model, enc, SampleConfig(**{**cfg.__dict__, "count": batch}), first_index=attempts)
         for i, body in enumerate(bodies):
-            kept.append((attempts + i, body, check_tune(tune_document(body, 1, title))))
+            kept.append((attempts + i, body, check_tune(tune_document(body, 1, title), min_bars=min_bars)))
         attempts += batch
         if not only_valid:
             break
@@ -117,7 +119,7 @@ def generate_tunes(
         tune = GeneratedTune(name, text, check, idx)
         tune.files = write_tune_files(text, out / name, fmts, soundfont=soundfont, program=program)
         tunes.append(tune)
-    settings = {k: v for k, v in cfg.__dict__.items()} | {"formats": fmts, "only_valid": only_valid}
+    settings = {k: v for k, v in cfg.__dict__.items()} | {"formats": fmts, "only_valid": only_valid, "min_bars": min_bars}
     report = GenerationReport(tunes, attempts, out, settings)
     write_atomic(out / "report.json", (json.dumps(report.to_dict(), indent=2) + "\n").encode())
     return report

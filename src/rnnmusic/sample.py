@@ -65,9 +65,15 @@ def sample_ids(model: MusicRNN, enc: Encoding, cfg: SampleConfig, first_index: i
     out: list[list[int]] = [list(prime[1:]) for _ in range(cfg.count)]
     alive = [True] * cfg.count
     eos = enc.eos_id
-    for _ in range(cfg.max_length):
-        probs = filter_logits(last, cfg.temperature, cfg.top_k, cfg.top_p)
-        nxt = torch.stack([torch.multinomial(probs[i], 1, generator=gens[i]) for i in range(cfg.count)])
+    block = 256
+    for step in range(cfg.max_length):
+        if step % block == 0:  # each piece's own uniforms, drawn a block at a time
+            u = torch.stack([torch.rand(block, generator=g, dtype=torch.float64) for g in gens])
+        probs = filter_logits(last, cfg.temperature, cfg.top_k, cfg.top_p).double()
+        # inverse-CDF sampling: the first token whose cumulative probability exceeds the piece's uniform
+        cdf = probs.cumsum(-1)
+        nxt = (cdf <= (u[:, step % block] * cdf[:, -1]).unsqueeze(1)).sum(-1, keepdim=True)
+        nxt = nxt.clamp_(max=probs.size(-1) - 1)
         for i, tok in enumerate(nxt.view(-1).tolist()):
             if alive[i]:
                 if tok == eos:

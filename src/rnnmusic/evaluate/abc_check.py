@@ -64,6 +64,7 @@ class TuneCheck:
     notes: int
     meter: str | None = None  # the header M: value, None when absent
     bars_checked: bool = True  # False when the bar check was skipped (no meter, M:none, meter changes)
+    min_bars: int = 0  # a tune with fewer bars is a fragment, not a tune (0 = no minimum)
 
     @property
     def valid(self) -> bool:
@@ -73,6 +74,7 @@ class TuneCheck:
             and self.abc2midi_ok is not False
             and self.bars_wrong == 0
             and self.notes > 0
+            and self.bars_total >= self.min_bars
         )
 
     def first_problem(self) -> str | None:
@@ -87,6 +89,8 @@ class TuneCheck:
             return self.bar_errors[0] + (f" (+{len(self.bar_errors) - 1} more)" if len(self.bar_errors) > 1 else "")
         if self.notes <= 0:
             return "no notes"
+        if self.bars_total < self.min_bars:
+            return f"only {self.bars_total} bars, fewer than {self.min_bars}: a fragment"
         return None
 
     def to_dict(self) -> dict:
@@ -289,8 +293,10 @@ def _check_abc2midi(text: str, workdir: Path | None) -> tuple[bool | None, str |
 
 
 # ------------------------------------------------------------------------------------------------ public
-def check_tune(text: str, *, workdir: Path | None = None) -> TuneCheck:
+def check_tune(text: str, *, workdir: Path | None = None, min_bars: int = 0) -> TuneCheck:
     """Check one complete ABC tune (starting with X:). See the module docstring for the rules.
+
+    `min_bars` makes shorter tunes invalid (fragments); generation asks for 8 by default.
 
     `workdir`, when given, keeps abc2midi's input and output there (tune.abc, tune.mid) for inspection;
     otherwise a temporary folder is used and removed.
@@ -338,6 +344,7 @@ def check_tune(text: str, *, workdir: Path | None = None) -> TuneCheck:
         notes=notes,
         meter=meter,
         bars_checked=bars_checked,
+        min_bars=min_bars,
     )
 
 
