@@ -81,6 +81,26 @@ def test_sigkill_mid_epoch_then_resume_matches(reference_run, tmp_path, cli):
     assert_same_weights(final_weights(out), final_weights(reference_run))
 
 
+def test_sigterm_checkpoints_and_exits_cleanly(tmp_path, cli):
+    out = tmp_path / "termed"
+    flags = [f if f != "2" or TINY_FLAGS[i - 1] != "--epochs" else "500" for i, f in enumerate(TINY_FLAGS)]
+    proc = subprocess.Popen([sys.executable, "-m", "rnnmusic", "train", "--out", str(out), *flags],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (out / "config.json").exists():
+        time.sleep(0.05)
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    assert "interrupted: stopped by SIGTERM" in stdout, stdout + stderr
+    progress = RunDir(out).latest_checkpoint()[2]["progress"]
+    assert progress["step"] > 0 and progress["done"] is None
+    r = cli("train", "--resume", str(out), "--max-steps", str(progress["step"] + 5))
+    assert r.returncode == 0, r.stderr
+    assert f"step {progress['step'] + 5}," in r.stdout and "interrupted: max steps" in r.stdout
+
+
 def test_corrupted_newest_checkpoint_falls_back(reference_run, tmp_path):
     out = tmp_path / "run"
     train(out, TrainConfig(**{**TINY_TRAIN, "epochs": 1}), ModelConfig(**TINY_MODEL), progress_bar=False)

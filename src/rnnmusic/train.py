@@ -10,7 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import math
+import signal
 import sys
+import threading
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -112,6 +114,7 @@ class Trainer:
         self.p = Progress()
         self.state = None
         self.metrics: list[dict[str, Any]] = []
+        self._signal: str | None = None  # set by Ctrl-C / SIGTERM during fit()
 
     # -- setup ---------------------------------------------------------------------------------------
     def _make_optimizer(self) -> torch.optim.Optimizer:
@@ -202,9 +205,32 @@ class Trainer:
         return total / max(1, count)
 
     def fit(self) -> TrainResult:
+        """Train until the epochs are done, early stopping, a budget, or Ctrl-C / SIGTERM.
+
+        Ctrl-C and SIGTERM finish the current step, write a checkpoint and return (resumable); a second
+        Ctrl-C interrupts at once (the previous checkpoint stays).
+        """
+        if self.p.done:
+            return TrainResult(self.run.root, self.p, f"finished: {self.p.done}", self.metrics)
+        self._signal = None
+        handlers = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                handlers[sig] = signal.signal(sig, self._on_signal)
+        try:
+            return self._fit()
+        finally:
+            for sig, h in handlers.items():
+                signal.signal(sig, h)
+
+    def _on_signal(self, signum, frame) -> None:
+        if self._signal is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self._signal = signal.Signals(signum).name
+        _log(f"{self._signal}: finishing this step, then writing a checkpoint (Ctrl-C again to stop at once)")
+
+    def _fit(self) -> TrainResult:
         c, p, data = self.cfg, self.p, self.train_data
-        if p.done:
-            return TrainResult(self.run.root, p, f"finished: {p.done}", self.metrics)
         session_start = time.monotonic()
         last_ckpt = time.monotonic()
         bar = tqdm(
@@ -267,6 +293,8 @@ class Trainer:
 
     def _budget_spent(self, session_start: float) -> str | None:
         c, p = self.cfg, self.p
+        if self._signal:
+            return f"stopped by {self._signal}"
         if c.max_steps is not None and p.step >= c.max_steps:
             return f"max steps {c.max_steps} reached"
         if c.max_minutes is not None and time.monotonic() - session_start >= c.max_minutes * 60:
