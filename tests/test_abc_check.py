@@ -13,21 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rnnmusic.evaluate import TuneCheck, check_tune, checks_table
+from conftest import needs_abc2midi, oneills
 from rnnmusic.render import MissingToolWarning
 
-needs_abc2midi = pytest.mark.skipif(shutil.which("abc2midi") is None, reason="abc2midi (Debian abcmidi) not installed")
 
-ONEILLS = Path(music21.__file__).parent / "corpus" / "oneills1850" / "0001-0050.abc"
-
-
-def oneills(number: int) -> str:
-    """Tune `number` of O'Neill's 1850 as shipped with music21 (one complete tune starting with X:)."""
-    text = ONEILLS.read_text(encoding="utf-8", errors="replace")
-    for chunk in re.split(r"\n\s*\n(?=X:)", text):
-        chunk = chunk.strip()
-        if re.match(rf"X:\s*{number}\s*$", chunk.splitlines()[0]):
-            return chunk + "\n"
-    raise LookupError(number)
 
 
 def tune(body: str, meter: str = "6/8", *, title: str = "Test") -> str:

@@ -13,23 +13,13 @@ import symusic
 
 from rnnmusic.errors import UserError
 from rnnmusic.evaluate import check_tune
+from conftest import needs_abc2midi, oneills
 from rnnmusic.render import MissingToolWarning, abc_to_midi, find_soundfont, midi_to_wav, read_wav, synth_notes
 
-needs_abc2midi = pytest.mark.skipif(shutil.which("abc2midi") is None, reason="abc2midi (Debian abcmidi) not installed")
 needs_fluidsynth = pytest.mark.skipif(
     shutil.which("fluidsynth") is None or find_soundfont() is None, reason="fluidsynth or a GM SoundFont not installed"
 )
 
-ONEILLS = Path(music21.__file__).parent / "corpus" / "oneills1850" / "0001-0050.abc"
-
-
-def oneills(number: int) -> str:
-    text = ONEILLS.read_text(encoding="utf-8", errors="replace")
-    for chunk in re.split(r"\n\s*\n(?=X:)", text):
-        chunk = chunk.strip()
-        if re.match(rf"X:\s*{number}\s*$", chunk.splitlines()[0]):
-            return chunk + "\n"
-    raise LookupError(number)
 
 
 GORDONS_TUNE = oneills(40)  # no repeats, ties, chords or grace notes: MIDI notes == written notes
