@@ -95,7 +95,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     model, enc, _ = load_model(args.run)
     prime = args.prime.encode().decode("unicode_escape") if args.prime else ""
     cfg = SampleConfig(count=args.count, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                       seed=args.seed, prime=prime, max_length=args.max_length)
+                       seed=args.seed, prime=prime, max_length=args.max_length, constrain=args.constrain)
     out = Path(args.out) if args.out else Path(args.run) / "generated"
     report = generate_tunes(model, enc, cfg, out, formats=args.formats, only_valid=args.only_valid,
                             title=Path(args.run).resolve().name, soundfont=args.soundfont, program=args.program,
@@ -171,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (default RUN/generated)")
     p.add_argument("--formats", default="abc,mid", help="comma list of abc, mid, wav (default abc,mid)")
     p.add_argument("--only-valid", action="store_true", help="draw more until COUNT valid tunes (bounded)")
+    p.add_argument("--no-bar-guard", dest="constrain", action="store_false",
+                   help="sample freely (by default abc-tokens never writes a bar longer than the meter)")
     p.add_argument("--min-bars", type=int, default=8, help="tunes with fewer bars count as invalid fragments (default 8)")
     p.add_argument("--soundfont", help="General MIDI .sf2 for WAV (default: FluidR3 found automatically)")
     p.add_argument("--program", type=int, help="General MIDI program for the melody (default: fiddle)")

@@ -23,6 +23,7 @@ class SampleConfig:
     seed: int = 0
     prime: str = ""           # the opening of every piece (e.g. "M:6/8\nK:G\n")
     max_length: int = 1000    # tokens generated after the prime
+    constrain: bool = True    # let the encoding rule out impossible tokens (abc-tokens: no over-long bar)
 
     def validate(self) -> None:
         if self.count < 1:
@@ -63,12 +64,23 @@ def sample_ids(model: MusicRNN, enc: Encoding, cfg: SampleConfig, first_index: i
     logits, state = model(x)
     last = logits[:, -1]
     out: list[list[int]] = [list(prime[1:]) for _ in range(cfg.count)]
+    guards = [enc.constraint() if cfg.constrain else None for _ in range(cfg.count)]
+    for g in guards:
+        for tok in prime[1:] if g is not None else ():
+            g.advance(enc.vocab[tok])
     alive = [True] * cfg.count
     eos = enc.eos_id
     block = 256
     for step in range(cfg.max_length):
         if step % block == 0:  # each piece's own uniforms, drawn a block at a time
             u = torch.stack([torch.rand(block, generator=g, dtype=torch.float64) for g in gens])
+        masks = [g.allowed() if g is not None and alive[i] else None for i, g in enumerate(guards)]
+        if any(m is not None for m in masks):
+            keep = torch.ones_like(last, dtype=torch.bool)
+            for i, m in enumerate(masks):
+                if m is not None:
+                    keep[i] = torch.from_numpy(m)
+            last = last.masked_fill(~keep, float("-inf"))
         probs = filter_logits(last, cfg.temperature, cfg.top_k, cfg.top_p).double()
         # inverse-CDF sampling: the first token whose cumulative probability exceeds the piece's uniform
         cdf = probs.cumsum(-1)
@@ -80,6 +92,8 @@ def sample_ids(model: MusicRNN, enc: Encoding, cfg: SampleConfig, first_index: i
                     alive[i] = False
                 else:
                     out[i].append(tok)
+                    if guards[i] is not None:
+                        guards[i].advance(enc.vocab[tok])
         if not any(alive):
             break
         logits, state = model(nxt, state)

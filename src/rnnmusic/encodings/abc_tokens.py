@@ -187,6 +187,15 @@ class AbcTokens(Encoding):
 
     name = "abc-tokens"
 
+
+    def constraint(self):
+        """Bar-aware sampling: no bar runs longer than the meter (see `abc_bars.BarGuard`)."""
+        from .abc_bars import BarGuard, bar_guard_tables
+
+        if getattr(self, "_tables_for", None) is not self.vocab:
+            self._tables, self._tables_for = bar_guard_tables(self.vocab), self.vocab
+        return BarGuard(*self._tables)
+
     def tokenize(self, piece: str) -> list[str]:
         return _tokenize(piece)
 

@@ -82,6 +82,15 @@ class Encoding:
         toks = [self.vocab[i] for i in (int(x) for x in ids) if 0 <= i < n]
         return self.detokenize([t for t in toks if t not in SPECIALS])
 
+    # -- generation ----------------------------------------------------------------------------------
+    def constraint(self) -> Any:
+        """A fresh per-piece sampling constraint, or None.
+
+        A constraint has `advance(token: str)` (follow the piece) and `allowed() -> bool mask | None` (the
+        vocabulary entries that may come next); the sampler never draws a masked-out token.
+        """
+        return None
+
     # -- persistence (plain JSON, never pickle) ------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "options": self.options, "vocab": self.vocab}

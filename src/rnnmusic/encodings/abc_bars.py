@@ -1,0 +1,172 @@
+"""Bar-aware sampling for `abc-tokens`: never let a bar run longer than the meter.
+
+While a tune is generated, `BarGuard` follows the tokens: the meter (`M:`) and unit note length (`L:`),
+notes, rests, chords, tuplets, broken rhythm and grace groups, and so knows how much of the current bar is
+filled. Before each token is drawn, `allowed()` masks out every note or rest that would overflow the bar,
+and once the bar is exactly full, every token that takes time: the model then has to close the bar with a
+bar line (or a space, a decoration, a line break first). Inside a tuplet it also masks a second tuplet
+(abc2midi rejects nested tuplets). Short bars stay possible (pickups, the bars around
+repeats), so the model still decides where bars end inside the meter.
+
+The guard stands aside (allows everything) before the tune body, without a meter (`M:none`, missing), and
+after anything it does not follow exactly (nested tuplets, unusual tuplet ratios, an inline meter it cannot
+read): then it only says nothing rather than something wrong.
+"""
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from typing import Sequence
+
+import numpy as np
+
+_NOTE = re.compile(r"^(?:\^{1,2}|_{1,2}|=)?[A-Ga-g][,']*(\d*)(/*)(\d*)$")
+_REST = re.compile(r"^[zx](\d*)(/*)(\d*)$")
+_CHORD_END = re.compile(r"^\](\d*)(/*)(\d*)$")
+_BAR = re.compile(r"^:*\[?\|+\]?:*(?:\d+(?:[,-]\d+)*)?$|^:{2,}$")
+_TUPLET = re.compile(r"^\((\d+)(?::(\d*))?(?::(\d*))?$")
+_FRACTION = re.compile(r"^(\d+)/(\d+)$")
+
+
+def _length(num: str, slashes: str, den: str) -> Fraction:
+    n = Fraction(int(num)) if num else Fraction(1)
+    if slashes:
+        n /= int(den) if den else 2 ** len(slashes)
+    return n
+
+
+def _meter(value: str) -> Fraction | None:
+    value = value.strip()
+    if value == "C":
+        return Fraction(1)
+    if value == "C|":
+        return Fraction(1)
+    m = _FRACTION.match(value)
+    return Fraction(int(m.group(1)), int(m.group(2))) if m and int(m.group(2)) else None
+
+
+class BarGuard:
+    """Tracks one tune being generated; `allowed(durations)` gives the vocabulary mask for the next token."""
+
+    def __init__(self, durations: np.ndarray, tuplets: np.ndarray):
+        self.durations = durations    # written length of each vocabulary token (see `bar_guard_tables`)
+        self.tuplets = tuplets        # which tokens open a tuplet "(3"
+        self.meter: Fraction | None = None
+        self.unit: Fraction | None = None
+        self.in_body = False
+        self.lost = False            # something it cannot follow: stand aside for the rest of the tune
+        self.fill = Fraction(0)      # of the current bar, in units of L
+        self.tuplet_left = 0
+        self.tuplet_factor = Fraction(1)
+        self.in_grace = False
+        self.chord_first: Fraction | None = None  # duration of the chord's first note
+        self.in_chord = False
+        self.last = Fraction(0)      # duration of the last note (for broken rhythm)
+        self.broken_next = Fraction(1)
+
+    # -- following the tune ------------------------------------------------------------------------
+    @property
+    def bar_length(self) -> Fraction | None:
+        if self.meter is None or self.lost or not self.in_body:
+            return None
+        unit = self.unit or (Fraction(1, 16) if self.meter < Fraction(3, 4) else Fraction(1, 8))
+        return self.meter / unit
+
+    def _field(self, key: str, value: str) -> None:
+        if key == "M":
+            self.meter = _meter(value)
+            if self.in_body and self.meter is None:
+                self.lost = True
+        elif key == "L":
+            self.unit = _meter(value)
+            if self.unit is None:
+                self.lost = True
+        elif key == "K":
+            self.in_body = True
+
+    def _take(self, d: Fraction) -> Fraction:
+        """The sounding length of a note of written length d (tuplet and broken rhythm applied)."""
+        d = d * self.broken_next
+        self.broken_next = Fraction(1)
+        if self.tuplet_left:
+            d *= self.tuplet_factor
+            self.tuplet_left -= 1
+        return d
+
+    def advance(self, token: str) -> None:
+        if self.lost:
+            return
+        if len(token) > 2 and token[1] == ":" and token[0].isalpha() and "\n" not in token:
+            self._field(token[0], token[2:])
+            return
+        if token.startswith("[") and len(token) > 3 and token[2] == ":" and token.endswith("]"):
+            self._field(token[1], token[3:-1])
+            return
+        if not self.in_body:
+            return
+        if token in ("{", "{/"):
+            self.in_grace = True
+        elif token == "}":
+            self.in_grace = False
+        elif self.in_grace:
+            return
+        elif token == "[":
+            self.in_chord, self.chord_first = True, None
+        elif (m := _CHORD_END.match(token)) and self.in_chord:
+            self.in_chord = False
+            if self.chord_first is not None:
+                d = self._take(self.chord_first * _length(*m.groups()))
+                self.fill += d
+                self.last = d
+        elif (m := _NOTE.match(token) or _REST.match(token)):
+            d = _length(*m.groups())
+            if self.in_chord:
+                if self.chord_first is None:
+                    self.chord_first = d
+                return
+            d = self._take(d)
+            self.fill += d
+            self.last = d
+        elif _BAR.match(token):
+            self.fill = Fraction(0)
+            self.tuplet_left = 0
+        elif token in (">", "<", ">>", "<<"):
+            shift = self.last * (Fraction(1, 2) if len(token) == 1 else Fraction(3, 4))
+            self.fill += shift if token[0] == ">" else -shift
+            self.broken_next = (Fraction(1, 2) if token[0] == ">" else Fraction(3, 2)) if len(token) == 1 else (
+                Fraction(1, 4) if token[0] == ">" else Fraction(7, 4))
+        elif (m := _TUPLET.match(token)):
+            p = int(m.group(1))
+            q = {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}.get(p)
+            if m.group(2):
+                q = int(m.group(2))
+            if not q or self.tuplet_left:
+                self.lost = True
+                return
+            self.tuplet_factor = Fraction(q, p)
+            self.tuplet_left = int(m.group(3)) if m.group(3) else p
+
+    # -- masking -----------------------------------------------------------------------------------
+    def allowed(self) -> np.ndarray | None:
+        """Boolean mask over the vocabulary for the next token (None = no constraint now)."""
+        bar = self.bar_length
+        if bar is None or self.in_grace or self.in_chord or self.fill > bar:
+            return None
+        left = float(bar - self.fill)
+        factor = float(self.broken_next * (self.tuplet_factor if self.tuplet_left else 1))
+        mask = self.durations * factor <= left + 1e-9
+        if self.tuplet_left:
+            mask &= ~self.tuplets  # abc2midi rejects nested tuplets
+        return mask if mask.any() else None
+
+
+def bar_guard_tables(vocab: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per vocabulary token: written length in units of L (notes and rests; 0 otherwise), and whether it
+    opens a tuplet. Computed once per vocabulary, shared by every `BarGuard`."""
+    durations = np.zeros(len(vocab), dtype=np.float64)
+    for i, tok in enumerate(vocab):
+        m = _NOTE.match(tok) or _REST.match(tok)
+        if m:
+            durations[i] = float(_length(*m.groups()))
+    tuplets = np.array([bool(_TUPLET.match(t)) for t in vocab], dtype=bool)
+    return durations, tuplets
