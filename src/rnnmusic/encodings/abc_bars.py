@@ -37,9 +37,7 @@ def _length(num: str, slashes: str, den: str) -> Fraction:
 
 def _meter(value: str) -> Fraction | None:
     value = value.strip()
-    if value == "C":
-        return Fraction(1)
-    if value == "C|":
+    if value in ("C", "C|"):  # common time 4/4 and cut time 2/2: both one whole note per bar
         return Fraction(1)
     m = _FRACTION.match(value)
     return Fraction(int(m.group(1)), int(m.group(2))) if m and int(m.group(2)) else None
