@@ -25,9 +25,9 @@ from safetensors.torch import load_file, save
 from .errors import CheckpointError
 
 FORMAT = "rnnmusic-checkpoint"
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 VERSION = 1
+_UMASK = os.umask(0)  # read the process umask (the only way is to set it), then put it back
+os.umask(_UMASK)
 
 
 def _digest(tensors: dict[str, torch.Tensor], meta_json: str) -> str:

@@ -8,8 +8,8 @@ import warnings
 from dataclasses import fields
 from pathlib import Path
 
-from .encodings import ENCODINGS
 from .config import CELLS, OPTIMIZERS, SCHEDULES, ModelConfig, TrainConfig
+from .encodings import ENCODINGS
 from .errors import UserError
 
 
@@ -68,7 +68,7 @@ def _overrides(args: argparse.Namespace, cls: type) -> dict:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .train import resume, train
+    from .train import LN2, resume, train
 
     tcfg = _overrides(args, TrainConfig)
     mcfg = _overrides(args, ModelConfig)
@@ -82,7 +82,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         tcfg["corpus"] = _sources(args.corpus) or TrainConfig().corpus
         result = train(args.out, TrainConfig(**tcfg), ModelConfig(**mcfg))
     p = result.progress
-    best = f"{p.best_valid:.4f} nats ({p.best_valid / 0.6931471805599453:.3f} bits/token)" if p.best_valid < 1e9 else "n/a"
+    best = f"{p.best_valid:.4f} nats ({p.best_valid / LN2:.3f} bits/token)" if p.best_valid < 1e9 else "n/a"
     print(f"{result.stopped}: {result.run}  epoch {p.epoch}, step {p.step}, best validation loss {best}")
     return 0
 

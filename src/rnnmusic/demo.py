@@ -15,7 +15,7 @@ from .errors import UserError
 from .generate import generate_tunes
 from .run import RunDir, load_model
 from .sample import SampleConfig
-from .train import read_checkpoint_progress, resume, train
+from .train import LN2, read_checkpoint_progress, resume, train
 
 RUN = Path("runs/demo")
 OUT = Path("out/demo")
@@ -49,7 +49,7 @@ def main() -> int:
         return 2
     print(report.table())
     p = meta["progress"]
-    print(f"\nmodel: {RUN}/best.safetensors (epoch {p['epoch']}, validation {p['best_valid'] / 0.6931471805599453:.3f} bits/token)")
+    print(f"\nmodel: {RUN}/best.safetensors (epoch {p['epoch']}, validation {p['best_valid'] / LN2:.3f} bits/token)")
     print(f"{report.valid} of {len(report.tunes)} tunes valid ({report.attempts} generated to find them)")
     print(f"files: {OUT}/tune-001.abc .mid .wav ... and {OUT}/report.json; loss curve {RUN}/loss.png")
     print(f"demo took {time.monotonic() - t0:.0f} s")

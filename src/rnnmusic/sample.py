@@ -65,8 +65,8 @@ def sample_ids(model: MusicRNN, enc: Encoding, cfg: SampleConfig, first_index: i
     last = logits[:, -1]
     out: list[list[int]] = [list(prime[1:]) for _ in range(cfg.count)]
     guards = [enc.constraint() if cfg.constrain else None for _ in range(cfg.count)]
-    for g in guards:
-        for tok in prime[1:] if g is not None else ():
+    for g in filter(None, guards):
+        for tok in prime[1:]:
             g.advance(enc.vocab[tok])
     alive = [True] * cfg.count
     eos = enc.eos_id

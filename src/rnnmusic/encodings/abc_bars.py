@@ -26,6 +26,9 @@ _CHORD_END = re.compile(r"^\](\d*)(/*)(\d*)$")
 _BAR = re.compile(r"^:*\[?\|+\]?:*(?:\d+(?:[,-]\d+)*)?$|^:{2,}$")
 _TUPLET = re.compile(r"^\((\d+)(?::(\d*))?(?::(\d*))?$")
 _FRACTION = re.compile(r"^(\d+)/(\d+)$")
+# broken rhythm: (change to the bar fill, as a share of the previous note; factor for the next note)
+_BROKEN = {">": (Fraction(1, 2), Fraction(1, 2)), "<": (Fraction(-1, 2), Fraction(3, 2)),
+           ">>": (Fraction(3, 4), Fraction(1, 4)), "<<": (Fraction(-3, 4), Fraction(7, 4))}
 
 
 def _length(num: str, slashes: str, den: str) -> Fraction:
@@ -44,7 +47,7 @@ def _meter(value: str) -> Fraction | None:
 
 
 class BarGuard:
-    """Tracks one tune being generated; `allowed(durations)` gives the vocabulary mask for the next token."""
+    """Tracks one tune being generated; `allowed()` gives the vocabulary mask for the next token."""
 
     def __init__(self, durations: np.ndarray, tuplets: np.ndarray):
         self.durations = durations    # written length of each vocabulary token (see `bar_guard_tables`)
@@ -128,11 +131,9 @@ class BarGuard:
         elif _BAR.match(token):
             self.fill = Fraction(0)
             self.tuplet_left = 0
-        elif token in (">", "<", ">>", "<<"):
-            shift = self.last * (Fraction(1, 2) if len(token) == 1 else Fraction(3, 4))
-            self.fill += shift if token[0] == ">" else -shift
-            self.broken_next = (Fraction(1, 2) if token[0] == ">" else Fraction(3, 2)) if len(token) == 1 else (
-                Fraction(1, 4) if token[0] == ">" else Fraction(7, 4))
+        elif token in _BROKEN:
+            shift, self.broken_next = _BROKEN[token]
+            self.fill += self.last * shift
         elif (m := _TUPLET.match(token)):
             p = int(m.group(1))
             q = {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}.get(p)

@@ -187,7 +187,6 @@ class AbcTokens(Encoding):
 
     name = "abc-tokens"
 
-
     def constraint(self):
         """Bar-aware sampling: no bar runs longer than the meter (see `abc_bars.BarGuard`)."""
         from .abc_bars import BarGuard, bar_guard_tables

@@ -14,6 +14,7 @@ def plot_losses(rows: Sequence[dict[str, Any]], path: Path) -> Path:
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     epochs = [int(r["epoch"]) for r in rows]
     train = [float(r["train_bpt"]) for r in rows]
@@ -27,8 +28,6 @@ def plot_losses(rows: Sequence[dict[str, Any]], path: Path) -> Path:
         ax.scatter([epochs[best]], [valid[best]], s=80, facecolors="none", edgecolors="red", zorder=3,
                    label=f"best {valid[best]:.3f} (epoch {epochs[best]})")
     ax.set_xlabel("epoch")
-    from matplotlib.ticker import MaxNLocator
-
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("bits per token")
     ax.grid(alpha=0.3)
