@@ -9,6 +9,11 @@ in generation. Targets are the inputs shifted by one step; padded targets are `I
 The grouping is fixed; each epoch shuffles the order of the batches (deterministically from the seed and
 the epoch). A training step is addressed by (epoch, index): that is the data position a checkpoint stores,
 and resuming rebuilds exactly the same chunks.
+
+Pieces are token ids (1-D int arrays) or frames (2-D float arrays, T x D); a padded target frame starts
+with `IGNORE`. `WindowBatches` is the founding many-to-one training: every window of `window` steps
+predicts the step after it, the state starts from zero in every window, and only that last prediction is
+scored. Same model, same loss, the data presented the other way.
 """
 from __future__ import annotations
 
@@ -45,8 +50,7 @@ class PieceBatches:
 
     def _padded(self, group: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
         width = max(len(self.pieces[i]) for i in group) - 1
-        x = np.zeros((len(group), width), dtype=np.int64)
-        y = np.full((len(group), width), IGNORE, dtype=np.int64)
+        x, y = _empty(self.pieces[group[0]], len(group), width)
         for row, i in enumerate(group):
             p = self.pieces[i]
             x[row, : len(p) - 1] = p[:-1]
@@ -67,3 +71,38 @@ class PieceBatches:
                     sl = slice(c * self.seq_len, (c + 1) * self.seq_len)
                     yield step, x[:, sl], y[:, sl], c == 0
                 step += 1
+
+
+def _empty(example: np.ndarray, rows: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Zero inputs and all-IGNORE targets shaped for pieces like `example` (ids or frames)."""
+    shape = (rows, steps) + example.shape[1:]
+    dtype = np.int64 if example.ndim == 1 else np.float32
+    return np.zeros(shape, dtype=dtype), np.full(shape, IGNORE, dtype=dtype)
+
+
+class WindowBatches:
+    """Many-to-one: `window` steps in, the next step out; windows start every `stride` steps of every piece."""
+
+    def __init__(self, pieces: Sequence[np.ndarray], batch_size: int, window: int, *, stride: int = 1,
+                 shuffle: bool = True, seed: int = 0):
+        self.pieces = [p for p in pieces if len(p) > window]
+        if not self.pieces:
+            raise ValueError(f"no piece is longer than the window of {window} steps")
+        self.window, self.batch_size, self.shuffle, self.seed = window, batch_size, shuffle, seed
+        self.items = np.array([(i, end) for i, p in enumerate(self.pieces)
+                               for end in range(window, len(p), stride)], dtype=np.int64)
+        self.num_batches = math.ceil(len(self.items) / batch_size)
+        self.tokens = sum(len(p) for p in self.pieces)
+        self.predictions_per_epoch = len(self.items)
+        self.skipped_pieces = len(pieces) - len(self.pieces)
+
+    def batches(self, epoch: int, start: int = 0) -> Iterator[tuple[int, torch.Tensor, torch.Tensor, bool]]:
+        order = (np.random.default_rng([self.seed, epoch]).permutation(len(self.items)) if self.shuffle
+                 else np.arange(len(self.items)))
+        for step in range(start, self.num_batches):
+            chosen = self.items[order[step * self.batch_size : (step + 1) * self.batch_size]]
+            x, y = _empty(self.pieces[0], len(chosen), self.window)
+            for row, (i, end) in enumerate(chosen):
+                x[row] = self.pieces[i][end - self.window : end]
+                y[row, -1] = self.pieces[i][end]
+            yield step, torch.from_numpy(x), torch.from_numpy(y), True

@@ -24,10 +24,22 @@ def _sources(values: list[str] | None) -> list[str]:
 def _add_train_flags(p: argparse.ArgumentParser) -> None:
     d, m = TrainConfig(), ModelConfig()
     g = p.add_argument_group("data")
+    g.add_argument("--preset", help="start from a named configuration (see `rnnmusic presets`); flags override it")
     g.add_argument("--corpus", action="append", metavar="NAME|PATH",
-                   help="built-in corpus name (see `rnnmusic corpus list`), .abc file, directory or glob; repeatable")
+                   help="built-in corpus name (see `rnnmusic corpus list`), file (.abc .mid .xml .mxl .krn), "
+                        "directory or glob; repeatable")
     g.add_argument("--encoding", choices=sorted(ENCODINGS), help=f"default {d.encoding}")
-    g.add_argument("--max-tunes", type=int, help="use at most this many tunes")
+    g.add_argument("--max-tunes", "--max-pieces", dest="max_tunes", type=int, help="use at most this many tunes/pieces")
+    g.add_argument("--tracks", help="MIDI: tracks to merge: a family (piano, strings, ...), indices '0,2', "
+                                    "'program:40' or 'name:violin'; default all but drums")
+    g.add_argument("--grid", help="notes/pianoroll/events: steps per quarter note (1, 2, 4, 12) or quarter|eighth|sixteenth")
+    g.add_argument("--no-onsets", dest="onsets", action="store_const", const=False,
+                   help="pianoroll: no onset channel (repeated notes merge into held ones)")
+    g.add_argument("--min-count", type=int, help="token encodings: tokens seen fewer times become <unk>")
+    g.add_argument("--normalize-key", action="store_const", const=True,
+                   help="MIDI side: transpose every piece to C major / A minor before training")
+    g.add_argument("--augment-keys", type=int, metavar="N",
+                   help="MIDI side: add a copy of each training piece transposed by up to +/-N semitones")
     g.add_argument("--no-chords", dest="keep_chords", action="store_const", const=False, help="drop chord symbols")
     g.add_argument("--valid-fraction", type=float, help=f"default {d.valid_fraction}")
     g.add_argument("--split-seed", type=int, help=f"train/validation split seed, default {d.split_seed}")
@@ -37,10 +49,18 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--hidden", type=int, help=f"default {m.hidden}")
     g.add_argument("--embed", type=int, help=f"default {m.embed}")
     g.add_argument("--dropout", type=float, help=f"default {m.dropout}")
+    g.add_argument("--head", choices=["softmax", "sigmoid", "nade", "mse"],
+                   help="output head: softmax (tokens); sigmoid (default), nade or mse (pianoroll frames)")
+    g.add_argument("--attention", type=int, metavar="N", help="attend over the last N hidden states (default off)")
+    g.add_argument("--nade-hidden", type=int, help=f"hidden units of the NADE head, default {m.nade_hidden}")
     g = p.add_argument_group("optimisation")
     g.add_argument("--epochs", type=int, help=f"default {d.epochs}")
     g.add_argument("--batch-size", type=int, help=f"default {d.batch_size}")
     g.add_argument("--seq-len", type=int, help=f"truncated-BPTT length, default {d.seq_len}")
+    g.add_argument("--many-to-one", action="store_true",
+                   help="founding training mode: each window of --window steps (default 100) predicts the next step")
+    g.add_argument("--window", type=int, help="many-to-one window length")
+    g.add_argument("--window-stride", type=int, help="many-to-one: start a window every N steps (default 1)")
     g.add_argument("--optimizer", choices=OPTIMIZERS, help=f"default {d.optimizer}")
     g.add_argument("--lr", type=float, help=f"default {d.lr}")
     g.add_argument("--weight-decay", type=float)
@@ -67,19 +87,49 @@ def _overrides(args: argparse.Namespace, cls: type) -> dict:
     return {k: v for k, v in vars(args).items() if k in names and v is not None}
 
 
+def _train_settings(args: argparse.Namespace) -> tuple[dict, dict]:
+    """Model and training overrides from the flags (the preset underneath, flags winning)."""
+    from .presets import apply_preset
+
+    tcfg, mcfg = _overrides(args, TrainConfig), _overrides(args, ModelConfig)
+    opts = {k: v for k, v in (("grid", args.grid), ("onsets", args.onsets), ("min_count", args.min_count))
+            if v is not None}
+    if opts:
+        tcfg["encoding_options"] = opts
+    if args.window is not None and not args.many_to_one:
+        raise UserError("--window sets the many-to-one window: use it with --many-to-one")
+    if args.many_to_one:
+        tcfg["window"] = args.window if args.window is not None else 100
+    if args.corpus:
+        tcfg["corpus"] = _sources(args.corpus)
+    mcfg, tcfg = apply_preset(args.preset, mcfg, tcfg)
+    if "encoding_options" in tcfg:
+        from .encodings import get_encoding
+
+        enc_name = tcfg.get("encoding", TrainConfig().encoding)
+        allowed = set(get_encoding(enc_name).defaults) | ({"min_count"} if get_encoding(enc_name).kind == "tokens" else set())
+        bad = set(tcfg["encoding_options"]) - allowed
+        if bad:
+            flags = ", ".join("--" + b.replace("_", "-").replace("onsets", "no-onsets") for b in sorted(bad))
+            raise UserError(f"{flags} does not apply to the {enc_name} encoding")
+    if args.preset:
+        tcfg["preset"] = args.preset
+    return mcfg, tcfg
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .train import LN2, resume, train
 
-    tcfg = _overrides(args, TrainConfig)
-    mcfg = _overrides(args, ModelConfig)
     if args.resume:
-        if mcfg or "corpus" in tcfg or "encoding" in tcfg:
-            raise UserError("--resume continues a run as configured: model, corpus and encoding flags cannot change")
+        tcfg, mcfg = _overrides(args, TrainConfig), _overrides(args, ModelConfig)
+        changed = [k for k in ("corpus", "encoding", "tracks", "normalize_key", "augment_keys", "window") if k in tcfg]
+        if mcfg or changed or args.preset or args.grid or args.onsets is not None or args.many_to_one:
+            raise UserError("--resume continues a run as configured: model, corpus, encoding and data flags cannot change")
         result = resume(args.resume, tcfg)
     else:
         if not args.out:
             raise UserError("train needs --out RUN (a new run directory) or --resume RUN")
-        tcfg["corpus"] = _sources(args.corpus) or TrainConfig().corpus
+        mcfg, tcfg = _train_settings(args)
         result = train(args.out, TrainConfig(**tcfg), ModelConfig(**mcfg))
     p = result.progress
     best = f"{p.best_valid:.4f} nats ({p.best_valid / LN2:.3f} bits/token)" if p.best_valid < 1e9 else "n/a"
@@ -88,20 +138,52 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .generate import generate_tunes
+    from .generate import generate_pieces, generate_tunes, load_prime
     from .run import load_model
     from .sample import SampleConfig
 
     model, enc, _ = load_model(args.run)
+    midi_side = enc.piece_format == "midi"
+    if args.prime and args.prime_file:
+        raise UserError("give --prime or --prime-file, not both")
+    if args.prime and midi_side:
+        raise UserError(f"--prime takes ABC text; the {enc.name} encoding is primed with --prime-file x.mid")
     prime = args.prime.encode().decode("unicode_escape") if args.prime else ""
+    if args.prime_file:
+        from .run import open_run
+
+        normalized = open_run(args.run).load_config()[1].normalize_key
+        prime = load_prime(args.prime_file, args.prime_bars, enc, normalize_key=normalized)
+    max_length = args.max_length or (256 if enc.kind == "frames" else 1000)
     cfg = SampleConfig(count=args.count, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                       seed=args.seed, prime=prime, max_length=args.max_length, constrain=args.constrain)
+                       seed=args.seed, prime=prime, max_length=max_length, constrain=args.constrain,
+                       repetition_penalty=args.repetition_penalty, repetition_window=args.repetition_window)
     out = Path(args.out) if args.out else Path(args.run) / "generated"
-    report = generate_tunes(model, enc, cfg, out, formats=args.formats, only_valid=args.only_valid,
-                            title=Path(args.run).resolve().name, soundfont=args.soundfont, program=args.program,
-                            min_bars=args.min_bars)
+    title = Path(args.run).resolve().name
+    if midi_side:
+        report = generate_pieces(model, enc, cfg, out, formats=args.formats or "mid,wav,png", only_valid=args.only_valid,
+                                 key=args.key, tempo=args.tempo, program=args.program, soundfont=args.soundfont,
+                                 title=title)
+        what = "not collapsed"
+    else:
+        if args.key or args.tempo:
+            raise UserError("--key and --tempo apply to MIDI-side encodings; ABC tunes take their key from the model "
+                            r"(prime one with --prime 'K:G\n')")
+        report = generate_tunes(model, enc, cfg, out, formats=args.formats or "abc,mid", only_valid=args.only_valid,
+                                title=title, soundfont=args.soundfont, program=args.program, min_bars=args.min_bars)
+        what = "valid"
     print(report.table())
-    print(f"{report.valid}/{len(report.tunes)} valid ({report.attempts} generated); files in {out}/, report {out / 'report.json'}")
+    print(f"{report.valid}/{len(report.tunes)} {what} ({report.attempts} generated); files in {out}/, "
+          f"report {out / 'report.json'}")
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from .presets import PRESETS
+
+    for p in PRESETS.values():
+        print(p.describe())
+    print("\nuse: rnnmusic train --preset NAME --out RUN [flags that override it]")
     return 0
 
 
@@ -167,16 +249,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-p", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--prime", default="", help=r"opening of every tune, e.g. 'M:6/8\nK:G\n'")
-    p.add_argument("--max-length", type=int, default=1000, help="max tokens per tune")
+    p.add_argument("--max-length", type=int, help="max tokens per piece (default 1000), frames for pianoroll (256)")
+    p.add_argument("--repetition-penalty", type=float, default=1.0,
+                   help="token encodings: > 1 discourages tokens used in the last --repetition-window steps")
+    p.add_argument("--repetition-window", type=int, default=16)
+    p.add_argument("--prime-file", help="start every piece with the opening of this .mid/.abc/.xml/.krn file")
+    p.add_argument("--prime-bars", type=float, default=4, help="bars of --prime-file to use (default 4)")
+    p.add_argument("--key", help="MIDI side: write the output in this key (G, Em, Bb major, F# minor)")
+    p.add_argument("--tempo", type=float, help="MIDI side: quarter notes per minute (default: the corpus' median)")
     p.add_argument("--out", help="output folder (default RUN/generated)")
-    p.add_argument("--formats", default="abc,mid", help="comma list of abc, mid, wav (default abc,mid)")
+    p.add_argument("--formats", help="comma list: abc, mid, wav (ABC encodings, default abc,mid); "
+                                     "mid, wav, png (MIDI side, default mid,wav,png)")
     p.add_argument("--only-valid", action="store_true", help="draw more until COUNT valid tunes (bounded)")
     p.add_argument("--no-bar-guard", dest="constrain", action="store_false",
                    help="sample freely (by default abc-tokens never writes a bar longer than the meter)")
     p.add_argument("--min-bars", type=int, default=8, help="tunes with fewer bars count as invalid fragments (default 8)")
     p.add_argument("--soundfont", help="General MIDI .sf2 for WAV (default: FluidR3 found automatically)")
-    p.add_argument("--program", type=int, help="General MIDI program for the melody (default: fiddle)")
+    p.add_argument("--program", type=int, help="General MIDI program (default: fiddle for ABC, the corpus' for MIDI)")
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("presets", help="list the named presets (the founding systems)")
+    p.set_defaults(func=cmd_presets)
 
     p = sub.add_parser("corpus", help="list built-in corpora or show one")
     p.add_argument("action", choices=["list", "show"])

@@ -16,18 +16,23 @@ SCHEDULES = ("constant", "cosine", "plateau")
 class ModelConfig:
     """The network: one recurrent core, an input layer and a head chosen by the encoding's kind."""
 
-    kind: str = "tokens"      # what the encoding produces: "tokens" (ids -> embedding, softmax head)
-    vocab_size: int = 0       # filled from the fitted encoding
+    kind: str = "tokens"      # what the encoding produces: "tokens" (ids) or "frames" (multi-hot piano roll)
+    vocab_size: int = 0       # filled from the fitted encoding (frames: the frame width)
     cell: str = "lstm"        # lstm | gru | rnn
     layers: int = 2
     hidden: int = 256
     embed: int = 64
     dropout: float = 0.1
+    head: str = ""            # tokens: softmax; frames: sigmoid (default) | nade | mse; "" = the kind's default
+    attention: int = 0        # attend over the last N hidden states (0 = off)
+    nade_hidden: int = 64     # hidden units of the NADE head
 
     def validate(self) -> None:
         if self.cell not in CELLS:
             raise UserError(f"unknown cell {self.cell!r}; choose one of {', '.join(CELLS)}")
-        for name in ("layers", "hidden", "embed"):
+        if self.attention < 0:
+            raise UserError(f"attention window must be >= 0, got {self.attention}")
+        for name in ("layers", "hidden", "embed", "nade_hidden"):
             if getattr(self, name) < 1:
                 raise UserError(f"model {name} must be at least 1, got {getattr(self, name)}")
         if not 0.0 <= self.dropout < 1.0:
@@ -38,10 +43,17 @@ class ModelConfig:
 class TrainConfig:
     """Data, optimisation, checkpointing and sampling during training."""
 
+    preset: str | None = None     # the named preset this run started from (for the record)
     corpus: list[str] = field(default_factory=lambda: ["oneills"])
     encoding: str = "abc-tokens"
+    encoding_options: dict[str, Any] = field(default_factory=dict)  # e.g. {"grid": 4, "onsets": True}
     keep_chords: bool = True
-    max_tunes: int | None = None
+    max_tunes: int | None = None  # at most this many tunes / pieces
+    tracks: str | None = None     # MIDI: which tracks to merge ("piano", "0,2", "program:40"); default all but drums
+    normalize_key: bool = False   # MIDI-side encodings: transpose every piece to C major / A minor first
+    augment_keys: int = 0         # MIDI-side encodings: add a copy of each training piece shifted by up to +/-N semitones
+    window: int = 0               # many-to-one: this many steps predict the next (0 = many-to-many chunks)
+    window_stride: int = 1        # many-to-one: a window starts every this many steps
     valid_fraction: float = 0.1
     split_seed: int = 0
 
@@ -76,6 +88,10 @@ class TrainConfig:
             raise UserError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
         if self.lr_schedule not in SCHEDULES:
             raise UserError(f"unknown lr schedule {self.lr_schedule!r}; choose one of {', '.join(SCHEDULES)}")
+        if self.window < 0 or self.window_stride < 1 or self.augment_keys < 0:
+            raise UserError("window must be >= 0, window stride >= 1 and augment-keys >= 0")
+        if self.augment_keys > 12:
+            raise UserError(f"augment-keys is a range in semitones (at most 12), got {self.augment_keys}")
         for name in ("batch_size", "seq_len", "epochs"):
             if getattr(self, name) < 1:
                 raise UserError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")

@@ -1,7 +1,13 @@
-"""From a trained model to files people can read, play and hear: sample, check, write ABC/MIDI/WAV, report."""
+"""From a trained model to files people can read, play and hear: sample, check, write files, report.
+
+ABC encodings give tunes (checked as ABC: header, parsers, bar lengths) written as .abc/.mid/.wav;
+MIDI-side encodings give Pieces (checked for collapse into one note, one chord or silence) written as
+.mid/.wav/.png (piano-roll picture), optionally transposed to a requested key.
+"""
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,18 +17,20 @@ from .checkpoint import write_atomic
 from .encodings import Encoding
 from .errors import UserError
 from .evaluate.abc_check import TuneCheck, check_tune, checks_table
+from .evaluate.piece_check import PieceCheck, check_piece, piece_table
 from .model import MusicRNN
 from .render.abc import tune_document, tunebook
 from .sample import SampleConfig, generate
 
 FORMATS = ("abc", "mid", "wav")
+PIECE_FORMATS = ("mid", "wav", "png")
 
 
 @dataclass
 class GeneratedTune:
     name: str
-    text: str                      # the complete ABC document (X:, T:, header, body)
-    check: TuneCheck
+    text: str                      # the complete ABC document (X:, T:, header, body); "" for MIDI pieces
+    check: TuneCheck | PieceCheck
     seed_index: int
     files: dict[str, str] = field(default_factory=dict)
 
@@ -43,22 +51,34 @@ class GenerationReport:
         return sum(t.check.valid for t in self.tunes)
 
     def table(self) -> str:
-        return checks_table([t.name for t in self.tunes], [t.check for t in self.tunes])
+        names, checks = [t.name for t in self.tunes], [t.check for t in self.tunes]
+        if checks and isinstance(checks[0], PieceCheck):
+            return piece_table(names, checks)
+        return checks_table(names, checks)
 
     def to_dict(self) -> dict[str, Any]:
         return {"settings": self.settings, "attempts": self.attempts, "count": len(self.tunes),
                 "valid": self.valid, "tunes": [t.to_dict() for t in self.tunes]}
 
 
-def parse_formats(spec: str | Sequence[str]) -> list[str]:
+def parse_formats(spec: str | Sequence[str], allowed: Sequence[str] = FORMATS) -> list[str]:
     items = [s.strip().lower() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
     items = ["mid" if s == "midi" else s for s in items]
-    bad = [s for s in items if s not in FORMATS]
+    bad = [s for s in items if s not in allowed]
     if bad:
-        raise UserError(f"unknown format(s) {', '.join(bad)}; choose from {', '.join(FORMATS)}")
+        raise UserError(f"unknown format(s) {', '.join(bad)}; choose from {', '.join(allowed)}")
     if "wav" in items and "mid" not in items:
         items.insert(0, "mid")  # audio is rendered from the MIDI file
-    return items or ["abc"]
+    return items or [allowed[0]]
+
+
+def _out_dir(out_dir: str | Path) -> Path:
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"{out}: cannot create output folder: {e.strerror or e}") from None
+    return out
 
 
 def generate_tunes(
@@ -83,11 +103,7 @@ def generate_tunes(
     """
     cfg.validate()
     fmts = parse_formats(formats)
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"{out}: cannot create output folder: {e.strerror or e}") from None
+    out = _out_dir(out_dir)
     max_attempts = max_attempts or 10 * cfg.count
     kept: list[tuple[int, str, TuneCheck]] = []  # (seed index, tune body, its check)
     attempts = 0
@@ -150,9 +166,120 @@ def write_tune_files(text: str, stem: Path, formats: Sequence[str], *, soundfont
     return files
 
 
+def finish_piece(piece, enc: Encoding, *, key: str | None = None, tempo: float | None = None,
+                 program: int | None = None):
+    """Give a decoded piece the corpus' tempo, metre and program (or those asked for), its key, and
+    transpose it to `key` when asked."""
+    from dataclasses import replace
+
+    from .keys import estimate_key, transpose_to
+
+    d = enc.piece_defaults
+    piece = replace(piece, tempo=float(tempo or d.get("tempo") or piece.tempo),
+                    time_signature=tuple(d.get("time_signature") or piece.time_signature),
+                    program=int(program if program is not None else d.get("program", piece.program)))
+    if key:
+        try:
+            return transpose_to(piece, key)
+        except ValueError as e:
+            warnings.warn(f"cannot transpose to {key}: {e}; kept in its own key", stacklevel=2)
+    if len(piece):
+        piece.key = str(estimate_key(piece).key)
+    return piece
+
+
+def generate_pieces(
+    model: MusicRNN,
+    enc: Encoding,
+    cfg: SampleConfig,
+    out_dir: str | Path,
+    *,
+    formats: str | Sequence[str] = ("mid",),
+    only_valid: bool = False,
+    max_attempts: int | None = None,
+    key: str | None = None,
+    tempo: float | None = None,
+    program: int | None = None,
+    soundfont: str | None = None,
+    title: str = "rnnmusic",
+) -> GenerationReport:
+    """Generate cfg.count MIDI-side pieces into out_dir as piece-NNN.{mid,wav,png} with report.json.
+
+    Pieces that collapsed (one note, one chord, silence) are flagged; with only_valid, further pieces are
+    drawn (bounded by max_attempts, default 5 x count) until cfg.count uncollapsed ones exist.
+    """
+    from .keys import parse_key
+
+    cfg.validate()
+    fmts = parse_formats(formats, PIECE_FORMATS)
+    if key:
+        key = str(parse_key(key))
+    out = _out_dir(out_dir)
+    max_attempts = max_attempts or 5 * cfg.count
+    kept: list[tuple[int, object, PieceCheck]] = []
+    attempts = 0
+    while attempts < max_attempts:
+        want = cfg.count - (sum(c.valid for *_, c in kept) if only_valid else len(kept))
+        if want <= 0:
+            break
+        batch = min(want, max_attempts - attempts)
+        pieces = generate(model, enc, SampleConfig(**{**cfg.__dict__, "count": batch}), first_index=attempts)
+        for i, piece in enumerate(pieces):
+            piece = finish_piece(piece, enc, key=key, tempo=tempo, program=program)
+            kept.append((attempts + i, piece, check_piece(piece)))
+        attempts += batch
+        if not only_valid:
+            break
+    if only_valid:
+        good = [k for k in kept if k[2].valid][: cfg.count]
+        if len(good) < cfg.count:
+            warnings.warn(f"only {len(good)} of {cfg.count} pieces did not collapse after {attempts} attempts; "
+                          "keeping collapsed ones too", stacklevel=2)
+            good += [k for k in kept if not k[2].valid][: cfg.count - len(good)]
+        kept = sorted(good, key=lambda k: k[0])
+    items = []
+    for n, (idx, piece, check) in enumerate(kept, 1):
+        item = GeneratedTune(f"piece-{n:03d}", "", check, idx)
+        item.files = write_piece_files(piece, out / item.name, fmts, soundfont=soundfont, title=f"{title} {n}")
+        items.append(item)
+    settings = {k: v for k, v in cfg.__dict__.items() if k != "prime"} | {
+        "primed": bool(cfg.prime is not None and not isinstance(cfg.prime, str)),
+        "formats": fmts, "only_valid": only_valid, "key": key, "tempo": tempo, "program": program}
+    report = GenerationReport(items, attempts, out, settings)
+    write_atomic(out / "report.json", (json.dumps(report.to_dict(), indent=2) + "\n").encode())
+    return report
+
+
+def write_piece_files(piece, stem: Path, formats: Sequence[str], *, soundfont: str | None = None,
+                      title: str = "") -> dict[str, str]:
+    """Write one piece as stem.mid / .wav / .png; a rendering failure is reported, never fatal."""
+    from .render.audio import midi_to_wav
+    from .render.plots import plot_piano_roll
+
+    files: dict[str, str] = {}
+    mid = piece.write_midi(stem.with_suffix(".mid"))
+    if "mid" in formats:
+        files["mid"] = str(mid)
+    if "wav" in formats:
+        try:
+            files["wav"] = str(midi_to_wav(mid, stem.with_suffix(".wav"), soundfont=Path(soundfont) if soundfont else None))
+        except UserError as e:
+            warnings.warn(str(e), stacklevel=2)
+    if "png" in formats:
+        files["png"] = str(plot_piano_roll(piece, stem.with_suffix(".png"), title=title))
+    if "mid" not in formats:
+        mid.unlink(missing_ok=True)
+    return files
+
+
 def write_samples(model: MusicRNN, enc: Encoding, folder: Path, stem: str, *, count: int, max_length: int,
                   temperature: float, seed: int) -> str:
-    """Training-time samples: one tunebook folder/stem.abc and folder/stem.json with each tune's checks."""
+    """Training-time samples: ABC encodings write one tunebook folder/stem.abc, MIDI-side encodings
+    folder/stem-N.mid; both write folder/stem.json with each piece's checks."""
+    if enc.piece_format == "midi":
+        report = generate_pieces(model, enc, SampleConfig(count=count, max_length=max_length, temperature=temperature,
+                                                          seed=seed), folder / stem, formats=("mid", "png"))
+        return f"{report.valid}/{count} not collapsed -> {folder / stem}/"
     bodies = generate(model, enc, SampleConfig(count=count, max_length=max_length, temperature=temperature, seed=seed))
     book = tunebook(bodies, title=stem)
     checks = [check_tune(tune_document(b, i + 1)) for i, b in enumerate(bodies)]
@@ -163,3 +290,52 @@ def write_samples(model: MusicRNN, enc: Encoding, folder: Path, stem: str, *, co
         {"count": count, "valid": valid, "temperature": temperature, "seed": seed,
          "tunes": [c.to_dict() for c in checks]}, indent=2) + "\n").encode())
     return f"{valid}/{count} valid -> {folder / (stem + '.abc')}"
+
+
+BAR_LINE = re.compile(r"\|\]|\|\||\[\||\|:|:\||::|\|")
+
+
+def abc_opening(text: str, bars: float) -> str:
+    """Header and the first `bars` bar lines' worth of music of a cleaned tune (a pickup counts as a bar)."""
+    lines = text.splitlines()
+    body_at = next((i + 1 for i, ln in enumerate(lines) if ln.startswith("K:")), 0)
+    out, seen = lines[:body_at], 0
+    for ln in lines[body_at:]:
+        for m in BAR_LINE.finditer(ln):
+            seen += 1
+            if seen >= bars:
+                out.append(ln[: m.end()])
+                return "\n".join(out) + "\n"
+        out.append(ln)
+    return "\n".join(out) + "\n"
+
+
+def load_prime(path: str | Path, bars: float, enc: Encoding, *, normalize_key: bool = False):
+    """The opening `bars` bars of the first piece in `path`, in the form `enc` is primed with."""
+    if bars <= 0:
+        raise UserError(f"--prime-bars must be positive, got {bars}")
+    if enc.piece_format == "abc":
+        from .corpus import load_abc
+
+        corpus = load_abc([str(path)], max_tunes=1)
+        if not corpus.tunes:
+            raise UserError(f"{path}: no usable ABC tune to prime with")
+        return abc_opening(corpus.tunes[0].text, bars)
+    from .corpus import load_pieces
+
+    corpus = load_pieces([str(path)], max_pieces=1, cache=False)
+    if not corpus.pieces:
+        reason = corpus.report.files_skipped[0][1] if corpus.report.files_skipped else "no notes"
+        raise UserError(f"{path}: cannot prime with it: {reason}")
+    piece = corpus.pieces[0]
+    if normalize_key:
+        from .keys import normalize_key as normalize
+
+        try:
+            piece = normalize(piece)
+        except ValueError as e:
+            raise UserError(f"{path}: {e}") from None
+    opening = piece.head(bars)
+    if not len(opening):
+        raise UserError(f"{path}: no notes in the first {bars:g} bars")
+    return opening

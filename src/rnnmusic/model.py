@@ -1,20 +1,33 @@
-"""The recurrent core (LSTM | GRU | RNN) with an input layer and a head chosen by the encoding's kind.
+"""The recurrent core (LSTM | GRU | RNN), an input layer and a head chosen by the encoding's kind.
 
-Nothing here knows about files or music formats: the model maps a batch of inputs and a recurrent state to
-outputs, a loss and the next state.
+    tokens  ids (B, T)        -> embedding -> core [-> attention] -> softmax head (cross-entropy)
+    frames  0/1 (B, T, D)     -> linear    -> core [-> attention] -> sigmoid head (binary cross-entropy)
+                                                                  | mse head (mean squared error, founding)
+                                                                  | nade head (pitches low to high, each
+                                                                    given the state and those decided)
+
+Nothing here knows about files or music formats. The recurrent state is a dict of tensors ("h", "c" for
+an LSTM, "mem" for the attention window), carried across truncated-BPTT chunks and generation steps.
+Losses: `reduction="mean"` is per scored target (a token, or a frame summed over its pitches), "sum" is
+the total, so validation losses are comparable across batchings.
 """
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .batches import IGNORE  # target value (tokens) / first value of a target frame (frames) the loss skips
 from .config import ModelConfig
+from .errors import UserError
 
-State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+State = dict[str, torch.Tensor]
 CORES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 
+# -- inputs -----------------------------------------------------------------------------------------------
 class TokenInput(nn.Module):
     """Token ids (B, T) -> embeddings (B, T, E)."""
 
@@ -26,6 +39,18 @@ class TokenInput(nn.Module):
         return self.embedding(x)
 
 
+class FrameInput(nn.Module):
+    """Multi-hot frames (B, T, D) -> (B, T, E)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.proj = nn.Linear(cfg.vocab_size, cfg.embed)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(x)
+
+
+# -- heads --------------------------------------------------------------------------------------------------
 class SoftmaxHead(nn.Module):
     """Hidden states -> logits over the vocabulary; loss is cross-entropy against the next token."""
 
@@ -38,11 +63,146 @@ class SoftmaxHead(nn.Module):
 
     @staticmethod
     def loss(logits: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
-        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), target.reshape(-1), reduction=reduction)
+        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), target.reshape(-1), reduction=reduction,
+                               ignore_index=IGNORE)
 
 
-# encoding kind -> (input layer, head). A new kind (e.g. piano-roll frames) adds one entry here.
-KINDS: dict[str, tuple[type[nn.Module], type[nn.Module]]] = {"tokens": (TokenInput, SoftmaxHead)}
+def _frame_mask(target: torch.Tensor) -> torch.Tensor:
+    return target[..., 0] != IGNORE
+
+
+def _reduce_frames(per_frame: torch.Tensor, mask: torch.Tensor, reduction: str) -> torch.Tensor:
+    total = (per_frame * mask).sum()
+    return total if reduction == "sum" else total / mask.sum().clamp(min=1)
+
+
+def _bernoulli(p: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    return (u.to(p.dtype) < p).to(torch.float32)
+
+
+class SigmoidHead(nn.Module):
+    """Independent Bernoulli per pitch: logits (B, T, D); loss = binary cross-entropy summed over pitches."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.proj = nn.Linear(cfg.hidden, cfg.vocab_size)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.proj(h)
+
+    @staticmethod
+    def loss(logits: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+        mask = _frame_mask(target)
+        bce = F.binary_cross_entropy_with_logits(logits, target.clamp(min=0), reduction="none").sum(-1)
+        return _reduce_frames(bce, mask, reduction)
+
+    def sample(self, out: torch.Tensor, u: torch.Tensor, temperature: float) -> torch.Tensor:
+        """Next frames (B, D) from the last outputs (B, D) and uniforms (B, D)."""
+        return _bernoulli(torch.sigmoid(out / temperature), u)
+
+
+class MseHead(nn.Module):
+    """The founding np-tensor model: sigmoid outputs in [0, 1] fitted by mean squared error (summed over pitches)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.proj = nn.Linear(cfg.hidden, cfg.vocab_size)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.proj(h))
+
+    @staticmethod
+    def loss(out: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+        mask = _frame_mask(target)
+        se = ((out - target.clamp(min=0)) ** 2).sum(-1)
+        return _reduce_frames(se, mask, reduction)
+
+    def sample(self, out: torch.Tensor, u: torch.Tensor, temperature: float) -> torch.Tensor:
+        """Each output read as the probability that the pitch sounds (sharpened or flattened by temperature)."""
+        p = out.clamp(1e-6, 1 - 1e-6)
+        return _bernoulli(torch.sigmoid(torch.logit(p) / temperature), u)
+
+
+class NadeHead(nn.Module):
+    """RNN-NADE (Boulanger-Lewandowski et al. 2012): a frame's pitches predicted low to high, each given the
+    recurrent state and the pitches below it. The state sets the NADE biases; W, V are shared over time.
+
+    p(v_i = 1 | v_<i, h) = sigmoid(b_v(h)_i + V_i . sigmoid(b_h(h) + sum_{j<i} v_j W_j))
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        d, n = cfg.vocab_size, cfg.nade_hidden
+        self.to_bv = nn.Linear(cfg.hidden, d)
+        self.to_bh = nn.Linear(cfg.hidden, n)
+        self.W = nn.Parameter(torch.randn(d, n) * 0.01)
+        self.V = nn.Parameter(torch.randn(d, n) * 0.01)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.to_bv(h), self.to_bh(h)], dim=-1)  # (B, T, D + N): the biases
+
+    def _split(self, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        d = self.W.size(0)
+        return out[..., :d], out[..., d:]
+
+    def loss(self, out: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+        mask = _frame_mask(target)
+        v = target.clamp(min=0)
+        bv, bh = self._split(out)
+        contrib = v.unsqueeze(-1) * self.W                     # (B, T, D, N)
+        a = bh.unsqueeze(-2) + contrib.cumsum(-2) - contrib    # exclusive: pitches strictly below
+        logits = bv + (torch.sigmoid(a) * self.V).sum(-1)
+        bce = F.binary_cross_entropy_with_logits(logits, v, reduction="none").sum(-1)
+        return _reduce_frames(bce, mask, reduction)
+
+    def sample(self, out: torch.Tensor, u: torch.Tensor, temperature: float) -> torch.Tensor:
+        bv, a = self._split(out)
+        a = a.clone()
+        frame = torch.zeros_like(bv)
+        for i in range(bv.size(-1)):
+            p = torch.sigmoid((bv[:, i] + (torch.sigmoid(a) * self.V[i]).sum(-1)) / temperature)
+            v = _bernoulli(p, u[:, i])
+            frame[:, i] = v
+            a = a + v.unsqueeze(-1) * self.W[i]
+        return frame
+
+
+# encoding kind -> (input layer, {head name: head}); the first head is the kind's default.
+KINDS: dict[str, tuple[type[nn.Module], dict[str, type[nn.Module]]]] = {
+    "tokens": (TokenInput, {"softmax": SoftmaxHead}),
+    "frames": (FrameInput, {"sigmoid": SigmoidHead, "nade": NadeHead, "mse": MseHead}),
+}
+
+
+def default_head(kind: str) -> str:
+    return next(iter(KINDS[kind][1]))
+
+
+# -- optional attention over past hidden states ---------------------------------------------------------------
+class WindowAttention(nn.Module):
+    """Each step attends over the last `window` hidden states (itself included), across chunk boundaries.
+
+    The previous chunk's last window-1 states are kept in the recurrent state as "mem", so training in
+    chunks and generating step by step see the same context. The result is added to the hidden state.
+    """
+
+    def __init__(self, hidden: int, window: int):
+        super().__init__()
+        self.window = window
+        self.qkv = nn.Linear(hidden, 3 * hidden)
+        self.out = nn.Linear(hidden, hidden)
+
+    def forward(self, h: torch.Tensor, memory: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        ctx = h if memory is None else torch.cat([memory, h], dim=1)
+        t, m = h.size(1), ctx.size(1) - h.size(1)
+        q = self.qkv(h)[..., : h.size(-1)]
+        k, v = self.qkv(ctx)[..., h.size(-1):].chunk(2, dim=-1)
+        scores = q @ k.transpose(1, 2) / math.sqrt(h.size(-1))
+        i = torch.arange(t, device=h.device).unsqueeze(1) + m
+        j = torch.arange(ctx.size(1), device=h.device).unsqueeze(0)
+        allowed = (j <= i) & (j > i - self.window)
+        att = torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)
+        return h + self.out(att @ v), ctx[:, -(self.window - 1):] if self.window > 1 else ctx[:, :0]
 
 
 class MusicRNN(nn.Module):
@@ -51,18 +211,29 @@ class MusicRNN(nn.Module):
         cfg.validate()
         if cfg.kind not in KINDS:
             raise ValueError(f"no model input/head for encoding kind {cfg.kind!r}")
+        input_cls, heads = KINDS[cfg.kind]
+        head = cfg.head or default_head(cfg.kind)
+        if head not in heads:
+            raise UserError(f"head {head!r} does not fit {cfg.kind} encodings; choose one of {', '.join(heads)}")
         self.cfg = cfg
-        input_cls, head_cls = KINDS[cfg.kind]
         self.input = input_cls(cfg)
         self.core = CORES[cfg.cell](
             cfg.embed, cfg.hidden, cfg.layers, batch_first=True, dropout=cfg.dropout if cfg.layers > 1 else 0.0
         )
+        self.attention = WindowAttention(cfg.hidden, cfg.attention) if cfg.attention else None
         self.drop = nn.Dropout(cfg.dropout)
-        self.head = head_cls(cfg)
+        self.head = heads[head](cfg)
 
     def forward(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
-        h, state = self.core(self.drop(self.input(x)), state)
-        return self.head(self.drop(h)), state
+        state = state or {}
+        core_in = None
+        if "h" in state:
+            core_in = (state["h"], state["c"]) if "c" in state else state["h"]
+        h, core_out = self.core(self.drop(self.input(x)), core_in)
+        new: State = {"h": core_out[0], "c": core_out[1]} if isinstance(core_out, tuple) else {"h": core_out}
+        if self.attention is not None:
+            h, new["mem"] = self.attention(h, state.get("mem"))
+        return self.head(self.drop(h)), new
 
     def loss(self, output: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
         return self.head.loss(output, target, reduction)
@@ -71,25 +242,20 @@ class MusicRNN(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
 
+def count_targets(target: torch.Tensor) -> int:
+    """Scored targets in a batch: tokens, or frames for frame targets (B, T, D)."""
+    return int((target != IGNORE).sum() if target.dim() == 2 else _frame_mask(target).sum())
+
+
 def detach_state(state: State | None) -> State | None:
     """Cut the graph between truncated-BPTT chunks while keeping the values."""
-    if state is None:
-        return None
-    if isinstance(state, tuple):
-        return tuple(s.detach() for s in state)
-    return state.detach()
+    return None if state is None else {k: v.detach() for k, v in state.items()}
 
 
 def state_tensors(state: State | None) -> dict[str, torch.Tensor]:
     """The recurrent state as named tensors (for checkpoints)."""
-    if state is None:
-        return {}
-    if isinstance(state, tuple):
-        return {"h": state[0].detach().contiguous(), "c": state[1].detach().contiguous()}
-    return {"h": state.detach().contiguous()}
+    return {} if state is None else {k: v.detach().contiguous() for k, v in state.items()}
 
 
 def state_from_tensors(t: dict[str, torch.Tensor]) -> State | None:
-    if "h" not in t:
-        return None
-    return (t["h"], t["c"]) if "c" in t else t["h"]
+    return dict(t) if "h" in t else None

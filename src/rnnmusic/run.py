@@ -87,7 +87,7 @@ class RunDir:
 
     def load_encoding(self) -> Encoding:
         d = self.read_json(self.encoding_path)
-        if not isinstance(d, dict) or "vocab" not in d:
+        if not isinstance(d, dict) or "name" not in d or ("vocab" not in d and d.get("kind") != "frames"):
             raise CheckpointError(f"{self.encoding_path}: not an rnnmusic encoding file")
         return encoding_from_dict(d)
 

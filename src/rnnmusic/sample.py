@@ -2,11 +2,16 @@
 
 Each piece i is drawn with its own random generator seeded from (seed, i), so the same seed gives the same
 pieces whatever the batch size, and `--only-valid` can draw further pieces without changing earlier ones.
+Token encodings sample from the softmax (temperature, top-k, top-p, repetition penalty, the encoding's
+constraint); frame encodings ask the model's head for the next frame (sigmoid/MSE: a Bernoulli per pitch;
+NADE: pitch by pitch, low to high). A prime (ABC text or a Piece) is fed first and kept in the output.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import torch
 
 from .encodings import Encoding
@@ -21,9 +26,11 @@ class SampleConfig:
     top_k: int = 0            # keep only the k most likely tokens (0 = all)
     top_p: float = 1.0        # nucleus sampling: smallest set with this much probability (1 = all)
     seed: int = 0
-    prime: str = ""           # the opening of every piece (e.g. "M:6/8\nK:G\n")
-    max_length: int = 1000    # tokens generated after the prime
+    prime: Any = ""           # the opening of every piece: ABC text (e.g. "M:6/8\nK:G\n") or a Piece
+    max_length: int = 1000    # tokens (frames) generated after the prime
     constrain: bool = True    # let the encoding rule out impossible tokens (abc-tokens: no over-long bar)
+    repetition_penalty: float = 1.0  # > 1 makes the notes among the last `repetition_window` ones less likely
+    repetition_window: int = 16
 
     def validate(self) -> None:
         if self.count < 1:
@@ -36,6 +43,9 @@ class SampleConfig:
             raise UserError(f"top-p must be in (0, 1], got {self.top_p}")
         if self.max_length < 1:
             raise UserError(f"max-length must be at least 1, got {self.max_length}")
+        if self.repetition_penalty < 1.0 or self.repetition_window < 1:
+            raise UserError(f"repetition penalty must be >= 1 (1 = off) and its window >= 1, got "
+                            f"{self.repetition_penalty} over {self.repetition_window}")
 
 
 def filter_logits(logits: torch.Tensor, temperature: float, top_k: int, top_p: float) -> torch.Tensor:
@@ -53,12 +63,40 @@ def filter_logits(logits: torch.Tensor, temperature: float, top_k: int, top_p: f
     return torch.softmax(logits, dim=-1)
 
 
+def penalize_repeats(logits: torch.Tensor, history: list[list[int]], penalty: float, window: int,
+                     exempt: torch.Tensor | None) -> torch.Tensor:
+    """CTRL-style: the logits of tokens among each piece's last `window` penalised tokens (notes, chords)
+    are divided by `penalty` (multiplied when negative); tokens the encoding exempts (time shifts, bar
+    lines) are never penalised and do not count toward the window."""
+    factor = torch.ones_like(logits)
+    for i, h in enumerate(history):
+        if exempt is not None:
+            h = [t for t in h[-8 * window:] if not exempt[t]]
+        recent = torch.tensor(sorted(set(h[-window:])), dtype=torch.long)
+        if len(recent):
+            factor[i, recent] = penalty
+    if exempt is not None:
+        factor[:, exempt] = 1.0
+    return torch.where(logits > 0, logits / factor, logits * factor)
+
+
+def _prime(enc: Encoding, prime: Any) -> np.ndarray:
+    if enc.piece_format == "midi" and (prime is None or isinstance(prime, str)):
+        from .piece import Piece
+
+        prime = Piece(np.zeros((0, 4)))
+    return enc.encode(prime, bos=True, eos=False)
+
+
 @torch.no_grad()
 def sample_ids(model: MusicRNN, enc: Encoding, cfg: SampleConfig, first_index: int = 0) -> list[list[int]]:
     """Token ids (prime included, <s>/</s> excluded) of cfg.count pieces numbered first_index..."""
     cfg.validate()
     model.eval()
-    prime = enc.encode(cfg.prime, bos=True, eos=False).tolist()
+    prime = _prime(enc, cfg.prime).tolist()
+    exempt = None
+    if cfg.repetition_penalty != 1.0:
+        exempt = torch.tensor([not enc.penalized(t) for t in enc.vocab], dtype=torch.bool)
     gens = [torch.Generator().manual_seed(cfg.seed * 1_000_003 + first_index + i) for i in range(cfg.count)]
     x = torch.tensor([prime] * cfg.count, dtype=torch.long)
     logits, state = model(x)
@@ -81,6 +119,8 @@ def sample_ids(model: MusicRNN, enc: Encoding, cfg: SampleConfig, first_index: i
                 if m is not None:
                     keep[i] = torch.from_numpy(m)
             last = last.masked_fill(~keep, float("-inf"))
+        if cfg.repetition_penalty != 1.0:
+            last = penalize_repeats(last, out, cfg.repetition_penalty, cfg.repetition_window, exempt)
         probs = filter_logits(last, cfg.temperature, cfg.top_k, cfg.top_p).double()
         # inverse-CDF sampling: the first token whose cumulative probability exceeds the piece's uniform
         cdf = probs.cumsum(-1)
@@ -101,6 +141,28 @@ def sample_ids(model: MusicRNN, enc: Encoding, cfg: SampleConfig, first_index: i
     return out
 
 
-def generate(model: MusicRNN, enc: Encoding, cfg: SampleConfig, first_index: int = 0) -> list[str]:
-    """Decoded pieces (for ABC encodings: tune text without X:)."""
+@torch.no_grad()
+def sample_frames(model: MusicRNN, enc: Encoding, cfg: SampleConfig, first_index: int = 0) -> list[np.ndarray]:
+    """Frames (prime included, start frame excluded) of cfg.count pieces, each (prime + max_length, D)."""
+    cfg.validate()
+    model.eval()
+    prime = torch.from_numpy(_prime(enc, cfg.prime))
+    gens = [torch.Generator().manual_seed(cfg.seed * 1_000_003 + first_index + i) for i in range(cfg.count)]
+    out, state = model(prime.unsqueeze(0).expand(cfg.count, -1, -1).contiguous())
+    last = out[:, -1]
+    frames = []
+    for _ in range(cfg.max_length):
+        u = torch.stack([torch.rand(enc.vocab_size, generator=g) for g in gens])
+        frame = model.head.sample(last, u, cfg.temperature)
+        frames.append(frame)
+        out, state = model(frame.unsqueeze(1), state)
+        last = out[:, -1]
+    generated = torch.stack(frames, 1).numpy()
+    return [np.concatenate([prime[1:].numpy(), generated[i]]) for i in range(cfg.count)]
+
+
+def generate(model: MusicRNN, enc: Encoding, cfg: SampleConfig, first_index: int = 0) -> list[Any]:
+    """Decoded pieces: ABC tune text without X: for ABC encodings, a Piece for MIDI-side encodings."""
+    if enc.kind == "frames":
+        return [enc.decode(f) for f in sample_frames(model, enc, cfg, first_index)]
     return [enc.decode(ids) for ids in sample_ids(model, enc, cfg, first_index)]

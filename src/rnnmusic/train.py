@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .batches import IGNORE, PieceBatches
+from .batches import PieceBatches, WindowBatches
 from .checkpoint import (
     load_checkpoint,
     optimizer_from_flat,
@@ -33,10 +33,10 @@ from .checkpoint import (
     write_atomic,
 )
 from .config import ModelConfig, TrainConfig
-from .corpus import Corpus, load_abc
-from .encodings import Encoding, get_encoding
+from .dataset import TrainingData, prepare
+from .encodings import Encoding
 from .errors import CheckpointError, UserError
-from .model import MusicRNN, detach_state, state_from_tensors, state_tensors
+from .model import MusicRNN, count_targets, detach_state, state_from_tensors, state_tensors
 from .run import RunDir, open_run
 
 METRIC_FIELDS = [
@@ -77,10 +77,6 @@ class Callback:
         pass
 
 
-def load_corpus(cfg: TrainConfig) -> Corpus:
-    return load_abc(cfg.corpus, max_tunes=cfg.max_tunes, keep_chords=cfg.keep_chords)
-
-
 def _log(msg: str) -> None:
     tqdm.write(msg, file=sys.stderr)
 
@@ -108,8 +104,17 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.model = MusicRNN(model_cfg)
         self.optimizer = self._make_optimizer()
-        self.train_data = PieceBatches(train_pieces, cfg.batch_size, cfg.seq_len, shuffle=True, seed=cfg.seed)
-        self.valid_data = PieceBatches(valid_pieces, cfg.batch_size, cfg.seq_len, shuffle=False)
+        try:
+            if cfg.window:
+                self.train_data = WindowBatches(train_pieces, cfg.batch_size, cfg.window, stride=cfg.window_stride,
+                                                shuffle=True, seed=cfg.seed)
+                self.valid_data = WindowBatches(valid_pieces, cfg.batch_size, cfg.window, stride=cfg.window_stride,
+                                                shuffle=False)
+            else:
+                self.train_data = PieceBatches(train_pieces, cfg.batch_size, cfg.seq_len, shuffle=True, seed=cfg.seed)
+                self.valid_data = PieceBatches(valid_pieces, cfg.batch_size, cfg.seq_len, shuffle=False)
+        except ValueError as e:
+            raise UserError(f"cannot batch the corpus: {e}") from None
         self.total_steps = cfg.epochs * self.train_data.num_batches
         self.p = Progress()
         self.state = None
@@ -201,7 +206,7 @@ class Trainer:
         for _, x, y, fresh in data.batches(0):
             out, state = self.model(x, None if fresh else state)
             total += float(self.model.loss(out, y, reduction="sum"))
-            count += int((y != IGNORE).sum())
+            count += count_targets(y)
         return total / max(1, count)
 
     def fit(self) -> TrainResult:
@@ -259,7 +264,7 @@ class Trainer:
                     now = time.monotonic()
                     p.step, p.batch = p.step + 1, b + 1
                     loss_value = loss.detach().item()
-                    scored = int((y != IGNORE).sum())
+                    scored = count_targets(y)
                     p.epoch_loss_sum += loss_value * scored
                     p.epoch_tokens += scored
                     p.epoch_seconds += now - t0
@@ -325,11 +330,14 @@ class Trainer:
                 p.lr_scale *= 0.5
             if c.patience and p.bad_epochs >= c.patience:
                 p.done = "early stopping"
-        _log(
-            f"epoch {p.epoch}/{c.epochs}  train {train:.4f} ({train / LN2:.3f} bits/token)  "
-            f"valid {valid:.4f} ({valid / LN2:.3f} bits/token){'  *best' if row.get('best') else ''}  "
-            f"{row['tokens_per_s']} tok/s"
-        )
+        unit = "token" if self.model_cfg.kind == "tokens" else "frame"
+        if self.model.cfg.head == "mse":
+            losses = f"train {train:.4f}  valid {valid:.4f} (squared error/frame)"
+        else:
+            losses = (f"train {train:.4f} ({train / LN2:.3f} bits/{unit})  "
+                      f"valid {valid:.4f} ({valid / LN2:.3f} bits/{unit})")
+        _log(f"epoch {p.epoch}/{c.epochs}  {losses}{'  *best' if row.get('best') else ''}  "
+             f"{row['tokens_per_s']} {unit}s/s")
         row.pop("best", None)
         p.batch, p.epoch_loss_sum, p.epoch_tokens, p.epoch_seconds = 0, 0.0, 0, 0.0
         self.state = None
@@ -348,8 +356,11 @@ class LossPlot(Callback):
     def on_epoch_end(self, trainer: Trainer, row: dict[str, Any]) -> None:
         from .render.plots import plot_losses
 
+        unit = "bits per token" if trainer.model_cfg.kind == "tokens" else "bits per frame"
+        if trainer.model.cfg.head == "mse":
+            unit = "squared error per frame / ln 2"
         try:
-            plot_losses(trainer.metrics, trainer.run.plot_path)
+            plot_losses(trainer.metrics, trainer.run.plot_path, unit)
         except OSError as e:
             warnings.warn(f"{trainer.run.plot_path}: cannot write loss plot: {e}", stacklevel=2)
 
@@ -376,16 +387,6 @@ DEFAULT_CALLBACKS: tuple[Callable[[], Callback], ...] = (LossPlot, SampleWriter)
 
 
 # -- entry points ----------------------------------------------------------------------------------------
-def _prepare(cfg: TrainConfig, encoding: Encoding | None) -> tuple[Corpus, Encoding, list, list]:
-    corpus = load_corpus(cfg)
-    train_tunes, valid_tunes = corpus.split(cfg.valid_fraction, cfg.split_seed)
-    if encoding is None:
-        encoding = get_encoding(cfg.encoding).fit(t.text for t in train_tunes)
-    train_pieces = [encoding.encode(t.text) for t in train_tunes]
-    valid_pieces = [encoding.encode(t.text) for t in valid_tunes]
-    return corpus, encoding, train_pieces, valid_pieces
-
-
 def train(
     out: str | Path,
     cfg: TrainConfig | None = None,
@@ -401,15 +402,19 @@ def train(
     run = RunDir(Path(out))
     if run.exists():
         raise UserError(f"{run.root}: already holds a run; use --resume to continue it or choose another --out")
-    corpus, enc, train_pieces, valid_pieces = _prepare(cfg, None)
+    data = prepare(cfg)
+    enc, train_pieces, valid_pieces = data.encoding, data.train, data.valid
     model_cfg.vocab_size, model_cfg.kind = enc.vocab_size, enc.kind
     model_cfg.validate()
-    for line in corpus.report.warnings:
+    for line in data.report.warnings[:20]:
         _log(f"warning: {line}")
-    _log(corpus.report.summary())
+    if len(data.report.warnings) > 20:
+        _log(f"... {len(data.report.warnings) - 20} more warnings in {run.report_path}")
+    _log(data.report.summary())
+    _log(enc.summary())
     try:
         run.root.mkdir(parents=True, exist_ok=True)
-        run.write_json(run.report_path, corpus.report.to_dict())
+        run.write_json(run.report_path, data.report_dict())
         run.save_encoding(enc)
         run.save_config(model_cfg, cfg)
     except OSError as e:
@@ -442,7 +447,8 @@ def resume(
         setattr(cfg, k, v)
     cfg.validate()
     enc = run.load_encoding()
-    _, _, train_pieces, valid_pieces = _prepare(cfg, enc)
+    data = prepare(cfg, enc)
+    train_pieces, valid_pieces = data.train, data.valid
     trainer = Trainer(
         run, model_cfg, cfg, enc, train_pieces, valid_pieces,
         [f() for f in DEFAULT_CALLBACKS] if callbacks is None else callbacks, progress_bar,

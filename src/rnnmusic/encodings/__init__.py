@@ -6,9 +6,14 @@ from typing import Any
 from ..errors import UserError
 from .abc_char import AbcChar
 from .abc_tokens import AbcTokens
-from .base import Encoding
+from .base import Encoding, FrameEncoding
+from .events import Events
+from .notes import Notes
+from .pianoroll import PianoRoll
 
-ENCODINGS: dict[str, type[Encoding]] = {cls.name: cls for cls in (AbcChar, AbcTokens)}
+ENCODINGS: dict[str, type[Encoding] | type[FrameEncoding]] = {
+    cls.name: cls for cls in (AbcChar, AbcTokens, Notes, PianoRoll, Events)
+}
 
 
 def get_encoding(name: str, **options: Any) -> Encoding:
@@ -17,7 +22,10 @@ def get_encoding(name: str, **options: Any) -> Encoding:
         cls = ENCODINGS[name]
     except KeyError:
         raise UserError(f"unknown encoding {name!r}; choose one of: {', '.join(sorted(ENCODINGS))}") from None
-    return cls(**options)
+    try:
+        return cls(**options)
+    except ValueError as e:
+        raise UserError(str(e)) from None
 
 
 def encoding_from_dict(d: dict[str, Any]) -> Encoding:
@@ -28,4 +36,5 @@ def encoding_from_dict(d: dict[str, Any]) -> Encoding:
     return ENCODINGS[name].from_dict(d)
 
 
-__all__ = ["Encoding", "ENCODINGS", "get_encoding", "encoding_from_dict", "AbcChar", "AbcTokens"]
+__all__ = ["Encoding", "FrameEncoding", "ENCODINGS", "get_encoding", "encoding_from_dict", "AbcChar", "AbcTokens",
+           "Notes", "PianoRoll", "Events"]

@@ -82,6 +82,8 @@ _TOKEN_RE = re.compile(
     re.MULTILINE,
 )
 
+_NOTE_RE = re.compile(r"(?:\^{1,2}|_{1,2}|=)?[A-Ga-g][,']*" + _DUR)
+
 _MODES = {
     "": "",
     "maj": "",
@@ -186,6 +188,10 @@ class AbcTokens(Encoding):
     """folk-rnn style ABC tokens: a note with its accidental, octave and duration is one token."""
 
     name = "abc-tokens"
+
+    def penalized(self, token: str) -> bool:
+        """The repetition penalty applies to notes only, not to bar lines, spaces or fields."""
+        return _NOTE_RE.fullmatch(token) is not None
 
     def constraint(self):
         """Bar-aware sampling: no bar runs longer than the meter (see `abc_bars.BarGuard`)."""

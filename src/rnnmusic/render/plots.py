@@ -1,4 +1,4 @@
-"""Pictures of training: the loss curves of a run as PNG (matplotlib, no display needed)."""
+"""Pictures as PNG (matplotlib, no display needed): a run's loss curves, a piece as a piano roll."""
 from __future__ import annotations
 
 import io
@@ -8,18 +8,31 @@ from typing import Any, Sequence
 from ..checkpoint import write_atomic
 
 
-def plot_losses(rows: Sequence[dict[str, Any]], path: Path) -> Path:
-    """Train and validation loss (bits per token) per epoch; the best epoch marked."""
+def _figure(**kw):
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+
+    return Figure(**kw)
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    write_atomic(Path(path), buf.getvalue())
+    return Path(path)
+
+
+def plot_losses(rows: Sequence[dict[str, Any]], path: Path, unit: str = "bits per token") -> Path:
+    """Train and validation loss per epoch; the best epoch marked."""
     from matplotlib.ticker import MaxNLocator
 
     epochs = [int(r["epoch"]) for r in rows]
     train = [float(r["train_bpt"]) for r in rows]
     valid = [float(r["valid_bpt"]) for r in rows]
-    fig = Figure(figsize=(7, 4), dpi=100)
+    fig = _figure(figsize=(7, 4), dpi=100)
     ax = fig.add_subplot()
     ax.plot(epochs, train, marker="o", ms=3, label="train")
     ax.plot(epochs, valid, marker="o", ms=3, label="validation")
@@ -29,11 +42,34 @@ def plot_losses(rows: Sequence[dict[str, Any]], path: Path) -> Path:
                    label=f"best {valid[best]:.3f} (epoch {epochs[best]})")
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("bits per token")
+    ax.set_ylabel(unit)
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    write_atomic(Path(path), buf.getvalue())
-    return Path(path)
+    return _save(fig, path)
+
+
+def plot_piano_roll(piece, path: Path, title: str = "") -> Path:
+    """The notes of a Piece as bars over time (quarters) and pitch, bar lines dotted, velocity as shade."""
+    from matplotlib.collections import PolyCollection
+
+    from ..piece import DUR, PITCH, START, VEL
+
+    n = piece.notes
+    end = max(piece.end, piece.bar_length)
+    fig = _figure(figsize=(min(16, 4 + end / 8), 4), dpi=100)
+    ax = fig.add_subplot()
+    boxes = [[(s, p - 0.4), (s + d, p - 0.4), (s + d, p + 0.4), (s, p + 0.4)]
+             for s, d, p in zip(n[:, START], n[:, DUR], n[:, PITCH])]
+    shade = 0.35 + 0.65 * (n[:, VEL] / 127.0) if len(n) else []
+    ax.add_collection(PolyCollection(boxes, facecolors=[(0.1, 0.3, 0.7, a) for a in shade], edgecolors="none"))
+    bar = piece.bar_length
+    for b in range(int(end // bar) + 1):
+        ax.axvline(b * bar, color="0.8", lw=0.5, ls=":")
+    lo, hi = (int(n[:, PITCH].min()) - 2, int(n[:, PITCH].max()) + 2) if len(n) else (58, 74)
+    ax.set_xlim(0, end)
+    ax.set_ylim(lo, hi)
+    ax.set_xlabel("quarter notes")
+    ax.set_ylabel("MIDI pitch (60 = middle C)")
+    if title:
+        ax.set_title(title)
+    return _save(fig, path)

@@ -1,0 +1,127 @@
+"""Training data: the corpus loaded, split, key-handled and encoded, ready for batching.
+
+ABC encodings read tunes with `corpus.load_abc`; MIDI-side encodings (notes, pianoroll, events) read
+`Piece`s with `corpus.load_pieces` (MIDI, MusicXML, kern, ABC, built-in classical corpora). For the latter,
+`normalize_key` transposes every piece to C major / A minor (the shift is kept per piece in the corpus
+report) and `augment_keys` adds a transposed copy of each training piece. The split is by piece and is
+made before augmentation, so no transposition of a validation piece is ever trained on.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from .config import TrainConfig
+from .corpus import CorpusReport
+from .encodings import Encoding, get_encoding
+
+
+@dataclass
+class TrainingData:
+    encoding: Encoding
+    train: list[np.ndarray]
+    valid: list[np.ndarray]
+    report: CorpusReport
+    pieces: list[dict[str, Any]] = field(default_factory=list)  # per piece: source, split, key, shift (MIDI side)
+
+    def report_dict(self) -> dict[str, Any]:
+        d = self.report.to_dict()
+        if self.pieces:
+            d["pieces"] = self.pieces
+        d["encoding"] = self.encoding.fit_stats
+        return d
+
+
+def is_midi_side(encoding_name: str) -> bool:
+    return get_encoding(encoding_name).piece_format == "midi"
+
+
+def prepare(cfg: TrainConfig, encoding: Encoding | None = None) -> TrainingData:
+    """Load, split and encode the corpus of `cfg`; fit a new encoding unless one is given (resume)."""
+    enc = encoding or get_encoding(cfg.encoding, **cfg.encoding_options)
+    if enc.piece_format == "abc":
+        return _prepare_abc(cfg, enc, fit=encoding is None)
+    return _prepare_pieces(cfg, enc, fit=encoding is None)
+
+
+def _prepare_abc(cfg: TrainConfig, enc: Encoding, fit: bool) -> TrainingData:
+    from .corpus import load_abc
+    from .errors import UserError
+
+    if cfg.normalize_key or cfg.augment_keys or cfg.tracks:
+        raise UserError(f"--normalize-key, --augment-keys and --tracks apply to MIDI-side encodings "
+                        f"(notes, pianoroll, events), not {enc.name}")
+    corpus = load_abc(cfg.corpus, max_tunes=cfg.max_tunes, keep_chords=cfg.keep_chords)
+    train, valid = corpus.split(cfg.valid_fraction, cfg.split_seed)
+    if fit:
+        enc.fit(t.text for t in train)
+    return TrainingData(enc, [enc.encode(t.text) for t in train], [enc.encode(t.text) for t in valid], corpus.report)
+
+
+def _prepare_pieces(cfg: TrainConfig, enc: Encoding, fit: bool) -> TrainingData:
+    from .corpus import load_pieces
+    from .errors import UserError
+    from .keys import augment, estimate_key, normalize_key
+
+    corpus = load_pieces(cfg.corpus, tracks=cfg.tracks, max_pieces=cfg.max_tunes)
+    report = corpus.report
+    train, valid = corpus.split(cfg.valid_fraction, cfg.split_seed)
+    if cfg.normalize_key:
+        train, valid = (_normalized(ps, report, normalize_key) for ps in (train, valid))
+    else:
+        for p in (*train, *valid):
+            p.key = p.key or str(estimate_key(p).key)
+    if not train or not valid:
+        raise UserError("the corpus needs at least two usable pieces (one to train on, one to validate)")
+    pieces = [p.to_dict() | {"split": "train"} for p in train] + [p.to_dict() | {"split": "valid"} for p in valid]
+    if cfg.augment_keys:
+        extra = augment(train, cfg.augment_keys, seed=cfg.seed)
+        train = train + extra
+        report.warnings.append(f"key augmentation: {len(extra)} transposed copies (+/-{cfg.augment_keys} semitones) "
+                               "added to the training split")
+    if fit:
+        enc.fit(train)
+    return TrainingData(enc, _encode_all(enc, train), _encode_all(enc, valid), report, pieces)
+
+
+def _normalized(pieces, report: CorpusReport, normalize) -> list:
+    out = []
+    for p in pieces:
+        try:
+            out.append(normalize(p))
+        except ValueError as e:
+            report.drop("key normalization impossible", p.source)
+            report.warn(p.source, f"skipped: {e}")
+    return out
+
+
+def _encode_all(enc: Encoding, pieces: list) -> list[np.ndarray]:
+    """Encode pieces, reusing the on-disk cache keyed by the notes' content and the encoding's full config."""
+    from .corpus.cache import cache_dir
+
+    key = hashlib.sha256(json.dumps(enc.to_dict(), sort_keys=True, default=str).encode())
+    for p in pieces:
+        key.update(np.ascontiguousarray(p.notes).tobytes())
+        key.update(repr((p.tempo, p.time_signature)).encode())
+    folder = cache_dir()
+    path = folder / "encoded" / f"{key.hexdigest()[:32]}.npz" if folder else None
+    if path is not None and path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = [z[f"p{i}"] for i in range(len(pieces))]
+            return arrays
+        except (OSError, KeyError, ValueError):
+            pass  # corrupted or stale: rebuild
+    arrays = [enc.encode(p) for p in tqdm(pieces, desc=f"encoding ({enc.name})", unit="piece", file=sys.stderr,
+                                          disable=len(pieces) < 200, leave=False)]
+    if path is not None:
+        from .corpus.cache import save_npz
+
+        save_npz(path, {f"p{i}": a for i, a in enumerate(arrays)})
+    return arrays

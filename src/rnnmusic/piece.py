@@ -1,0 +1,164 @@
+"""The in-memory score every MIDI-side encoding reads and writes: notes in quarter-note time.
+
+A `Piece` is one instrument's worth of notes (selected tracks merged), with the few facts generation needs
+to write it back out: tempo, time signature, General MIDI program, and where it came from. Times are in
+quarter notes (floats), so grids and bar lengths are plain arithmetic. MIDI files are read and written with
+symusic; music21 formats are converted to the same Piece by the corpus readers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+START, DUR, PITCH, VEL = range(4)  # columns of Piece.notes
+LOWEST, HIGHEST = 0, 127           # MIDI pitch range
+TPQ = 480                          # ticks per quarter when writing MIDI
+
+
+def note_array(notes: Iterable[tuple[float, float, int, int]] | np.ndarray) -> np.ndarray:
+    """(N, 4) float64 array of (start, duration, pitch, velocity) sorted by start then pitch."""
+    a = np.asarray(list(notes) if not isinstance(notes, np.ndarray) else notes, dtype=np.float64).reshape(-1, 4)
+    if len(a):
+        a = a[np.lexsort((a[:, PITCH], a[:, START]))]
+    return a
+
+
+@dataclass
+class Piece:
+    notes: np.ndarray                       # (N, 4): start, duration (quarters), pitch, velocity
+    tempo: float = 120.0                    # quarter notes per minute at the start
+    time_signature: tuple[int, int] = (4, 4)
+    program: int = 0                        # General MIDI program (0 = acoustic grand piano)
+    source: str = ""                        # file (and track/tune) it came from
+    key: str | None = None                  # estimated key, e.g. "G major" (rnnmusic.keys)
+    shift: int = 0                          # semitones it was transposed by since reading
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.notes = note_array(self.notes)
+        self.time_signature = (int(self.time_signature[0]), int(self.time_signature[1]))
+
+    # -- facts ---------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.notes)
+
+    @property
+    def bar_length(self) -> float:
+        """Quarter notes per bar."""
+        num, den = self.time_signature
+        return num * 4.0 / den
+
+    @property
+    def end(self) -> float:
+        return float((self.notes[:, START] + self.notes[:, DUR]).max()) if len(self.notes) else 0.0
+
+    @property
+    def pitches(self) -> np.ndarray:
+        return self.notes[:, PITCH].astype(np.int64)
+
+    # -- transformations (new pieces; the original is never changed) -------------------------------------
+    def transpose(self, semitones: int) -> "Piece":
+        notes = self.notes.copy()
+        notes[:, PITCH] += semitones
+        if len(notes) and (notes[:, PITCH].min() < LOWEST or notes[:, PITCH].max() > HIGHEST):
+            raise ValueError(f"transposing by {semitones:+d} leaves the MIDI pitch range")
+        return replace(self, notes=notes, shift=self.shift + semitones, key=None)
+
+    def head(self, bars: float) -> "Piece":
+        """The opening `bars` bars (notes starting before the cut, shortened to end at it)."""
+        cut = bars * self.bar_length
+        n = self.notes[self.notes[:, START] < cut - 1e-9].copy()
+        n[:, DUR] = np.minimum(n[:, DUR], cut - n[:, START])
+        return replace(self, notes=n)
+
+    def shifted_in_time(self, offset: float) -> "Piece":
+        n = self.notes.copy()
+        n[:, START] += offset
+        return replace(self, notes=n)
+
+    # -- MIDI via symusic ----------------------------------------------------------------------------
+    def to_score(self, *, tempo: float | None = None, program: int | None = None):
+        """A symusic Score (ticks) with one track, the tempo and the time signature."""
+        import symusic
+
+        score = symusic.Score(TPQ)
+        score.tempos.append(symusic.Tempo(0, float(tempo or self.tempo)))
+        num, den = self.time_signature
+        score.time_signatures.append(symusic.TimeSignature(0, num, den))
+        track = symusic.Track("rnnmusic", program=int(self.program if program is None else program))
+        t0 = np.rint(self.notes[:, START] * TPQ).astype(np.int64)
+        t1 = np.maximum(t0 + 1, np.rint((self.notes[:, START] + self.notes[:, DUR]) * TPQ).astype(np.int64))
+        # one channel cannot hold two sounding notes of one pitch: a re-struck note ends the earlier one
+        order = np.lexsort((t0, self.notes[:, PITCH]))
+        same = self.notes[order[1:], PITCH] == self.notes[order[:-1], PITCH]
+        cut = order[:-1][same]
+        t1[cut] = np.maximum(t0[cut] + 1, np.minimum(t1[cut], t0[order[1:]][same]))
+        for a, b, (pitch, vel) in zip(t0, t1, self.notes[:, [PITCH, VEL]]):
+            track.notes.append(symusic.Note(int(a), int(b - a), int(pitch), int(max(1, min(127, vel)))))
+        score.tracks.append(track)
+        return score
+
+    def write_midi(self, path: str | Path, *, tempo: float | None = None, program: int | None = None) -> Path:
+        """Write a standard MIDI file (written whole to a temporary name, then renamed)."""
+        from .checkpoint import write_atomic
+
+        path = Path(path)
+        write_atomic(path, bytes(self.to_score(tempo=tempo, program=program).dumps_midi()))
+        return path
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able facts (not the notes)."""
+        return {"source": self.source, "notes": len(self), "tempo": self.tempo,
+                "time_signature": list(self.time_signature), "program": self.program, "key": self.key,
+                "shift": self.shift, "quarters": round(self.end, 3)}
+
+
+def piece_from_score(score, *, tracks: list[int] | None = None, source: str = "") -> Piece:
+    """Merge the chosen tracks (default: every non-drum track) of a symusic Score into a Piece."""
+    q = score.to("quarter")
+    chosen = [t for i, t in enumerate(q.tracks) if (i in tracks if tracks is not None else not t.is_drum)]
+    parts = []
+    for t in chosen:
+        a = t.notes.numpy()
+        if len(a["time"]):
+            parts.append(np.stack([a["time"], a["duration"], a["pitch"], a["velocity"]], axis=1).astype(np.float64))
+    notes = np.concatenate(parts) if parts else np.zeros((0, 4))
+    notes[:, PITCH] = np.mod(notes[:, PITCH], 128)  # symusic stores pitch as int8
+    notes[:, VEL] = np.mod(notes[:, VEL], 128)
+    if len(parts) > 1:  # merged parts: one note per (onset, pitch), the longest (unisons between voices)
+        notes = notes[np.lexsort((-notes[:, DUR], notes[:, PITCH], notes[:, START]))]
+        keep = np.ones(len(notes), dtype=bool)
+        keep[1:] = (np.diff(notes[:, START]) != 0) | (np.diff(notes[:, PITCH]) != 0)
+        notes = notes[keep]
+    tempo = float(q.tempos[0].qpm) if len(q.tempos) else 120.0
+    ts = (q.time_signatures[0].numerator, q.time_signatures[0].denominator) if len(q.time_signatures) else (4, 4)
+    programs = [t.program for t in chosen if not t.is_drum]
+    return Piece(notes, tempo=tempo, time_signature=ts, program=programs[0] if programs else 0, source=source)
+
+
+def read_midi_piece(path: str | Path, *, tracks: list[int] | None = None) -> Piece:
+    """Read one MIDI file into a Piece (all non-drum tracks merged unless `tracks` picks some)."""
+    import symusic
+
+    return piece_from_score(symusic.Score(str(path)), tracks=tracks, source=str(path))
+
+
+def piece_from_music21(stream, *, source: str = "", tracks: list[int] | None = None) -> Piece:
+    """Convert a parsed music21 Score/Part (MusicXML, kern, ABC) into a Piece through an in-memory MIDI file.
+
+    The conversion goes through music21's own MIDI writer (ties, repeats expanded as music21 does, tempo
+    marks, one track per part), so every format ends up in exactly the representation MIDI files give.
+    """
+    import symusic
+    from music21 import midi as m21midi
+
+    mf = m21midi.translate.streamToMidiFile(stream)
+    data = mf.writestr()
+    piece = piece_from_score(symusic.Score.from_midi(data), tracks=tracks, source=source)
+    ts = stream.recurse().getElementsByClass("TimeSignature").first()
+    if ts is not None:
+        piece.time_signature = (int(ts.numerator), int(ts.denominator))
+    return piece
