@@ -204,6 +204,24 @@ def test_abc_tunebook_and_folk_corpus(tmp_path):
     assert len(folk.pieces) == 2 and all("ryansMammoth" in p.source and "#X:" in p.source for p in folk.pieces)
 
 
+def test_abc_music21_quirks_are_worked_around(tmp_path):
+    """Real trouble music21 has with ABC: nested end repeats, interleaved voices, a signature in two places."""
+    from conftest import oneills
+
+    book = tmp_path / "quirks.abc"
+    book.write_text("X:1\nT:Six parts\nM:2/4\nL:1/8\nK:C\nCDEF|GABc:|\ncBAG|FEDC:|\nCEGc|cGEC:|\n"
+                    "DFAd|dAFD:|\nEGBe|eBGE:|\nFAcf|fcAF:|\n\n"
+                    "X:2\nT:Two voices\nM:2/4\nL:1/8\nV:1\nV:2\nK:C\nV:1\nCDEF|GABc|\nV:2\nC,D,E,F,|G,A,B,C|\n"
+                    "V:1\ncBAG|FEDC|]\nV:2\nC2C2|C4|]\n\n" + oneills(1))
+    parts, voices, oneill = load_pieces([str(book)]).pieces
+    assert len(parts) == 96  # each of the 6 parts twice (music21 alone nests them: 2**6 times the start)
+    assert parts.pitches[:16].tolist() == [60, 62, 64, 65, 67, 69, 71, 72] * 2
+    assert voices.meta["voices"] == "first of 2" and voices.pitches.tolist() == [60, 62, 64, 65, 67, 69, 71, 72,
+                                                                                72, 71, 69, 67, 65, 64, 62, 60]
+    assert oneill.source.startswith(f"{book}#line ")  # X:1 again: named by its line, as load_abc does
+    assert len(oneill) > 100 and oneill.time_signature == (2, 4) and "marks unshared" in oneill.meta["conversion"]
+
+
 def test_is_score_source(tmp_path, band):
     assert is_score_source("bach-chorales") and is_score_source("Palestrina")
     assert not is_score_source("oneills") and not is_score_source(str(tmp_path / "nothing"))
@@ -324,6 +342,11 @@ def test_split_is_deterministic_and_order_independent():
     again = PieceCorpus(list(reversed(pieces)), CorpusReport()).split(0.2, seed=3)
     assert {p.source for p in again[1]} == {p.source for p in valid}
     assert {p.source for p in corpus.split(0.2, seed=4)[1]} != {p.source for p in valid}
+    # music21's corpus files split the same wherever music21 is installed
+    here = [Piece([(0, 1, 60, 80)], source=str(M21 / "bach" / f"bwv{i}.mxl")) for i in range(30)]
+    there = [Piece([(0, 1, 60, 80)], source=f"bach/bwv{i}.mxl") for i in range(30)]
+    assert ([p.source[len(str(M21)) + 1:] for p in PieceCorpus(here).split(0.3)[1]]
+            == [p.source for p in PieceCorpus(there).split(0.3)[1]])
     two = PieceCorpus(pieces[:2], CorpusReport()).split(0.01)
     assert len(two[0]) == 1 and len(two[1]) == 1
     assert PieceCorpus(pieces[:1], CorpusReport()).split(0.5) == (pieces[:1], [])

@@ -188,15 +188,23 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 def cmd_corpus(args: argparse.Namespace) -> int:
-    from .corpus import BUILTIN_CORPORA, load_abc
+    from .corpus import BUILTIN_CORPORA, CLASSICAL_CORPORA, is_score_source, load_abc, load_pieces
 
     if args.action == "list":
+        print("ABC folk tunes (any encoding; MIDI-side encodings parse them with music21):")
         for name, c in BUILTIN_CORPORA.items():
-            print(f"{name:10s} ~{c.approx_tunes:>6,} tunes  {c.description}")
+            print(f"  {name:14s} ~{c.approx_tunes:>6,} tunes   {c.description}")
+        print("classical scores (MIDI-side encodings: notes, pianoroll, events):")
+        for name, c in CLASSICAL_CORPORA.items():
+            print(f"  {name:14s} ~{c.approx_pieces:>6,} pieces  {c.description}")
         return 0
     if not args.names:
         raise UserError("corpus show needs a corpus name or path")
-    corpus = load_abc(_sources(args.names))
+    sources = _sources(args.names)
+    if any(is_score_source(s) for s in sources) or args.tracks:
+        corpus = load_pieces(sources, tracks=args.tracks)
+    else:
+        corpus = load_abc(sources)
     for line in corpus.report.warnings:
         print(f"warning: {line}", file=sys.stderr)
     stats = corpus.stats()
@@ -204,6 +212,10 @@ def cmd_corpus(args: argparse.Namespace) -> int:
         print(json.dumps({"stats": stats, "report": corpus.report.to_dict()}, indent=2, default=str))
         return 0
     print(corpus.report.summary())
+    if "pieces" in stats:
+        for key, value in stats.items():
+            print(f"{key.replace('_', ' ')}: {value}")
+        return 0
     print(f"tunes: {stats['tunes']}")
     for key in ("meters", "keys", "unit_lengths"):
         if key in stats:
@@ -222,9 +234,21 @@ def cmd_info(args: argparse.Namespace) -> int:
     model_cfg, cfg = run.load_config()
     enc = run.load_encoding()
     p = read_checkpoint_progress(args.run)
+    from .model import default_head
+
+    head = model_cfg.head or default_head(model_cfg.kind)
+    extras = (f", attention over {model_cfg.attention} steps" if model_cfg.attention else "") + (
+        f", preset {cfg.preset}" if cfg.preset else "")
     print(f"run {run.root}")
-    print(f"  model: {model_cfg.cell} {model_cfg.layers} layers x {model_cfg.hidden}, embed {model_cfg.embed}, dropout {model_cfg.dropout}")
-    print(f"  encoding: {enc.name}, {enc.vocab_size} tokens; corpus {', '.join(cfg.corpus)}")
+    print(f"  model: {model_cfg.cell} {model_cfg.layers} layers x {model_cfg.hidden}, embed {model_cfg.embed}, "
+          f"dropout {model_cfg.dropout}, {head} head{extras}")
+    size = f"{enc.vocab_size} tokens" if model_cfg.kind == "tokens" else f"frames {enc.vocab_size} wide"
+    opts = ", ".join(f"{k}={v}" for k, v in enc.options.items())
+    print(f"  encoding: {enc.name} ({opts or 'no options'}), {size}; corpus {', '.join(cfg.corpus)}")
+    training = "many-to-one, window " + str(cfg.window) if cfg.window else f"many-to-many, chunks of {cfg.seq_len}"
+    keys = ("keys normalized to C major / A minor" if cfg.normalize_key else "keys as written") + (
+        f", +/-{cfg.augment_keys} semitone augmentation" if cfg.augment_keys else "")
+    print(f"  training: {training}; {cfg.optimizer}, lr {cfg.lr}; {keys}")
     if p:
         status = p.done or "in progress (resume with `rnnmusic train --resume RUN`)"
         print(f"  epochs {p.epoch}/{cfg.epochs}, step {p.step}, best validation {p.best_valid:.4f} nats; {status}")
@@ -274,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("corpus", help="list built-in corpora or show one")
     p.add_argument("action", choices=["list", "show"])
     p.add_argument("names", nargs="*", metavar="NAME|PATH")
+    p.add_argument("--tracks", help="MIDI: tracks to merge (as for train)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_corpus)
 

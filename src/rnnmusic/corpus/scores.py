@@ -20,19 +20,16 @@ from __future__ import annotations
 
 import glob
 import hashlib
-import importlib.metadata
 import io
-import multiprocessing
 import os
+import re
 import statistics
 import sys
 import time
 from collections import Counter, deque
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -42,6 +39,9 @@ from .abc import NOT_ABC, clean_tune, decode_abc_bytes, split_tunebook
 from .builtin import builtin_names, find_builtin, music21_corpus_dir
 from .cache import PieceCache, cache_dir
 from .report import DUPLICATE, CorpusReport
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 READER_VERSION = 1  # bump when what a file turns into changes
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -163,9 +163,9 @@ def parse_tracks(spec: str | TrackSelector | Sequence[int] | None) -> TrackSelec
         except TypeError:
             raise UserError(f"bad track selection {spec!r}: {_TRACKS_HELP}") from None
     text = spec.strip()
-    if text.lower() in ("all", "default", ""):
-        if not text:
-            raise UserError(f"empty track selection: {_TRACKS_HELP}")
+    if not text:
+        raise UserError(f"empty track selection: {_TRACKS_HELP}")
+    if text.lower() in ("all", "default"):
         return TrackSelector()
     terms: list[tuple[str, Any]] = []
     for raw in text.split(","):
@@ -249,8 +249,9 @@ class PieceCorpus:
     def split(self, valid_fraction: float = 0.1, seed: int = 0) -> tuple[list[Piece], list[Piece]]:
         """(train, valid), both in corpus order; a piece's side depends only on the seed and its source.
 
-        The rank is a keyed hash (the same in every process and load order); with two or more pieces and a
-        fraction above 0 at least one piece is held out and at least one is trained on.
+        The rank is a keyed hash (the same in every process and load order; for music21's own corpus files
+        the source is taken relative to music21's corpus folder, so the split is the same on every machine);
+        with two or more pieces and a fraction above 0 at least one piece is held out and one trained on.
         """
         if not 0.0 <= valid_fraction < 1.0:
             raise UserError(f"valid fraction must be at least 0 and below 1, got {valid_fraction}")
@@ -258,8 +259,10 @@ class PieceCorpus:
         if n < 2 or valid_fraction == 0.0:
             return list(self.pieces), []
         n_valid = min(n - 1, max(1, round(n * valid_fraction)))
-        ranks = [(hashlib.blake2b(f"{seed}\0{p.source}".encode("utf-8"), digest_size=8).digest(), p.source, i)
-                 for i, p in enumerate(self.pieces)]
+        root = _music21_root()
+        keys = [p.source[len(root):] if root and p.source.startswith(root) else p.source for p in self.pieces]
+        ranks = [(hashlib.blake2b(f"{seed}\0{k}".encode("utf-8"), digest_size=8).digest(), k, i)
+                 for i, k in enumerate(keys)]
         valid_idx = {i for _, _, i in sorted(ranks)[:n_valid]}
         return ([p for i, p in enumerate(self.pieces) if i not in valid_idx],
                 [p for i, p in enumerate(self.pieces) if i in valid_idx])
@@ -280,6 +283,13 @@ class PieceCorpus:
             "pitch_range": [min(lo for lo, _ in pitches), max(hi for _, hi in pitches)] if pitches else None,
             "programs": dict(Counter(p.program for p in self.pieces).most_common()),
         }
+
+
+def _music21_root() -> str:
+    try:
+        return os.path.join(music21_corpus_dir(), "")
+    except UserError:
+        return ""
 
 
 # -- finding files ------------------------------------------------------------------------------------------
@@ -429,38 +439,120 @@ def _quiet() -> ExitStack:
     return stack
 
 
-def _strip_repeats(s) -> None:
+def _repeat_end(b) -> bool:
+    return b is not None and type(b).__name__ == "Repeat" and b.direction == "end"
+
+
+def _repeat_start(b) -> bool:
+    return b is not None and type(b).__name__ == "Repeat" and b.direction == "start"
+
+
+def _add_missing_repeat_starts(s) -> bool:
+    """After an end repeat, a later end repeat with no start repeat between them goes back to just after the
+    first one (as abc2midi and players read it). music21 would go back to the very beginning each time,
+    nesting the repeats (2**n times the music: a tune with ten `:|` took minutes and gave 100,000 notes).
+    Parts with first/second endings are left alone. True when something was added."""
+    from music21 import bar, stream
+
+    changed = False
+    parts = list(s.parts) if s.hasPartLikeStreams() else [s]
+    for part in parts:
+        if part.recurse().getElementsByClass("RepeatBracket").first() is not None:
+            continue
+        measures = list(part.getElementsByClass(stream.Measure))
+        after_end = None  # index of the measure after the last end repeat
+        for i, m in enumerate(measures):
+            if _repeat_start(m.leftBarline):
+                after_end = None
+            if _repeat_end(m.rightBarline):
+                if after_end is not None and after_end <= i:
+                    measures[after_end].leftBarline = bar.Repeat(direction="start")
+                    changed = True
+                after_end = i + 1
+    return changed
+
+
+def _unshare_marks(s) -> bool:
+    """Copy a time/key signature, clef or tempo mark that music21 put in two places (its ABC reader does,
+    and its MIDI writer then fails with 'already found in this Stream'). True when one was copied."""
+    import copy
+
+    seen: set[int] = set()
+    changed = False
+    for container in list(s.recurse(streamsOnly=True, includeSelf=True)):
+        for el in list(container.getElementsByClass(("TimeSignature", "KeySignature", "MetronomeMark", "Clef"))):
+            if id(el) in seen:
+                container.replace(el, copy.deepcopy(el))
+                changed = True
+            else:
+                seen.add(id(el))
+    return changed
+
+
+def _strip_repeats(s) -> bool:
     """Remove repeat barlines, repeat expressions and endings (for scores whose repeats music21 can't expand)."""
     from music21 import bar, stream
 
+    changed = False
     for m in s.recurse().getElementsByClass(stream.Measure):
-        if isinstance(m.leftBarline, bar.Repeat):
-            m.leftBarline = None
-        if isinstance(m.rightBarline, bar.Repeat):
-            m.rightBarline = None
+        for side in ("leftBarline", "rightBarline"):
+            if isinstance(getattr(m, side), bar.Repeat):
+                setattr(m, side, None)
+                changed = True
     for cls in ("RepeatExpression", "RepeatBracket"):
         for r in list(s.recurse().getElementsByClass(cls)):
             if r.activeSite is not None:
                 r.activeSite.remove(r)
+                changed = True
+    return changed
+
+
+def _drop_empty_parts(s) -> bool:
+    """Remove parts without notes (they can stop music21 expanding the repeats of the others)."""
+    empty = [p for p in s.parts if not p.recurse().notes] if s.hasPartLikeStreams() else []
+    for p in empty:
+        s.remove(p)
+    return bool(empty)
+
+
+def _midi_of_stream(s) -> tuple[bytes, list[str]]:
+    """MIDI bytes from music21's own writer, working around its failures: (data, what had to be changed).
+    Raises the writer's first error when nothing helps."""
+    from music21 import midi as m21midi
+
+    fixes = [("", None), ("marks unshared", _unshare_marks), ("empty parts dropped", _drop_empty_parts),
+             ("repeats not expanded (music21 could not expand them)", _strip_repeats)]
+    applied: list[str] = []
+    first_error: Exception | None = None
+    for name, fix in fixes:
+        if fix is not None:
+            if not fix(s):
+                continue
+            applied.append(name)
+        try:
+            return m21midi.translate.streamToMidiFile(s).writestr(), applied
+        except Exception as e:
+            first_error = first_error or e
+    raise first_error
 
 
 def _piece_from_stream(s, source: str, selector: TrackSelector, limits: Limits, fmt: str):
     """(Piece or None, reason): a music21 Score through music21's MIDI writer (repeats expanded when it can)."""
     import symusic
-    from music21 import midi as m21midi
-    from music21 import repeat
 
+    written = sum(len(n.pitches) if n.isChord else 1 for n in s.recurse().notes)
+    if written > limits.max_notes:  # the MIDI writer is slow on big scores: don't even try
+        return None, f"{written:,} notes, more than the limit of {limits.max_notes:,}"
     meta: dict[str, Any] = {"format": fmt}
     try:
-        try:
-            mf = m21midi.translate.streamToMidiFile(s)
-        except repeat.ExpanderException:
-            _strip_repeats(s)
-            mf = m21midi.translate.streamToMidiFile(s)
-            meta["repeats"] = "not expanded (music21 could not expand them)"
-        score = symusic.Score.from_midi(mf.writestr())
+        if _add_missing_repeat_starts(s):
+            meta["repeats"] = "start repeats added after end repeats"
+        data, applied = _midi_of_stream(s)
+        score = symusic.Score.from_midi(data)
     except Exception as e:
         return None, f"music21 cannot turn it into MIDI ({_short(e)})"
+    if applied:
+        meta["conversion"] = "; ".join(applied)
     piece, reason = _from_score(score, source, selector, limits)
     if piece is None:
         return None, reason
@@ -471,7 +563,8 @@ def _piece_from_stream(s, source: str, selector: TrackSelector, limits: Limits, 
     return piece, None
 
 
-def _read_music21(path: str, kind: str, selector: TrackSelector, limits: Limits) -> _FileResult:
+def _read_music21(path: str, kind: str, selector: TrackSelector, limits: Limits,
+                  stop_after: int | None = None) -> _FileResult:
     from music21 import converter, stream
 
     try:
@@ -484,6 +577,9 @@ def _read_music21(path: str, kind: str, selector: TrackSelector, limits: Limits)
         return _FileResult([piece], found=1) if piece is not None else _FileResult(skip=reason, found=1)
     out = _FileResult(found=len(scores))
     for i, s in enumerate(scores, 1):
+        if stop_after is not None and len(out.pieces) >= stop_after:
+            out.found, out.cacheable = i - 1, False  # a partial result is not cached
+            break
         piece, reason = _piece_from_stream(s, f"{path}#{i}", selector, limits, kind)
         if piece is None:
             out.drops.append((_reason_kind(reason), f"{path}#{i} ({reason})"))
@@ -492,7 +588,8 @@ def _read_music21(path: str, kind: str, selector: TrackSelector, limits: Limits)
     return out
 
 
-def _read_abc(path: str, data: bytes, selector: TrackSelector, limits: Limits) -> _FileResult:
+def _read_abc(path: str, data: bytes, selector: TrackSelector, limits: Limits,
+              stop_after: int | None = None) -> _FileResult:
     from music21 import converter
 
     text, reason = decode_abc_bytes(data)
@@ -505,7 +602,10 @@ def _read_abc(path: str, data: bytes, selector: TrackSelector, limits: Limits) -
     out = _FileResult(found=len(tunes))
     numbers: set[str] = set()
     seen: set[str] = set()
-    for line_no, raw in tunes:
+    for n, (line_no, raw) in enumerate(tunes):
+        if stop_after is not None and len(out.pieces) >= stop_after:
+            out.found, out.cacheable = n, False  # a partial result is not cached
+            break
         number = raw[2:raw.find("\n")].strip() if raw.startswith("X:") and "\n" in raw[:100] else ""
         source = f"{path}#X:{number}" if number and number not in numbers else f"{path}#line {line_no}"
         numbers.add(number)
@@ -517,6 +617,7 @@ def _read_abc(path: str, data: bytes, selector: TrackSelector, limits: Limits) -
             out.drops.append((DUPLICATE, source))
             continue
         seen.add(cleaned)
+        cleaned, voices = _first_voice(cleaned)
         try:
             s = converter.parse(cleaned, format="abc")
         except Exception as e:
@@ -526,8 +627,42 @@ def _read_abc(path: str, data: bytes, selector: TrackSelector, limits: Limits) -
         if piece is None:
             out.drops.append((_reason_kind(why), f"{source} ({why})"))
         else:
+            if voices > 1:
+                piece.meta["voices"] = f"first of {voices}"
             out.pieces.append(piece)
     return out
+
+
+def _first_voice(text: str) -> tuple[str, int]:
+    """(the tune with only its first voice, number of voices). music21 reads interleaved ABC voices
+    (`V:1 ... V:2 ... V:1 ...`) as one part per block, all starting together, so only the first is kept."""
+    lines = text.split("\n")
+    k = next((i for i, line in enumerate(lines) if line.startswith("K:")), None)
+    if k is None or not any(line.startswith("V:") or "[V:" in line for line in lines):
+        return text, 1
+    voices: list[str] = []
+    head = []
+    for line in lines[:k + 1]:
+        if line.startswith("V:"):
+            vid = line[2:].split(" ", 1)[0]
+            voices.append(vid) if vid not in voices else None
+        else:
+            head.append(line)
+    body, current = [], None
+    for line in lines[k + 1:]:
+        if line.startswith("V:"):
+            current = line[2:].split(" ", 1)[0]
+            if current not in voices:
+                voices.append(current)
+            continue
+        if current is None:  # music before any V: line in the body belongs to the first voice
+            if not voices:
+                voices.append("")
+            current = voices[0]
+        if current == voices[0]:
+            body.append(line)
+    body = [re.sub(r"\[V:[^\]]*\]", "", line) for line in body]  # inline voice changes: rare, dropped
+    return "\n".join(head + body), max(1, len(voices))
 
 
 def _reason_kind(reason: str) -> str:
@@ -540,24 +675,29 @@ def _reason_kind(reason: str) -> str:
     return reason
 
 
-def _read_file(path: str, kind: str, selector: TrackSelector, limits: Limits, data: bytes | None = None) -> _FileResult:
-    """One file -> its pieces, drops or skip reason. Never raises for a bad file."""
+def _read_file(path: str, kind: str, selector: TrackSelector, limits: Limits,
+               stop_after: int | None = None) -> _FileResult:
+    """One file -> its pieces, drops or skip reason. Never raises for a bad file. `stop_after`: a file
+    with several pieces (tunebook, Opus) may stop after that many (the result is then not cacheable)."""
     try:
-        if data is None and kind != "musicxml" and kind != "kern":
+        data = b""
+        if kind in ("midi", "abc"):  # music21 reads the others itself
             with open(path, "rb") as f:
                 data = f.read(limits.max_file_bytes + 1)
         if kind == "midi":
             return _read_midi(path, data, selector, limits)
         with _quiet():
             if kind == "abc":
-                return _read_abc(path, data, selector, limits)
-            return _read_music21(path, kind, selector, limits)
+                return _read_abc(path, data, selector, limits, stop_after)
+            return _read_music21(path, kind, selector, limits, stop_after)
     except OSError as e:
         return _FileResult(skip=f"cannot read: {e.strerror or e}", cacheable=False)
     except MemoryError:
         return _FileResult(skip="out of memory while reading it", cacheable=False)
     except RecursionError:
         return _FileResult(skip="too deeply nested to read")
+    except Exception as e:  # anything else a strange file sets off: skip it (not cached: may be fixed)
+        return _FileResult(skip=f"cannot read it ({_short(e)})", cacheable=False)
 
 
 def _read_batch(jobs: list[tuple[str, str]], selector: TrackSelector, limits: Limits) -> list[_FileResult]:
@@ -567,6 +707,8 @@ def _read_batch(jobs: list[tuple[str, str]], selector: TrackSelector, limits: Li
 
 # -- the cache entry of one file ------------------------------------------------------------------------------
 def _library_versions() -> str:
+    import importlib.metadata
+
     out = []
     for name in ("symusic", "music21"):
         try:
@@ -712,6 +854,8 @@ class _Loader:
 
 
 def _pool_context():
+    import multiprocessing
+
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
@@ -734,7 +878,12 @@ def load_pieces(sources: str | os.PathLike | Sequence[str | os.PathLike], *, tra
     and write the on-disk cache (`corpus.cache`). `progress`: a progress bar on stderr (None: when more than
     20 files are parsed). Bad files are skipped and listed in `report.files_skipped`; UserError only for
     sources that name nothing and for malformed arguments. The corpus may be empty (see its report).
+
+    Worker processes are started with 'forkserver' (or 'spawn'), so a script calling this needs the usual
+    `if __name__ == "__main__":` guard; without it the workers fail and the files are read in this process.
     """
+    import multiprocessing
+
     if getattr(multiprocessing.current_process(), "_inheriting", False):
         raise RuntimeError("load_pieces was called while a worker process was starting: the script that calls it "
                            "needs an `if __name__ == '__main__':` guard (or pass workers=1)")
@@ -766,7 +915,10 @@ def load_pieces(sources: str | os.PathLike | Sequence[str | os.PathLike], *, tra
 
     to_parse = [i for i, item in enumerate(plan) if item.result is None and not item.cached]
     workers = workers or _default_workers()
-    likely = to_parse if max_pieces is None else to_parse[:max_pieces]  # about one piece per file
+    likely = to_parse
+    if max_pieces is not None:  # about one piece per file: the uncached among the first max_pieces files
+        first = [i for i, item in enumerate(plan) if item.result is None][:max_pieces]
+        likely = [i for i in first if not plan[i].cached]
     cost = sum(_COST[plan[i].kind][0] + _COST[plan[i].kind][1] * plan[i].size / 1024 for i in likely)
     parallel = workers > 1 and len(likely) > 1 and cost > PARALLEL_SECONDS
     show = progress if progress is not None else len(likely) > PROGRESS_FILES
@@ -779,6 +931,8 @@ def load_pieces(sources: str | os.PathLike | Sequence[str | os.PathLike], *, tra
     pool = None
     try:
         if parallel:
+            from concurrent.futures import ProcessPoolExecutor
+
             pool = ProcessPoolExecutor(max_workers=min(workers, len(to_parse)), mp_context=_pool_context())
         _run(loader, plan, to_parse, pool, workers, bar)
     finally:
@@ -804,6 +958,8 @@ def _jobs(plan: list[_Planned], to_parse: list[int]) -> list[list[int]]:
 def _run(loader: _Loader, plan: list[_Planned], to_parse: list[int], pool: ProcessPoolExecutor | None,
          workers: int, bar) -> None:
     """Take every planned file in order; uncached ones are parsed here or in the pool (a window ahead)."""
+    from concurrent.futures.process import BrokenProcessPool
+
     jobs = _jobs(plan, to_parse) if pool is not None else []
     job_of = {i: j for j, job in enumerate(jobs) for i in job}
     futures: dict[int, Future] = {}
@@ -841,11 +997,20 @@ def _run(loader: _Loader, plan: list[_Planned], to_parse: list[int], pool: Proce
                     pool = None
             result = done.pop(i, None)
             if result is None:
-                result = _read_file(item.path, item.kind, loader.selector, loader.limits)
+                need = None if loader.max_pieces is None else 2 * (loader.max_pieces - len(loader.pieces)) + 10
+                result = _read_file(item.path, item.kind, loader.selector, loader.limits, need)
             loader.report.files_parsed += 1
             loader.store(item, result)
             if bar is not None:
                 bar.update(1)
         loader.take(item, result)
-    for f in futures.values():
-        f.cancel()
+    for i, result in done.items():  # parsed ahead before max_pieces was reached: worth keeping
+        loader.store(plan[i], result)
+    running = {j: f for j, f in futures.items() if not f.cancel()}  # the pool's shutdown waits for these anyway
+    for j, f in running.items():
+        try:
+            results = f.result()
+        except Exception:  # a broken pool: nothing to keep
+            continue
+        for i, result in zip(jobs[j], results):
+            loader.store(plan[i], result)
