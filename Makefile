@@ -40,6 +40,7 @@ test: setup
 
 bench: setup
 	$(PY) bench/speed.py
+	$(PY) bench/preprocess.py
 
 clean:
 	rm -rf $(VENV) runs out build src/*.egg-info

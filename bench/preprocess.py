@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -35,18 +34,11 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-RESULTS = Path(__file__).parent / "results"
+from machine import RESULTS, machine_info
 
 
 def machine() -> dict:
-    cpu = ""
-    try:
-        cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": cpu or platform.processor(), "cores": os.cpu_count(), "python": platform.python_version(),
-            "music21": version("music21"), "symusic": version("symusic"), "numpy": version("numpy"),
-            "platform": platform.platform()}
+    return machine_info() | {"music21": version("music21"), "symusic": version("symusic"), "numpy": version("numpy")}
 
 
 def make_midis(folder: Path, n: int) -> list[Path]:

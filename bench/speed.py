@@ -9,34 +9,24 @@ batch of 64. Peak memory: the process's max RSS after loading the corpus and tra
 from __future__ import annotations
 
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import torch
 
 from rnnmusic.batches import IGNORE, PieceBatches
 from rnnmusic.config import ModelConfig, TrainConfig
-from rnnmusic.encodings import get_encoding
 from rnnmusic.model import MusicRNN, detach_state
 from rnnmusic.sample import SampleConfig, sample_ids
-from rnnmusic.train import load_corpus
+from rnnmusic.dataset import prepare
 
-RESULTS = Path(__file__).parent / "results"
+from machine import RESULTS, machine_info
 
 
 def machine() -> dict:
-    cpu = ""
-    try:
-        cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": cpu or platform.processor(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "python": platform.python_version(), "torch": torch.__version__, "platform": platform.platform()}
+    return machine_info() | {"torch_threads": torch.get_num_threads(), "torch": torch.__version__}
 
 
 def rss_mb() -> float:
@@ -44,9 +34,9 @@ def rss_mb() -> float:
 
 
 def bench_training(cfg: TrainConfig, mcfg: ModelConfig, steps: int = 30, warmup: int = 5) -> dict:
-    corpus = load_corpus(cfg)
-    enc = get_encoding(cfg.encoding).fit(t.text for t in corpus.tunes)
-    stream = PieceBatches([enc.encode(t.text) for t in corpus.tunes], cfg.batch_size, cfg.seq_len)
+    data = prepare(cfg)
+    enc = data.encoding
+    stream = PieceBatches(data.train + data.valid, cfg.batch_size, cfg.seq_len)
     mcfg.vocab_size = enc.vocab_size
     torch.manual_seed(0)
     model = MusicRNN(mcfg)
@@ -68,7 +58,7 @@ def bench_training(cfg: TrainConfig, mcfg: ModelConfig, steps: int = 30, warmup:
         if i == warmup + steps:
             break
     dt = time.perf_counter() - t0
-    return {"corpus_tunes": len(corpus.tunes), "corpus_tokens": stream.tokens, "vocab": enc.vocab_size,
+    return {"corpus_tunes": len(data.train) + len(data.valid), "corpus_tokens": stream.tokens, "vocab": enc.vocab_size,
             "parameters": model.num_parameters(), "batch_size": cfg.batch_size, "seq_len": cfg.seq_len,
             "steps_timed": steps, "train_tokens_per_s": round(n / dt), "model": model, "encoding": enc}
 

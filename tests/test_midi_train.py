@@ -3,7 +3,6 @@ corpus (Bach chorales written as MIDI files), generate, and check what comes out
 import json
 
 import music21
-import numpy as np
 import pytest
 import symusic
 

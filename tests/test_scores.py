@@ -5,7 +5,6 @@ kern and ABC files are the ones music21 ships.
 """
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 

@@ -132,7 +132,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         mcfg, tcfg = _train_settings(args)
         result = train(args.out, TrainConfig(**tcfg), ModelConfig(**mcfg))
     p = result.progress
-    best = f"{p.best_valid:.4f} nats ({p.best_valid / LN2:.3f} bits/token)" if p.best_valid < 1e9 else "n/a"
+    from .run import open_run
+
+    unit = "token" if open_run(result.run).load_config()[0].kind == "tokens" else "frame"
+    best = f"{p.best_valid:.4f} nats ({p.best_valid / LN2:.3f} bits/{unit})" if p.best_valid < 1e9 else "n/a"
     print(f"{result.stopped}: {result.run}  epoch {p.epoch}, step {p.step}, best validation loss {best}")
     return 0
 
@@ -163,14 +166,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if midi_side:
         report = generate_pieces(model, enc, cfg, out, formats=args.formats or "mid,wav,png", only_valid=args.only_valid,
                                  key=args.key, tempo=args.tempo, program=args.program, soundfont=args.soundfont,
-                                 title=title)
-        what = "not collapsed"
+                                 title=title, min_bars=4 if args.min_bars is None else args.min_bars)
+        what = "valid (not collapsed, at least --min-bars long)"
     else:
         if args.key or args.tempo:
             raise UserError("--key and --tempo apply to MIDI-side encodings; ABC tunes take their key from the model "
                             r"(prime one with --prime 'K:G\n')")
         report = generate_tunes(model, enc, cfg, out, formats=args.formats or "abc,mid", only_valid=args.only_valid,
-                                title=title, soundfont=args.soundfont, program=args.program, min_bars=args.min_bars)
+                                title=title, soundfont=args.soundfont, program=args.program,
+                                min_bars=8 if args.min_bars is None else args.min_bars)
         what = "valid"
     print(report.table())
     print(f"{report.valid}/{len(report.tunes)} {what} ({report.attempts} generated); files in {out}/, "
@@ -287,7 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only-valid", action="store_true", help="draw more until COUNT valid tunes (bounded)")
     p.add_argument("--no-bar-guard", dest="constrain", action="store_false",
                    help="sample freely (by default abc-tokens never writes a bar longer than the meter)")
-    p.add_argument("--min-bars", type=int, default=8, help="tunes with fewer bars count as invalid fragments (default 8)")
+    p.add_argument("--min-bars", type=float,
+                   help="pieces with fewer bars count as invalid fragments (default 8; MIDI side: 4)")
     p.add_argument("--soundfont", help="General MIDI .sf2 for WAV (default: FluidR3 found automatically)")
     p.add_argument("--program", type=int, help="General MIDI program (default: fiddle for ABC, the corpus' for MIDI)")
     p.set_defaults(func=cmd_generate)

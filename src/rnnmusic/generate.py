@@ -81,6 +81,34 @@ def _out_dir(out_dir: str | Path) -> Path:
     return out
 
 
+def draw_until_valid(draw, count: int, only_valid: bool, max_attempts: int, what: str, worst_last=None):
+    """Draw pieces (`draw(batch, first_index) -> [(piece, check)]`) until `count` of them, or with only_valid
+    `count` valid ones (at most max_attempts drawn; then the least bad invalid ones fill up, with a warning).
+    Returns ([(seed index, piece, check)] in seed order, attempts)."""
+    kept: list[tuple[int, object, object]] = []
+    attempts = 0
+    while attempts < max_attempts:
+        want = count - (sum(c.valid for *_, c in kept) if only_valid else len(kept))
+        if want <= 0:
+            break
+        batch = min(want if not only_valid else max(want, 4), max_attempts - attempts)
+        kept += [(attempts + i, piece, check) for i, (piece, check) in enumerate(draw(batch, attempts))]
+        attempts += batch
+        if not only_valid:
+            break
+    if only_valid:
+        good = [k for k in kept if k[2].valid][:count]
+        if len(good) < count:
+            warnings.warn(f"only {len(good)} of {count} valid {what} after {attempts} attempts; "
+                          "keeping the best invalid ones too", stacklevel=3)
+            bad = [k for k in kept if not k[2].valid]
+            if worst_last is not None:
+                bad.sort(key=lambda k: worst_last(k[2]))
+            good += bad[: count - len(good)]
+        kept = sorted(good, key=lambda k: k[0])
+    return kept, attempts
+
+
 def generate_tunes(
     model: MusicRNN,
     enc: Encoding,
@@ -104,30 +132,12 @@ def generate_tunes(
     cfg.validate()
     fmts = parse_formats(formats)
     out = _out_dir(out_dir)
-    max_attempts = max_attempts or 10 * cfg.count
-    kept: list[tuple[int, str, TuneCheck]] = []  # (seed index, tune body, its check)
-    attempts = 0
-    while attempts < max_attempts:
-        want = cfg.count - (sum(c.valid for _, _, c in kept) if only_valid else len(kept))
-        if want <= 0:
-            break
-        batch = min(want if not only_valid else max(want, 4), max_attempts - attempts)
-        bodies = generate(model, enc, SampleConfig(**{**cfg.__dict__, "count": batch}), first_index=attempts)
-        for i, body in enumerate(bodies):
-            kept.append((attempts + i, body, check_tune(tune_document(body, 1, title), min_bars=min_bars)))
-        attempts += batch
-        if not only_valid:
-            break
-    if only_valid:
-        good = [k for k in kept if k[2].valid][: cfg.count]
-        if len(good) < cfg.count:
-            warnings.warn(
-                f"only {len(good)} of {cfg.count} valid tunes after {attempts} attempts; keeping the best invalid ones too",
-                stacklevel=2,
-            )
-            bad = sorted((k for k in kept if not k[2].valid), key=lambda k: k[2].bars_wrong)
-            good += bad[: cfg.count - len(good)]
-        kept = sorted(good, key=lambda k: k[0])
+    def draw(batch: int, first: int):
+        bodies = generate(model, enc, SampleConfig(**{**cfg.__dict__, "count": batch}), first_index=first)
+        return [(body, check_tune(tune_document(body, 1, title), min_bars=min_bars)) for body in bodies]
+
+    kept, attempts = draw_until_valid(draw, cfg.count, only_valid, max_attempts or 10 * cfg.count, "tunes",
+                                      worst_last=lambda c: c.bars_wrong)
     tunes = []
     for n, (idx, body, check) in enumerate(kept, 1):
         name = f"tune-{n:03d}"
@@ -202,11 +212,13 @@ def generate_pieces(
     program: int | None = None,
     soundfont: str | None = None,
     title: str = "rnnmusic",
+    min_bars: float = 0.0,
 ) -> GenerationReport:
     """Generate cfg.count MIDI-side pieces into out_dir as piece-NNN.{mid,wav,png} with report.json.
 
-    Pieces that collapsed (one note, one chord, silence) are flagged; with only_valid, further pieces are
-    drawn (bounded by max_attempts, default 5 x count) until cfg.count uncollapsed ones exist.
+    Pieces that collapsed (one note, one chord, silence) or are fragments (fewer than `min_bars` bars) are
+    flagged; with only_valid, further pieces are drawn (bounded by max_attempts, default 5 x count) until
+    cfg.count valid ones exist.
     """
     from .keys import parse_key
 
@@ -215,28 +227,12 @@ def generate_pieces(
     if key:
         key = str(parse_key(key))
     out = _out_dir(out_dir)
-    max_attempts = max_attempts or 5 * cfg.count
-    kept: list[tuple[int, object, PieceCheck]] = []
-    attempts = 0
-    while attempts < max_attempts:
-        want = cfg.count - (sum(c.valid for *_, c in kept) if only_valid else len(kept))
-        if want <= 0:
-            break
-        batch = min(want, max_attempts - attempts)
-        pieces = generate(model, enc, SampleConfig(**{**cfg.__dict__, "count": batch}), first_index=attempts)
-        for i, piece in enumerate(pieces):
-            piece = finish_piece(piece, enc, key=key, tempo=tempo, program=program)
-            kept.append((attempts + i, piece, check_piece(piece)))
-        attempts += batch
-        if not only_valid:
-            break
-    if only_valid:
-        good = [k for k in kept if k[2].valid][: cfg.count]
-        if len(good) < cfg.count:
-            warnings.warn(f"only {len(good)} of {cfg.count} pieces did not collapse after {attempts} attempts; "
-                          "keeping collapsed ones too", stacklevel=2)
-            good += [k for k in kept if not k[2].valid][: cfg.count - len(good)]
-        kept = sorted(good, key=lambda k: k[0])
+    def draw(batch: int, first: int):
+        pieces = generate(model, enc, SampleConfig(**{**cfg.__dict__, "count": batch}), first_index=first)
+        pieces = [finish_piece(p, enc, key=key, tempo=tempo, program=program) for p in pieces]
+        return [(p, check_piece(p, min_bars)) for p in pieces]
+
+    kept, attempts = draw_until_valid(draw, cfg.count, only_valid, max_attempts or 5 * cfg.count, "pieces")
     items = []
     for n, (idx, piece, check) in enumerate(kept, 1):
         item = GeneratedTune(f"piece-{n:03d}", "", check, idx)
@@ -244,7 +240,7 @@ def generate_pieces(
         items.append(item)
     settings = {k: v for k, v in cfg.__dict__.items() if k != "prime"} | {
         "primed": bool(cfg.prime is not None and not isinstance(cfg.prime, str)),
-        "formats": fmts, "only_valid": only_valid, "key": key, "tempo": tempo, "program": program}
+        "formats": fmts, "only_valid": only_valid, "key": key, "tempo": tempo, "program": program, "min_bars": min_bars}
     report = GenerationReport(items, attempts, out, settings)
     write_atomic(out / "report.json", (json.dumps(report.to_dict(), indent=2) + "\n").encode())
     return report
@@ -279,7 +275,7 @@ def write_samples(model: MusicRNN, enc: Encoding, folder: Path, stem: str, *, co
     if enc.piece_format == "midi":
         report = generate_pieces(model, enc, SampleConfig(count=count, max_length=max_length, temperature=temperature,
                                                           seed=seed), folder / stem, formats=("mid", "png"))
-        return f"{report.valid}/{count} not collapsed -> {folder / stem}/"
+        return f"{report.valid}/{count} valid (not collapsed) -> {folder / stem}/"
     bodies = generate(model, enc, SampleConfig(count=count, max_length=max_length, temperature=temperature, seed=seed))
     book = tunebook(bodies, title=stem)
     checks = [check_tune(tune_document(b, i + 1)) for i, b in enumerate(bodies)]

@@ -22,7 +22,7 @@ from functools import cache
 import numpy as np
 
 from .errors import UserError
-from .piece import DUR, HIGHEST, LOWEST, PITCH, Piece
+from .piece import DUR, HIGHEST, LOWEST, Piece
 
 MAJOR, MINOR = "major", "minor"
 PIANO_LOW, PIANO_HIGH = 21, 108

@@ -51,8 +51,8 @@ class FrameInput(nn.Module):
 
 
 # -- heads --------------------------------------------------------------------------------------------------
-class SoftmaxHead(nn.Module):
-    """Hidden states -> logits over the vocabulary; loss is cross-entropy against the next token."""
+class ProjectionHead(nn.Module):
+    """Hidden states -> one output per vocabulary entry (token) or key (frame)."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -60,6 +60,10 @@ class SoftmaxHead(nn.Module):
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         return self.proj(h)
+
+
+class SoftmaxHead(ProjectionHead):
+    """Logits over the vocabulary; loss is cross-entropy against the next token."""
 
     @staticmethod
     def loss(logits: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
@@ -80,15 +84,8 @@ def _bernoulli(p: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     return (u.to(p.dtype) < p).to(torch.float32)
 
 
-class SigmoidHead(nn.Module):
+class SigmoidHead(ProjectionHead):
     """Independent Bernoulli per pitch: logits (B, T, D); loss = binary cross-entropy summed over pitches."""
-
-    def __init__(self, cfg: ModelConfig):
-        super().__init__()
-        self.proj = nn.Linear(cfg.hidden, cfg.vocab_size)
-
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return self.proj(h)
 
     @staticmethod
     def loss(logits: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
@@ -101,12 +98,8 @@ class SigmoidHead(nn.Module):
         return _bernoulli(torch.sigmoid(out / temperature), u)
 
 
-class MseHead(nn.Module):
+class MseHead(ProjectionHead):
     """The founding np-tensor model: sigmoid outputs in [0, 1] fitted by mean squared error (summed over pitches)."""
-
-    def __init__(self, cfg: ModelConfig):
-        super().__init__()
-        self.proj = nn.Linear(cfg.hidden, cfg.vocab_size)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.proj(h))

@@ -33,7 +33,7 @@ from .checkpoint import (
     write_atomic,
 )
 from .config import ModelConfig, TrainConfig
-from .dataset import TrainingData, prepare
+from .dataset import prepare
 from .encodings import Encoding
 from .errors import CheckpointError, UserError
 from .model import MusicRNN, count_targets, detach_state, state_from_tensors, state_tensors
@@ -423,10 +423,12 @@ def train(
         run, model_cfg, cfg, enc, train_pieces, valid_pieces,
         [f() for f in DEFAULT_CALLBACKS] if callbacks is None else callbacks, progress_bar,
     )
+    unit, steps = ("tokens", "tokens") if enc.kind == "tokens" else ("keys per frame", "frames")
     _log(
         f"model: {model_cfg.cell} {model_cfg.layers}x{model_cfg.hidden}, {trainer.model.num_parameters():,} parameters; "
-        f"encoding {enc.name} ({enc.vocab_size} tokens); {len(train_pieces)} train / {len(valid_pieces)} valid pieces, "
-        f"{trainer.train_data.tokens:,} train tokens, {trainer.train_data.num_batches} batches per epoch"
+        f"encoding {enc.name} ({enc.vocab_size} {unit}); {len(train_pieces)} train / {len(valid_pieces)} valid pieces, "
+        f"{trainer.train_data.tokens:,} train {steps}, {trainer.train_data.num_batches} batches per epoch"
+        + (f" ({cfg.window}-step windows, many-to-one)" if cfg.window else "")
     )
     return trainer.fit()
 

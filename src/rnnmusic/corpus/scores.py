@@ -20,14 +20,11 @@ from __future__ import annotations
 
 import glob
 import hashlib
-import io
 import os
-import re
 import statistics
 import sys
 import time
 from collections import Counter, deque
-from contextlib import ExitStack, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -38,7 +35,9 @@ from ..piece import PITCH, Piece, piece_from_score
 from .abc import NOT_ABC, clean_tune, decode_abc_bytes, split_tunebook
 from .builtin import builtin_names, find_builtin, music21_corpus_dir
 from .cache import PieceCache, cache_dir
+from .music21_fixes import add_missing_repeat_starts, first_voice, midi_of_stream, quiet
 from .report import DUPLICATE, CorpusReport
+from .tracks import TrackSelector, parse_tracks
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -101,106 +100,6 @@ def classical_names() -> list[str]:
 
 def find_classical(source: str) -> ClassicalCorpus | None:
     return CLASSICAL_CORPORA.get(source.strip().lower())
-
-
-# -- track selection --------------------------------------------------------------------------------------
-GM_FAMILIES = ("piano", "chromatic", "organ", "guitar", "bass", "strings", "ensemble", "brass", "reed", "pipe",
-               "synth-lead", "synth-pad", "synth-effects", "ethnic", "percussive", "sound-effects")
-_FAMILY_ALIASES = {"chromatic-percussion": "chromatic", "lead": "synth-lead", "pad": "synth-pad",
-                   "synth-fx": "synth-effects", "fx": "synth-effects", "sfx": "sound-effects"}
-_TRACKS_HELP = ("use 'all', track indices ('0,2'), a General MIDI family (" + ", ".join(GM_FAMILIES) +
-                "), 'program:40' or 'name:violin', several joined by commas")
-
-
-@dataclass(frozen=True)
-class TrackSelector:
-    """Which tracks of a score make the Piece: the union of `terms`, each ('index', i), ('family', f),
-    ('program', p) or ('name', substring). No terms: every non-drum track. Drum tracks are picked only by
-    index."""
-
-    terms: tuple[tuple[str, Any], ...] = ()
-
-    @property
-    def spec(self) -> str:
-        """Canonical text ('all', '0,2', 'piano', 'program:40', 'name:violin'), also the cache key part."""
-        if not self.terms:
-            return "all"
-        return ",".join(str(v) if k in ("index", "family") else f"{k}:{v}" for k, v in self.terms)
-
-    def select(self, tracks: Sequence[Any]) -> list[int]:
-        """Indices of the chosen tracks (objects with .program, .is_drum and .name, e.g. symusic tracks)."""
-        out = []
-        for i, t in enumerate(tracks):
-            if not self.terms:
-                picked = not t.is_drum
-            else:
-                picked = any(self._match(k, v, i, t) for k, v in self.terms)
-            if picked:
-                out.append(i)
-        return out
-
-    @staticmethod
-    def _match(kind: str, value: Any, i: int, t: Any) -> bool:
-        if kind == "index":
-            return i == value
-        if t.is_drum:
-            return False
-        if kind == "family":
-            return GM_FAMILIES[int(t.program) // 8] == value
-        if kind == "program":
-            return int(t.program) == value
-        return value in str(t.name).lower()
-
-
-def parse_tracks(spec: str | TrackSelector | Sequence[int] | None) -> TrackSelector:
-    """A TrackSelector from a user spec: None/'all' (all non-drum tracks), '0,2', 'piano', 'program:40',
-    'name:violin', or several joined by commas ('piano,strings'); UserError when malformed."""
-    if spec is None or isinstance(spec, TrackSelector):
-        return spec or TrackSelector()
-    if not isinstance(spec, str):
-        try:
-            return TrackSelector(tuple(("index", _index(str(i), spec)) for i in spec))
-        except TypeError:
-            raise UserError(f"bad track selection {spec!r}: {_TRACKS_HELP}") from None
-    text = spec.strip()
-    if not text:
-        raise UserError(f"empty track selection: {_TRACKS_HELP}")
-    if text.lower() in ("all", "default"):
-        return TrackSelector()
-    terms: list[tuple[str, Any]] = []
-    for raw in text.split(","):
-        term = raw.strip()
-        low = term.lower()
-        if not term:
-            raise UserError(f"bad track selection {spec!r}: empty item between commas; {_TRACKS_HELP}")
-        if low.startswith("program:"):
-            value = low[len("program:"):].strip()
-            if not value.isdigit() or not 0 <= int(value) <= 127:
-                raise UserError(f"bad track selection {spec!r}: program must be a number from 0 to 127, got {value!r}")
-            terms.append(("program", int(value)))
-        elif low.startswith("name:"):
-            value = low[len("name:"):].strip()
-            if not value:
-                raise UserError(f"bad track selection {spec!r}: 'name:' needs some text, e.g. name:violin")
-            terms.append(("name", value))
-        elif low.lstrip("+-").isdigit():
-            terms.append(("index", _index(term, spec)))
-        elif _FAMILY_ALIASES.get(low, low) in GM_FAMILIES:
-            terms.append(("family", _FAMILY_ALIASES.get(low, low)))
-        else:
-            raise UserError(f"bad track selection {spec!r}: {term!r} is not a track index, GM family, "
-                            f"program:N or name:TEXT; {_TRACKS_HELP}")
-    return TrackSelector(tuple(dict.fromkeys(terms)))
-
-
-def _index(term: str, spec: Any) -> int:
-    try:
-        i = int(term)
-    except ValueError:
-        raise UserError(f"bad track selection {spec!r}: {term!r} is not a track index") from None
-    if i < 0:
-        raise UserError(f"bad track selection {spec!r}: track indices start at 0, got {i}")
-    return i
 
 
 # -- limits and the report ------------------------------------------------------------------------------------
@@ -431,111 +330,6 @@ def _read_midi(path: str, data: bytes, selector: TrackSelector, limits: Limits) 
     return _FileResult([piece], found=1)
 
 
-def _quiet() -> ExitStack:
-    """Swallow what music21 prints to stdout/stderr while parsing (warnings about odd files)."""
-    stack = ExitStack()
-    stack.enter_context(redirect_stdout(io.StringIO()))
-    stack.enter_context(redirect_stderr(io.StringIO()))
-    return stack
-
-
-def _repeat_end(b) -> bool:
-    return b is not None and type(b).__name__ == "Repeat" and b.direction == "end"
-
-
-def _repeat_start(b) -> bool:
-    return b is not None and type(b).__name__ == "Repeat" and b.direction == "start"
-
-
-def _add_missing_repeat_starts(s) -> bool:
-    """After an end repeat, a later end repeat with no start repeat between them goes back to just after the
-    first one (as abc2midi and players read it). music21 would go back to the very beginning each time,
-    nesting the repeats (2**n times the music: a tune with ten `:|` took minutes and gave 100,000 notes).
-    Parts with first/second endings are left alone. True when something was added."""
-    from music21 import bar, stream
-
-    changed = False
-    parts = list(s.parts) if s.hasPartLikeStreams() else [s]
-    for part in parts:
-        if part.recurse().getElementsByClass("RepeatBracket").first() is not None:
-            continue
-        measures = list(part.getElementsByClass(stream.Measure))
-        after_end = None  # index of the measure after the last end repeat
-        for i, m in enumerate(measures):
-            if _repeat_start(m.leftBarline):
-                after_end = None
-            if _repeat_end(m.rightBarline):
-                if after_end is not None and after_end <= i:
-                    measures[after_end].leftBarline = bar.Repeat(direction="start")
-                    changed = True
-                after_end = i + 1
-    return changed
-
-
-def _unshare_marks(s) -> bool:
-    """Copy a time/key signature, clef or tempo mark that music21 put in two places (its ABC reader does,
-    and its MIDI writer then fails with 'already found in this Stream'). True when one was copied."""
-    import copy
-
-    seen: set[int] = set()
-    changed = False
-    for container in list(s.recurse(streamsOnly=True, includeSelf=True)):
-        for el in list(container.getElementsByClass(("TimeSignature", "KeySignature", "MetronomeMark", "Clef"))):
-            if id(el) in seen:
-                container.replace(el, copy.deepcopy(el))
-                changed = True
-            else:
-                seen.add(id(el))
-    return changed
-
-
-def _strip_repeats(s) -> bool:
-    """Remove repeat barlines, repeat expressions and endings (for scores whose repeats music21 can't expand)."""
-    from music21 import bar, stream
-
-    changed = False
-    for m in s.recurse().getElementsByClass(stream.Measure):
-        for side in ("leftBarline", "rightBarline"):
-            if isinstance(getattr(m, side), bar.Repeat):
-                setattr(m, side, None)
-                changed = True
-    for cls in ("RepeatExpression", "RepeatBracket"):
-        for r in list(s.recurse().getElementsByClass(cls)):
-            if r.activeSite is not None:
-                r.activeSite.remove(r)
-                changed = True
-    return changed
-
-
-def _drop_empty_parts(s) -> bool:
-    """Remove parts without notes (they can stop music21 expanding the repeats of the others)."""
-    empty = [p for p in s.parts if not p.recurse().notes] if s.hasPartLikeStreams() else []
-    for p in empty:
-        s.remove(p)
-    return bool(empty)
-
-
-def _midi_of_stream(s) -> tuple[bytes, list[str]]:
-    """MIDI bytes from music21's own writer, working around its failures: (data, what had to be changed).
-    Raises the writer's first error when nothing helps."""
-    from music21 import midi as m21midi
-
-    fixes = [("", None), ("marks unshared", _unshare_marks), ("empty parts dropped", _drop_empty_parts),
-             ("repeats not expanded (music21 could not expand them)", _strip_repeats)]
-    applied: list[str] = []
-    first_error: Exception | None = None
-    for name, fix in fixes:
-        if fix is not None:
-            if not fix(s):
-                continue
-            applied.append(name)
-        try:
-            return m21midi.translate.streamToMidiFile(s).writestr(), applied
-        except Exception as e:
-            first_error = first_error or e
-    raise first_error
-
-
 def _piece_from_stream(s, source: str, selector: TrackSelector, limits: Limits, fmt: str):
     """(Piece or None, reason): a music21 Score through music21's MIDI writer (repeats expanded when it can)."""
     import symusic
@@ -545,9 +339,9 @@ def _piece_from_stream(s, source: str, selector: TrackSelector, limits: Limits, 
         return None, f"{written:,} notes, more than the limit of {limits.max_notes:,}"
     meta: dict[str, Any] = {"format": fmt}
     try:
-        if _add_missing_repeat_starts(s):
+        if add_missing_repeat_starts(s):
             meta["repeats"] = "start repeats added after end repeats"
-        data, applied = _midi_of_stream(s)
+        data, applied = midi_of_stream(s)
         score = symusic.Score.from_midi(data)
     except Exception as e:
         return None, f"music21 cannot turn it into MIDI ({_short(e)})"
@@ -617,7 +411,7 @@ def _read_abc(path: str, data: bytes, selector: TrackSelector, limits: Limits,
             out.drops.append((DUPLICATE, source))
             continue
         seen.add(cleaned)
-        cleaned, voices = _first_voice(cleaned)
+        cleaned, voices = first_voice(cleaned)
         try:
             s = converter.parse(cleaned, format="abc")
         except Exception as e:
@@ -631,38 +425,6 @@ def _read_abc(path: str, data: bytes, selector: TrackSelector, limits: Limits,
                 piece.meta["voices"] = f"first of {voices}"
             out.pieces.append(piece)
     return out
-
-
-def _first_voice(text: str) -> tuple[str, int]:
-    """(the tune with only its first voice, number of voices). music21 reads interleaved ABC voices
-    (`V:1 ... V:2 ... V:1 ...`) as one part per block, all starting together, so only the first is kept."""
-    lines = text.split("\n")
-    k = next((i for i, line in enumerate(lines) if line.startswith("K:")), None)
-    if k is None or not any(line.startswith("V:") or "[V:" in line for line in lines):
-        return text, 1
-    voices: list[str] = []
-    head = []
-    for line in lines[:k + 1]:
-        if line.startswith("V:"):
-            vid = line[2:].split(" ", 1)[0]
-            voices.append(vid) if vid not in voices else None
-        else:
-            head.append(line)
-    body, current = [], None
-    for line in lines[k + 1:]:
-        if line.startswith("V:"):
-            current = line[2:].split(" ", 1)[0]
-            if current not in voices:
-                voices.append(current)
-            continue
-        if current is None:  # music before any V: line in the body belongs to the first voice
-            if not voices:
-                voices.append("")
-            current = voices[0]
-        if current == voices[0]:
-            body.append(line)
-    body = [re.sub(r"\[V:[^\]]*\]", "", line) for line in body]  # inline voice changes: rare, dropped
-    return "\n".join(head + body), max(1, len(voices))
 
 
 def _reason_kind(reason: str) -> str:
@@ -686,7 +448,7 @@ def _read_file(path: str, kind: str, selector: TrackSelector, limits: Limits,
                 data = f.read(limits.max_file_bytes + 1)
         if kind == "midi":
             return _read_midi(path, data, selector, limits)
-        with _quiet():
+        with quiet():
             if kind == "abc":
                 return _read_abc(path, data, selector, limits, stop_after)
             return _read_music21(path, kind, selector, limits, stop_after)

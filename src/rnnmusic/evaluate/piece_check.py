@@ -2,7 +2,8 @@
 
 The founding projects' worst outputs were one note repeated for the whole piece, or silence. A piece is
 flagged `collapsed` when it has no notes, sounds less than a tenth of its length, uses fewer than three
-distinct pitches, or one pitch (or one chord) makes up more than 80% of its onsets.
+distinct pitches, or one pitch (or one chord) makes up more than 80% of its onsets. A piece shorter than
+`min_bars` bars is a fragment. Valid = neither.
 """
 from __future__ import annotations
 
@@ -38,19 +39,30 @@ class PieceCheck:
     top_onset_share: float       # share of onsets with the most common pitch set (chord)
     key: str | None
     collapsed: str | None        # why the piece counts as collapsed, or None
+    min_bars: float = 0.0        # fewer bars than this: a fragment
+
+    @property
+    def fragment(self) -> bool:
+        return self.bars < self.min_bars
 
     @property
     def valid(self) -> bool:
-        return self.collapsed is None
+        return self.collapsed is None and not self.fragment
+
+    @property
+    def problem(self) -> str | None:
+        if self.collapsed:
+            return "COLLAPSED: " + self.collapsed
+        return f"fragment: {self.bars:g} of at least {self.min_bars:g} bars" if self.fragment else None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"valid": self.valid}
+        return asdict(self) | {"valid": self.valid, "problem": self.problem}
 
 
-def check_piece(piece: Piece) -> PieceCheck:
+def check_piece(piece: Piece, min_bars: float = 0.0) -> PieceCheck:
     n = piece.notes
     if not len(n):
-        return PieceCheck(0, 0.0, 0.0, 0, "-", "-", 0, 0.0, 0.0, 0.0, piece.key, "silence: no notes")
+        return PieceCheck(0, 0.0, 0.0, 0, "-", "-", 0, 0.0, 0.0, 0.0, piece.key, "silence: no notes", min_bars)
     end = piece.end
     pitches = n[:, PITCH].astype(int)
     counts = Counter(pitches.tolist())
@@ -83,7 +95,7 @@ def check_piece(piece: Piece) -> PieceCheck:
         notes=len(n), quarters=round(end, 3), bars=round(end / piece.bar_length, 2),
         distinct_pitches=len(counts), lowest=pitch_name(int(pitches.min())), highest=pitch_name(int(pitches.max())),
         max_polyphony=int(active.max()), sounding=round(sounding, 3), top_pitch_share=round(share, 3),
-        top_onset_share=round(onset_share, 3), key=piece.key, collapsed=collapsed,
+        top_onset_share=round(onset_share, 3), key=piece.key, collapsed=collapsed, min_bars=min_bars,
     )
 
 
@@ -93,5 +105,5 @@ def piece_table(names: list[str], checks: list[PieceCheck]) -> str:
     for name, c in zip(names, checks):
         rows.append(f"{name:10s} {c.notes:6d} {c.bars:6.1f} {c.distinct_pitches:7d} "
                     f"{c.lowest + '-' + c.highest:>9s} {c.max_polyphony:4d}  {(c.key or '-'):12s} "
-                    f"{'ok' if c.valid else 'COLLAPSED: ' + c.collapsed}")
+                    f"{c.problem or 'ok'}")
     return "\n".join(rows)
