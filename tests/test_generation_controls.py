@@ -116,3 +116,18 @@ def test_abc_opening_keeps_the_header_and_n_bars():
     two = abc_opening(tune, 2)
     assert two == "M:6/8\nL:1/8\nK:G\nD|GAB cBA|\n"
     assert abc_opening(tune, 99) == tune
+
+
+def test_abc_prime_file_for_abc_encodings(tmp_path):
+    from conftest import oneills
+
+    path = tmp_path / "tune.abc"
+    path.write_text(oneills(1))
+    enc = get_encoding("abc-tokens").fit([oneills(1)])
+    prime = load_prime(path, 2, enc)
+    assert prime.startswith("M:") and "K:" in prime and prime.count("|") >= 2
+    assert oneills(1).count("|") > prime.count("|")
+    torch.manual_seed(0)
+    model = MusicRNN(ModelConfig(vocab_size=enc.vocab_size, hidden=16, embed=8, layers=1)).eval()
+    tune = generate(model, enc, SampleConfig(count=1, max_length=20, prime=prime, seed=1))[0]
+    assert tune.startswith(prime.rstrip("\n"))

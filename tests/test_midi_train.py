@@ -105,3 +105,17 @@ def test_midi_flags_are_checked(cli, tmp_path, chorale_dir):
     assert r.returncode == 2 and "--many-to-one" in r.stderr
     r = cli("train", "--preset", "nope", "--out", str(tmp_path / "w"))
     assert r.returncode == 2 and "unknown preset" in r.stderr
+
+
+def test_corpus_cli_lists_and_shows_scores(cli, chorale_dir, tmp_path):
+    r = cli("corpus", "list")
+    assert r.returncode == 0 and "bach-chorales" in r.stdout and "palestrina" in r.stdout
+    (chorale_dir.parent / "bad").mkdir(exist_ok=True)
+    bad = chorale_dir.parent / "bad" / "broken.mid"
+    bad.write_bytes(next(chorale_dir.glob("*.mid")).read_bytes()[:40])
+    r = cli("corpus", "show", str(chorale_dir), str(bad), "--json", env={"RNNMUSIC_CACHE": str(tmp_path / "cache")})
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["stats"]["pieces"] == 12 and out["stats"]["notes"] > 1000
+    assert [s["path"] for s in out["report"]["files_skipped"]] == [str(bad)]
+    assert "broken.mid" in r.stderr and "Traceback" not in r.stderr
