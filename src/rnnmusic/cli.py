@@ -182,6 +182,20 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    from .evaluate.polyphonic import run_benchmark
+
+    if args.corpus or args.encoding or args.preset:
+        raise UserError("the benchmark fixes its data and encoding: --corpus, --encoding and --preset do not apply")
+    mcfg, tcfg = _train_settings(args)
+    mcfg.setdefault("head", "nade")
+    row = run_benchmark(args.dataset, args.data, args.out, TrainConfig(**tcfg), ModelConfig(**mcfg))
+    print(f"{row['dataset']}: test NLL {row['test_nll']:.3f} nats/frame, frame accuracy {row['test_frame_accuracy']:.3f} "
+          f"(valid {row['valid_nll']:.3f}; note 1-gram {row['note_unigram_test_nll']:.2f}); "
+          f"{row['parameters']:,} parameters, best epoch {row['best_epoch']}; {args.out}/benchmark.json")
+    return 0
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     from .presets import PRESETS
 
@@ -296,6 +310,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--soundfont", help="General MIDI .sf2 for WAV (default: FluidR3 found automatically)")
     p.add_argument("--program", type=int, help="General MIDI program (default: fiddle for ABC, the corpus' for MIDI)")
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("benchmark", help="polyphonic benchmark (Boulanger-Lewandowski 2012): train, early-stop, test NLL")
+    p.add_argument("suite", choices=["polyphonic"])
+    p.add_argument("--dataset", required=True, help="jsb, nottingham, musedata or piano")
+    p.add_argument("--data", required=True, metavar="FOLDER", help="folder holding the benchmark pickles")
+    p.add_argument("--out", required=True, help="run directory (resumed when it already holds the run)")
+    _add_train_flags(p)
+    p.set_defaults(func=cmd_benchmark)
 
     p = sub.add_parser("presets", help="list the named presets (the founding systems)")
     p.set_defaults(func=cmd_presets)

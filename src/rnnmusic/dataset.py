@@ -45,6 +45,8 @@ def is_midi_side(encoding_name: str) -> bool:
 def prepare(cfg: TrainConfig, encoding: Encoding | None = None) -> TrainingData:
     """Load, split and encode the corpus of `cfg`; fit a new encoding unless one is given (resume)."""
     enc = encoding or get_encoding(cfg.encoding, **cfg.encoding_options)
+    if cfg.corpus and cfg.corpus[0].startswith(POLYPHONIC):
+        return _prepare_polyphonic(cfg, enc, fit=encoding is None)
     if enc.piece_format == "abc":
         return _prepare_abc(cfg, enc, fit=encoding is None)
     return _prepare_pieces(cfg, enc, fit=encoding is None)
@@ -88,6 +90,39 @@ def _prepare_pieces(cfg: TrainConfig, enc: Encoding, fit: bool) -> TrainingData:
     if fit:
         enc.fit(train)
     return TrainingData(enc, _encode_all(enc, train), _encode_all(enc, valid), report, pieces)
+
+
+POLYPHONIC = "polyphonic:"  # corpus "polyphonic:DATASET:FOLDER": the Boulanger-Lewandowski benchmark rolls
+
+
+def polyphonic_source(dataset: str, folder: str) -> str:
+    return f"{POLYPHONIC}{dataset}:{folder}"
+
+
+def _prepare_polyphonic(cfg: TrainConfig, enc: Encoding, fit: bool) -> TrainingData:
+    """The benchmark's own train/valid split, one frame per roll step (88 keys, no onset channel)."""
+    from .errors import UserError
+    from .evaluate.polyphonic import load_polyphonic
+
+    if enc.kind != "frames" or enc.vocab_size != 88:
+        raise UserError("the polyphonic benchmark needs the pianoroll encoding without onsets (88 keys)")
+    _, name, folder = cfg.corpus[0].split(":", 2)
+    data = load_polyphonic(name, folder)
+    report = CorpusReport(sources=list(cfg.corpus), files_read=1, tunes_found=len(data.train) + len(data.valid),
+                          tunes_kept=len(data.train) + len(data.valid))
+    if fit:
+        enc.piece_defaults = {"tempo": 120.0, "time_signature": [4, 4], "program": 0}
+        lengths = [len(r) + 1 for r in data.train]
+        frames = sum(len(r) for r in data.train)
+        enc.fit_stats = {"pieces": len(lengths), "mean_length": round(float(np.mean(lengths)), 1),
+                         "median_length": int(np.median(lengths)), "max_length": max(lengths),
+                         "min_length": min(lengths), "width": 88, "frames": frames,
+                         "mean_active_per_frame": round(sum(float(r.sum()) for r in data.train) / frames, 4)}
+
+    def framed(rolls):
+        return [np.concatenate([np.zeros((1, 88), np.float32), r.astype(np.float32)]) for r in rolls]
+
+    return TrainingData(enc, framed(data.train), framed(data.valid), report)
 
 
 def _normalized(pieces, report: CorpusReport, normalize) -> list:

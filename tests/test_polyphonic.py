@@ -1,0 +1,88 @@
+"""The polyphonic benchmark's loader and metric, checked against the paper's Note 1-gram baseline."""
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import SHARED
+from rnnmusic.config import ModelConfig
+from rnnmusic.errors import UserError
+from rnnmusic.evaluate.polyphonic import (
+    DATASETS, KEYS, PAPER_NOTE_UNIGRAM, bernoulli_nll, frame_accuracy, load_polyphonic, model_nll, note_unigram,
+)
+from rnnmusic.model import MusicRNN
+
+DATA = SHARED / "data" / "polyphonic_boulanger2012"
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"{DATA} not present")
+
+
+@needs_data
+@pytest.mark.parametrize("name", list(DATASETS))
+def test_note_unigram_reproduces_table_1(name):
+    d = load_polyphonic(name, DATA)
+    assert round(bernoulli_nll(note_unigram(d.train), d.test), 2) == PAPER_NOTE_UNIGRAM[name]
+
+
+@needs_data
+@pytest.mark.parametrize("head", ["sigmoid", "nade"])
+def test_model_metric_scores_every_frame_once(head):
+    """A network whose output ignores its input and says "the 1-gram probabilities" must score exactly the
+    1-gram NLL: every frame counted once (the first one too), padding never."""
+    d = load_polyphonic("jsb", DATA)
+    p = note_unigram(d.train)
+    torch.manual_seed(0)
+    model = MusicRNN(ModelConfig(kind="frames", vocab_size=KEYS, head=head, hidden=8, embed=8, layers=1,
+                                 dropout=0.0))
+    with torch.no_grad():
+        logit = torch.logit(torch.tensor(p, dtype=torch.float32))
+        if head == "sigmoid":
+            model.head.proj.weight.zero_()
+            model.head.proj.bias.copy_(logit)
+        else:
+            for lin in (model.head.to_bv, model.head.to_bh):
+                lin.weight.zero_()
+            model.head.to_bv.bias.copy_(logit)
+            model.head.V.zero_()
+    nll, acc = model_nll(model, d.test, batch_size=7)
+    assert nll == pytest.approx(bernoulli_nll(p, d.test), rel=1e-5)
+    assert 0.0 <= acc < 0.2  # the 1-gram never predicts a note above p = 0.5
+
+
+def test_frame_accuracy_and_bad_input(tmp_path):
+    r = np.array([[1, 0, 1], [0, 1, 0]])
+    assert frame_accuracy([r], [r]) == 1.0
+    assert frame_accuracy([np.array([[1, 1, 0], [0, 0, 0]])], [r]) == pytest.approx(1 / 4)
+    with pytest.raises(UserError, match="unknown polyphonic dataset"):
+        load_polyphonic("bach", tmp_path)
+    evil = tmp_path / "JSB_Chorales.pickle"
+    evil.write_bytes(pickle.dumps({"train": [], "valid": [], "test": [np.zeros(2)]}))
+    with pytest.raises(UserError, match="refusing to load"):
+        load_polyphonic("jsb", tmp_path)
+    evil.write_bytes(b"not a pickle")
+    with pytest.raises(UserError, match="not a benchmark pickle"):
+        load_polyphonic("jsb", tmp_path)
+
+
+@needs_data
+@pytest.mark.slow
+def test_benchmark_command_trains_scores_and_resumes(cli, tmp_path):
+    import json
+
+    run = tmp_path / "jsb"
+    args = ("benchmark", "polyphonic", "--dataset", "jsb", "--data", str(DATA), "--out", str(run),
+            "--hidden", "16", "--embed", "16", "--layers", "1", "--nade-hidden", "8", "--sample-every", "0",
+            "--threads", "1")
+    r = cli(*args, "--epochs", "1", timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    row = json.loads((run / "benchmark.json").read_text())
+    assert row["dataset"] == "jsb" and row["note_unigram_test_nll"] == pytest.approx(11.06, abs=0.005)
+    assert json.loads((run / "config.json").read_text())["model"]["head"] == "nade"
+    # the trainer's own validation loss is the benchmark metric on the valid split
+    best = min(float(line.split(",")[3]) for line in (run / "metrics.csv").read_text().splitlines()[1:])
+    assert row["valid_nll"] == pytest.approx(best, rel=1e-3)
+    r = cli("train", "--resume", str(run), "--epochs", "2", timeout=300)  # the run resumes like any other
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "epoch 2/2" in r.stderr
+    r = cli("benchmark", "polyphonic", "--dataset", "bach", "--data", str(DATA), "--out", str(tmp_path / "x"))
+    assert r.returncode == 2 and "unknown polyphonic dataset" in r.stderr
