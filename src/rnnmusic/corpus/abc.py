@@ -403,28 +403,34 @@ def decode_abc_bytes(data: bytes) -> tuple[str | None, str | None]:
         return None, f"not valid UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start + base})"
 
 
-def _abc_files_in(folder: str) -> list[str]:
+def files_in(folder: str, suffixes: tuple[str, ...] = (".abc",)) -> list[str]:
+    """Files under `folder` (recursively, in sorted order) whose names end with one of `suffixes`."""
     found = []
     for root, dirs, files in os.walk(folder):
         dirs.sort()
-        found += [os.path.join(root, f) for f in sorted(files) if f.lower().endswith(".abc")]
+        found += [os.path.join(root, f) for f in sorted(files) if f.lower().endswith(suffixes)]
     return found
+
+
+def folk_files(builtin, report: CorpusReport) -> list[str]:
+    """The .abc files of a built-in folk corpus; a folder missing from music21 is a warning."""
+    files = []
+    for folder in builtin.paths():
+        if not os.path.isdir(folder):
+            report.warn(folder, f"built-in corpus {builtin.name!r} is missing from this music21 installation")
+            continue
+        files += files_in(folder)
+    return files
 
 
 def _expand_source(source: str, report: CorpusReport) -> list[str]:
     """The files a source names; problems go to report.warnings."""
     builtin = find_builtin(source)
     if builtin is not None:
-        files = []
-        for folder in builtin.paths():
-            if not os.path.isdir(folder):
-                report.warn(folder, f"built-in corpus {builtin.name!r} is missing from this music21 installation")
-                continue
-            files += _abc_files_in(folder)
-        return files
+        return folk_files(builtin, report)
     path = os.path.expanduser(source)
     if os.path.isdir(path):
-        files = _abc_files_in(path)
+        files = files_in(path)
         if not files:
             report.warn(source, "no .abc files")
         return files
@@ -436,7 +442,7 @@ def _expand_source(source: str, report: CorpusReport) -> list[str]:
     if any(c in path for c in "*?["):
         files = []
         for match in sorted(glob.glob(path, recursive=True)):
-            files += _abc_files_in(match) if os.path.isdir(match) else [match] if os.path.isfile(match) else []
+            files += files_in(match) if os.path.isdir(match) else [match] if os.path.isfile(match) else []
         if not files:
             report.warn(source, "no .abc files")
         return files

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..piece import PITCH, Piece, piece_from_score
-from .abc import NOT_ABC, clean_tune, decode_abc_bytes, split_tunebook
+from .abc import NOT_ABC, clean_tune, decode_abc_bytes, files_in, folk_files, split_tunebook
 from .builtin import builtin_names, find_builtin, music21_corpus_dir
 from .cache import PieceCache, cache_dir
 from .music21_fixes import add_missing_repeat_starts, first_voice, midi_of_stream, quiet
@@ -70,7 +70,7 @@ class ClassicalCorpus:
         root = music21_corpus_dir()
         best: dict[tuple[str, str], str] = {}
         for folder in self.folders:
-            for path in _files_in(os.path.join(root, folder), self.suffixes):
+            for path in files_in(os.path.join(root, folder), self.suffixes):
                 stem, suffix = os.path.splitext(path)
                 key = (os.path.dirname(stem), os.path.basename(stem))
                 old = best.get(key)
@@ -192,14 +192,6 @@ def _music21_root() -> str:
 
 
 # -- finding files ------------------------------------------------------------------------------------------
-def _files_in(folder: str, suffixes: tuple[str, ...]) -> list[str]:
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs.sort()
-        found += [os.path.join(root, f) for f in sorted(files) if f.lower().endswith(suffixes)]
-    return found
-
-
 def _kind(path: str) -> str | None:
     return _KIND.get(os.path.splitext(path)[1].lower())
 
@@ -214,16 +206,10 @@ def _expand(source: str, report: CorpusReport) -> list[str]:
         return classical.paths()
     folk = find_builtin(source)
     if folk is not None:
-        files = []
-        for folder in folk.paths():
-            if not os.path.isdir(folder):
-                report.warn(folder, f"built-in corpus {folk.name!r} is missing from this music21 installation")
-                continue
-            files += _files_in(folder, ABC_SUFFIXES)
-        return files
+        return folk_files(folk, report)
     path = os.path.expanduser(source)
     if os.path.isdir(path):
-        files = _files_in(path, READABLE_SUFFIXES)
+        files = files_in(path, READABLE_SUFFIXES)
         if not files:
             raise UserError(f"{source}: no MIDI, MusicXML, kern or ABC files in this folder")
         return files
@@ -235,7 +221,7 @@ def _expand(source: str, report: CorpusReport) -> list[str]:
         files = []
         for match in sorted(glob.glob(path, recursive=True)):
             if os.path.isdir(match):
-                files += _files_in(match, READABLE_SUFFIXES)
+                files += files_in(match, READABLE_SUFFIXES)
             elif os.path.isfile(match) and _kind(match):
                 files.append(match)
         if not files:
