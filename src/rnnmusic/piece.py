@@ -158,7 +158,11 @@ def piece_from_music21(stream, *, source: str = "", tracks: list[int] | None = N
     mf = m21midi.translate.streamToMidiFile(stream)
     data = mf.writestr()
     piece = piece_from_score(symusic.Score.from_midi(data), tracks=tracks, source=source)
-    ts = stream.recurse().getElementsByClass("TimeSignature").first()
-    if ts is not None:
-        piece.time_signature = (int(ts.numerator), int(ts.denominator))
+    piece.time_signature = music21_metre(stream) or piece.time_signature
     return piece
+
+
+def music21_metre(stream) -> tuple[int, int] | None:
+    """The first time signature written in a music21 stream, or None."""
+    ts = stream.recurse().getElementsByClass("TimeSignature").first()
+    return (int(ts.numerator), int(ts.denominator)) if ts is not None else None

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from ..errors import UserError
-from ..piece import PITCH, Piece, piece_from_score
+from ..piece import PITCH, Piece, music21_metre, piece_from_score
 from .abc import NOT_ABC, clean_tune, decode_abc_bytes, files_in, folk_files, split_tunebook
 from .builtin import builtin_names, find_builtin, music21_corpus_dir
 from .cache import PieceCache, cache_dir
@@ -336,9 +336,7 @@ def _piece_from_stream(s, source: str, selector: TrackSelector, limits: Limits, 
     piece, reason = _from_score(score, source, selector, limits)
     if piece is None:
         return None, reason
-    ts = s.recurse().getElementsByClass("TimeSignature").first()
-    if ts is not None:
-        piece.time_signature = (int(ts.numerator), int(ts.denominator))
+    piece.time_signature = music21_metre(s) or piece.time_signature
     piece.meta.update(meta)
     return piece, None
 
