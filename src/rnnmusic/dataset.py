@@ -112,17 +112,8 @@ def _prepare_polyphonic(cfg: TrainConfig, enc: Encoding, fit: bool) -> TrainingD
                           tunes_kept=len(data.train) + len(data.valid))
     if fit:
         enc.piece_defaults = {"tempo": 120.0, "time_signature": [4, 4], "program": 0}
-        lengths = [len(r) + 1 for r in data.train]
-        frames = sum(len(r) for r in data.train)
-        enc.fit_stats = {"pieces": len(lengths), "mean_length": round(float(np.mean(lengths)), 1),
-                         "median_length": int(np.median(lengths)), "max_length": max(lengths),
-                         "min_length": min(lengths), "width": 88, "frames": frames,
-                         "mean_active_per_frame": round(sum(float(r.sum()) for r in data.train) / frames, 4)}
-
-    def framed(rolls):
-        return [np.concatenate([np.zeros((1, 88), np.float32), r.astype(np.float32)]) for r in rolls]
-
-    return TrainingData(enc, framed(data.train), framed(data.valid), report)
+        enc.fit_rolls(data.train)
+    return TrainingData(enc, [enc.with_start(r) for r in data.train], [enc.with_start(r) for r in data.valid], report)
 
 
 def _normalized(pieces, report: CorpusReport, normalize) -> list:

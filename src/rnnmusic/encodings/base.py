@@ -203,7 +203,12 @@ class FrameEncoding:
 
     def fit(self, pieces: Iterable[Any]) -> "FrameEncoding":
         pieces = list(pieces)
-        rolls = [self.frames(p) for p in pieces]
+        self.fit_rolls([self.frames(p) for p in pieces])
+        self.piece_defaults = piece_defaults(pieces)
+        return self
+
+    def fit_rolls(self, rolls: Sequence[np.ndarray]) -> "FrameEncoding":
+        """Fit statistics from frames directly (data that comes as rolls, like the benchmark datasets)."""
         lengths = [len(r) + 1 for r in rolls]
         active = sum(float(r.sum()) for r in rolls)
         n_frames = sum(len(r) for r in rolls)
@@ -212,14 +217,15 @@ class FrameEncoding:
             "mean_active_per_frame": round(active / n_frames, 4) if n_frames else 0.0,
             "silent_frames": round(sum(int((r.sum(1) == 0).sum()) for r in rolls) / max(1, n_frames), 4),
         }
-        self.piece_defaults = piece_defaults(pieces)
         return self
 
     def encode(self, piece: Any, *, bos: bool = True, eos: bool = True) -> np.ndarray:
         f = self.frames(piece).astype(np.float32)
-        if bos:
-            f = np.concatenate([np.zeros((1, self.width), np.float32), f])
-        return f
+        return self.with_start(f) if bos else f
+
+    def with_start(self, frames: np.ndarray) -> np.ndarray:
+        """Frames as the model reads them: float32, after the all-zero start frame."""
+        return np.concatenate([np.zeros((1, self.width), np.float32), np.asarray(frames, np.float32)])
 
     def decode(self, frames: np.ndarray) -> Any:
         return self.piece(np.asarray(frames) > 0.5)

@@ -56,7 +56,8 @@ class Polyphonic:
         return sum(len(r) for r in self.split(which))
 
 
-def dataset_path(dataset: str, folder: str | Path) -> Path:
+def dataset_path(dataset: str, folder: str | Path) -> tuple[str, Path]:
+    """(canonical dataset name, its pickle) from a name like 'jsb' or 'Piano-midi.de' and a folder (or the file)."""
     name = dataset.lower().replace("-", "").replace("_", "")
     name = {"jsbchorales": "jsb", "pianomidi": "piano", "pianomidide": "piano", "muse": "musedata",
             "nott": "nottingham"}.get(name, name)
@@ -66,12 +67,12 @@ def dataset_path(dataset: str, folder: str | Path) -> Path:
     path = folder / DATASETS[name] if folder.is_dir() else folder
     if not path.is_file():
         raise UserError(f"{path}: not found (pass the folder holding {DATASETS[name]})")
-    return path
+    return name, path
 
 
 def load_polyphonic(dataset: str, folder: str | Path) -> Polyphonic:
     """The dataset's standard splits as lists of (T, 88) uint8 piano rolls."""
-    path = dataset_path(dataset, folder)
+    name, path = dataset_path(dataset, folder)
     try:
         raw = _PlainUnpickler(io.BytesIO(path.read_bytes())).load()
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as e:
@@ -90,7 +91,6 @@ def load_polyphonic(dataset: str, folder: str | Path) -> Polyphonic:
                 roll[t, cols] = 1
             rolls.append(roll)
         splits[s] = rolls
-    name = next(k for k, v in DATASETS.items() if v == path.name) if path.name in DATASETS.values() else path.stem
     return Polyphonic(name, splits["train"], splits["valid"], splits["test"])
 
 
@@ -129,7 +129,7 @@ def model_nll(model, rolls: list[np.ndarray], batch_size: int = 16) -> tuple[flo
     """(mean NLL per frame in nats, frame accuracy at p > 0.5) of a frame model (input and output width 88)
     on whole pieces: each piece starts from a zero state and an all-zero start frame, so its first frame is
     scored from an empty context; padding frames are masked out. Sigmoid and NADE heads give exact
-    likelihoods; for accuracy the sigmoid head's probabilities (or NADE's greedy decisions) are used."""
+    likelihoods; accuracy uses each head's most likely frame (`_greedy`)."""
     import torch
 
     from ..batches import IGNORE
@@ -138,7 +138,7 @@ def model_nll(model, rolls: list[np.ndarray], batch_size: int = 16) -> tuple[flo
         raise UserError(f"the model's frames are {model.cfg.vocab_size} wide; the benchmark needs 88 "
                         "(pianoroll without onsets)")
     model.eval()
-    total, frames, predicted = 0.0, 0, []
+    total, frames = 0.0, 0
     order = sorted(range(len(rolls)), key=lambda i: len(rolls[i]))
     preds: dict[int, np.ndarray] = {}
     with torch.no_grad():
@@ -162,17 +162,13 @@ def model_nll(model, rolls: list[np.ndarray], batch_size: int = 16) -> tuple[flo
 
 
 def _greedy(model, out) -> np.ndarray:
-    """Most likely on/off per pitch: p > 0.5 (for NADE, decided low to high given the pitches below)."""
+    """Most likely on/off per pitch: each head's sampler with every uniform at 0.5 switches a pitch on exactly
+    when its probability is above 0.5 (NADE decides low to high, given the pitches already decided)."""
     import torch
 
-    head = model.head
-    if hasattr(head, "W"):  # NADE: sample with uniforms of 0.5 = greedy decisions
-        flat = out.reshape(-1, out.size(-1))
-        half = torch.full((flat.size(0), KEYS), 0.5)
-        return head.sample(flat, half, 1.0).reshape(out.shape[0], out.shape[1], KEYS).numpy()
-    if type(head).__name__ == "MseHead":
-        return (out > 0.5).numpy()
-    return (out > 0).numpy()  # logits
+    flat = out.reshape(-1, out.size(-1))
+    frames = model.head.sample(flat, torch.full((flat.size(0), KEYS), 0.5), 1.0)
+    return frames.reshape(out.shape[0], out.shape[1], KEYS).numpy()
 
 
 def nats_to_bits(x: float) -> float:
@@ -191,8 +187,7 @@ def run_benchmark(dataset: str, folder: str | Path, out: str | Path, train_cfg=N
     from ..run import RunDir, load_model
     from ..train import resume, train
 
-    path = dataset_path(dataset, folder)
-    name = next(k for k, v in DATASETS.items() if v == path.name)
+    name, path = dataset_path(dataset, folder)
     out = Path(out)
     t0 = time.monotonic()
     if RunDir(out).exists():
