@@ -107,7 +107,8 @@ def _train_settings(args: argparse.Namespace) -> tuple[dict, dict]:
         from .encodings import get_encoding
 
         enc_name = tcfg.get("encoding", TrainConfig().encoding)
-        allowed = set(get_encoding(enc_name).defaults) | ({"min_count"} if get_encoding(enc_name).kind == "tokens" else set())
+        enc = get_encoding(enc_name)
+        allowed = set(enc.defaults) | ({"min_count"} if enc.kind == "tokens" else set())
         bad = set(tcfg["encoding_options"]) - allowed
         if bad:
             flags = ", ".join("--" + b.replace("_", "-").replace("onsets", "no-onsets") for b in sorted(bad))
@@ -134,7 +135,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     p = result.progress
     from .run import open_run
 
-    unit = "token" if open_run(result.run).load_config()[0].kind == "tokens" else "frame"
+    unit = open_run(result.run).load_config()[0].step_unit
     best = f"{p.best_valid:.4f} nats ({p.best_valid / LN2:.3f} bits/{unit})" if p.best_valid < 1e9 else "n/a"
     print(f"{result.stopped}: {result.run}  epoch {p.epoch}, step {p.step}, best validation loss {best}")
     return 0

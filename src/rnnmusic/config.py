@@ -27,6 +27,11 @@ class ModelConfig:
     attention: int = 0        # attend over the last N hidden states (0 = off)
     nade_hidden: int = 64     # hidden units of the NADE head
 
+    @property
+    def step_unit(self) -> str:
+        """What one scored step is: a "token" or a "frame" (the unit of losses and speeds)."""
+        return "token" if self.kind == "tokens" else "frame"
+
     def validate(self) -> None:
         if self.cell not in CELLS:
             raise UserError(f"unknown cell {self.cell!r}; choose one of {', '.join(CELLS)}")

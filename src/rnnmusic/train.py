@@ -330,8 +330,8 @@ class Trainer:
                 p.lr_scale *= 0.5
             if c.patience and p.bad_epochs >= c.patience:
                 p.done = "early stopping"
-        unit = "token" if self.model_cfg.kind == "tokens" else "frame"
-        if self.model.cfg.head == "mse":
+        unit = self.model_cfg.step_unit
+        if self.model_cfg.head == "mse":
             losses = f"train {train:.4f}  valid {valid:.4f} (squared error/frame)"
         else:
             losses = (f"train {train:.4f} ({train / LN2:.3f} bits/{unit})  "
@@ -356,8 +356,8 @@ class LossPlot(Callback):
     def on_epoch_end(self, trainer: Trainer, row: dict[str, Any]) -> None:
         from .render.plots import plot_losses
 
-        unit = "bits per token" if trainer.model_cfg.kind == "tokens" else "bits per frame"
-        if trainer.model.cfg.head == "mse":
+        unit = f"bits per {trainer.model_cfg.step_unit}"
+        if trainer.model_cfg.head == "mse":
             unit = "squared error per frame / ln 2"
         try:
             plot_losses(trainer.metrics, trainer.run.plot_path, unit)
