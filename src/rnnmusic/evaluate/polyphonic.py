@@ -132,33 +132,27 @@ def model_nll(model, rolls: list[np.ndarray], batch_size: int = 16) -> tuple[flo
     likelihoods; accuracy uses each head's most likely frame (`_greedy`)."""
     import torch
 
-    from ..batches import IGNORE
+    from ..batches import PieceBatches
+    from ..model import count_targets
 
     if model.cfg.vocab_size != KEYS:
         raise UserError(f"the model's frames are {model.cfg.vocab_size} wide; the benchmark needs 88 "
                         "(pianoroll without onsets)")
     model.eval()
+    framed = [np.concatenate([np.zeros((1, KEYS), np.float32), r.astype(np.float32)]) for r in rolls]
+    # one chunk per batch (seq_len = the longest piece): the whole piece in one pass, from a zero state
+    data = PieceBatches(framed, batch_size, max(len(f) for f in framed), shuffle=False)
     total, frames = 0.0, 0
-    order = sorted(range(len(rolls)), key=lambda i: len(rolls[i]))
     preds: dict[int, np.ndarray] = {}
     with torch.no_grad():
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            width = max(len(rolls[i]) for i in idx)
-            x = np.zeros((len(idx), width, KEYS), np.float32)
-            y = np.full((len(idx), width, KEYS), IGNORE, np.float32)
-            for row, i in enumerate(idx):
-                r = rolls[i].astype(np.float32)
-                x[row, 1:len(r)] = r[:-1]
-                y[row, :len(r)] = r
-            out, _ = model(torch.from_numpy(x))
-            total += float(model.loss(out, torch.from_numpy(y), reduction="sum"))
-            frames += sum(len(rolls[i]) for i in idx)
+        for (_, x, y, _), group in zip(data.batches(0), data.groups):
+            out, _ = model(x)
+            total += float(model.loss(out, y, reduction="sum"))
+            frames += count_targets(y)
             guess = _greedy(model, out)
-            for row, i in enumerate(idx):
+            for row, i in enumerate(group):
                 preds[i] = guess[row, :len(rolls[i])]
-    predicted = [preds[i] for i in range(len(rolls))]
-    return total / frames, frame_accuracy(predicted, rolls)
+    return total / frames, frame_accuracy([preds[i] for i in range(len(rolls))], rolls)
 
 
 def _greedy(model, out) -> np.ndarray:
