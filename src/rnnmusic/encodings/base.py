@@ -17,6 +17,8 @@ from typing import Any, ClassVar, Iterable, Sequence
 
 import numpy as np
 
+from ..piece import DUR, START
+
 BOS, EOS, UNK = "<s>", "</s>", "<unk>"
 SPECIALS = (BOS, EOS, UNK)
 GRID_NAMES = {"quarter": 1, "eighth": 2, "8th": 2, "sixteenth": 4, "16th": 4, "triplet": 12, "twelfth": 12}
@@ -34,6 +36,14 @@ def grid_steps(value: int | str) -> int:
     if int(value) < 1:
         raise ValueError(f"grid must be at least one step per quarter note, got {value}")
     return int(value)
+
+
+def snap(notes: np.ndarray, grid: int) -> tuple[np.ndarray, np.ndarray]:
+    """The one quantization rule of the MIDI-side encodings: (onset step, end step) of each row of a Piece's
+    notes, both rounded to the nearest of `grid` steps per quarter, every note at least one step long."""
+    on = np.rint(notes[:, START] * grid).astype(np.int64)
+    off = np.maximum(on + 1, np.rint((notes[:, START] + notes[:, DUR]) * grid).astype(np.int64))
+    return on, off
 
 
 class Encoding:

@@ -47,7 +47,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..piece import DUR, PITCH, START, VEL, Piece, piece_from_score
-from .base import Encoding, grid_steps
+from .base import Encoding, grid_steps, snap
 
 __all__ = ["Events", "SCHEMES", "tokenizer_config"]
 
@@ -128,8 +128,7 @@ class Events(Encoding):
         least one step long); with MIDI-Like, a note ends where the next note of the same pitch starts."""
         n = piece.notes
         g = self.grid
-        on = np.rint(n[:, START] * g)
-        off = np.maximum(on + 1, np.rint((n[:, START] + n[:, DUR]) * g))
+        on, off = snap(n, g)
         q = np.stack([on, off, n[:, PITCH], n[:, VEL]], axis=1)
         q = q[np.lexsort((-q[:, 1], q[:, 0], q[:, 2]))]          # by pitch, onset, longest first
         same = np.zeros(len(q), dtype=bool)

@@ -64,8 +64,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..piece import DUR, HIGHEST, LOWEST, PITCH, START, Piece
-from .base import Encoding, grid_steps
+from ..piece import HIGHEST, LOWEST, PITCH, Piece
+from .base import Encoding, grid_steps, snap
 
 __all__ = ["Notes", "pitch_name", "parse_pitch", "parse_token"]
 
@@ -180,8 +180,7 @@ class Notes(Encoding):
         if not len(n):
             return np.zeros((0, 3), dtype=np.int64)
         g = self.grid
-        on = np.rint(n[:, START] * g).astype(np.int64)
-        off = np.maximum(on + 1, np.rint((n[:, START] + n[:, DUR]) * g).astype(np.int64))
+        on, off = snap(n, g)
         dur = np.minimum(off - on, self._max_dur_steps)
         pitch = n[:, PITCH].astype(np.int64)
         q = np.stack([on - on.min(), dur, pitch], axis=1)

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..piece import DUR, PITCH, START, Piece
-from .base import FrameEncoding, grid_steps
+from ..piece import PITCH, Piece
+from .base import FrameEncoding, grid_steps, snap
 
 LOW, HIGH = 21, 108          # A0 .. C8
 KEYS = HIGH - LOW + 1        # 88
@@ -44,8 +44,7 @@ class PianoRoll(FrameEncoding):
         n = piece.notes
         n = n[(n[:, PITCH] >= LOW) & (n[:, PITCH] <= HIGH)]
         g = self.grid
-        on = np.rint(n[:, START] * g).astype(np.int64)
-        off = np.maximum(on + 1, np.rint((n[:, START] + n[:, DUR]) * g).astype(np.int64))
+        on, off = snap(n, g)
         length = int(off.max()) if len(n) else 0
         roll = np.zeros((length, self.width), dtype=np.uint8)
         col = n[:, PITCH].astype(np.int64) - LOW
@@ -99,8 +98,7 @@ def quantized(piece: Piece, grid: int) -> Piece:
     to the grid; in one key, a note re-struck while still sounding ends the earlier one there, and the
     later one sounds until the later of the two ends; notes struck together in one key become one."""
     n = piece.notes.copy()
-    on = np.rint(n[:, START] * grid)
-    off = np.maximum(on + 1, np.rint((n[:, START] + n[:, DUR]) * grid))
+    on, off = snap(n, grid)
     out = []
     for pitch in np.unique(n[:, PITCH]):
         idx = np.flatnonzero(n[:, PITCH] == pitch)
