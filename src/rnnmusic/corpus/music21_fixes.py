@@ -51,7 +51,7 @@ def add_missing_repeat_starts(s) -> bool:
     return changed
 
 
-def _unshare_marks(s) -> bool:
+def unshare_marks(s) -> bool:
     """Copy a time/key signature, clef or tempo mark that music21 put in two places (its ABC reader does,
     and its MIDI writer then fails with 'already found in this Stream'). True when one was copied."""
     import copy
@@ -99,7 +99,7 @@ def midi_of_stream(s) -> tuple[bytes, list[str]]:
     Raises the writer's first error when nothing helps."""
     from music21 import midi as m21midi
 
-    fixes = [("", None), ("marks unshared", _unshare_marks), ("empty parts dropped", _drop_empty_parts),
+    fixes = [("", None), ("marks unshared", unshare_marks), ("empty parts dropped", _drop_empty_parts),
              ("repeats not expanded (music21 could not expand them)", _strip_repeats)]
     applied: list[str] = []
     first_error: Exception | None = None

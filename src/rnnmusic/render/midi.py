@@ -20,7 +20,6 @@ Every external program is run with an argument list (never a shell string) and a
 from __future__ import annotations
 
 import contextlib
-import copy
 import io
 import os
 import re
@@ -32,6 +31,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..corpus.music21_fixes import unshare_marks
 from ..errors import UserError
 
 __all__ = [
@@ -179,19 +179,6 @@ def _convert_abc2midi(exe: str, abc_text: str, program: int, tmp_out: Path) -> s
     return None
 
 
-def _unshare_time_signatures(part) -> None:
-    """music21's ABC reader can put one TimeSignature object into two measures (after re-barring an
-    over-long bar); its MIDI writer then fails ("already found in this Stream"). Give each its own copy."""
-    seen: set[int] = set()
-    for measure in part.getElementsByClass("Measure"):
-        ts = measure.timeSignature
-        if ts is None:
-            continue
-        if id(ts) in seen:
-            measure.timeSignature = copy.deepcopy(ts)
-        seen.add(id(measure.timeSignature))
-
-
 def parse_abc_quietly(abc_text: str):
     """music21's Score of the first tune in `abc_text` (raises on failure).
 
@@ -220,7 +207,7 @@ def _convert_music21(abc_text: str, program: int, tmp_out: Path) -> None:
         raise ValueError("music21 found no notes")
     playable = stream.Score()
     for part in list(parsed.parts) or [parsed]:
-        _unshare_time_signatures(part)
+        unshare_marks(part)  # music21's ABC reader shares one mark between measures; its MIDI writer fails
         try:
             part = part.expandRepeats()  # needs measures; music21 makes them from >= 2 plain bar lines
         except Exception:  # no measures or malformed repeats: play the written notes once
