@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import codecs
 import glob
-import hashlib
 import os
 import re
 import time
@@ -45,6 +44,7 @@ from typing import Sequence
 from ..errors import UserError
 from .builtin import builtin_names, find_builtin
 from .report import DUPLICATE, CorpusReport
+from .split import keyed_split
 
 MAX_LINE_CHARS = 10_000
 MAX_TUNE_CHARS = 20_000
@@ -122,21 +122,7 @@ class Corpus:
         process whatever PYTHONHASHSEED is, and a tune stays on its side when the corpus grows). With two or
         more tunes and a fraction above 0, at least one tune is held out and at least one is trained on.
         """
-        if not 0.0 <= valid_fraction < 1.0:
-            raise UserError(f"valid fraction must be at least 0 and below 1, got {valid_fraction}")
-        n = len(self.tunes)
-        if n < 2 or valid_fraction == 0.0:
-            return list(self.tunes), []
-        n_valid = min(n - 1, max(1, round(n * valid_fraction)))
-
-        def rank(i: int) -> tuple[bytes, int]:
-            key = f"{seed}\0{self.tunes[i].text}".encode("utf-8")
-            return hashlib.blake2b(key, digest_size=8).digest(), i
-
-        valid_idx = set(sorted(range(n), key=rank)[:n_valid])
-        train = [t for i, t in enumerate(self.tunes) if i not in valid_idx]
-        valid = [t for i, t in enumerate(self.tunes) if i in valid_idx]
-        return train, valid
+        return keyed_split(self.tunes, [t.text for t in self.tunes], valid_fraction, seed)
 
     def stats(self) -> dict:
         """Tune count, header values by frequency (most common first) and mean tune length."""

@@ -37,6 +37,7 @@ from .builtin import builtin_names, find_builtin, music21_corpus_dir
 from .cache import PieceCache, cache_dir
 from .music21_fixes import add_missing_repeat_starts, first_voice, midi_of_stream, quiet
 from .report import DUPLICATE, CorpusReport
+from .split import keyed_split
 from .tracks import TrackSelector, parse_tracks
 
 if TYPE_CHECKING:
@@ -152,19 +153,9 @@ class PieceCorpus:
         the source is taken relative to music21's corpus folder, so the split is the same on every machine);
         with two or more pieces and a fraction above 0 at least one piece is held out and one trained on.
         """
-        if not 0.0 <= valid_fraction < 1.0:
-            raise UserError(f"valid fraction must be at least 0 and below 1, got {valid_fraction}")
-        n = len(self.pieces)
-        if n < 2 or valid_fraction == 0.0:
-            return list(self.pieces), []
-        n_valid = min(n - 1, max(1, round(n * valid_fraction)))
         root = _music21_root()
         keys = [p.source[len(root):] if root and p.source.startswith(root) else p.source for p in self.pieces]
-        ranks = [(hashlib.blake2b(f"{seed}\0{k}".encode("utf-8"), digest_size=8).digest(), k, i)
-                 for i, k in enumerate(keys)]
-        valid_idx = {i for _, _, i in sorted(ranks)[:n_valid]}
-        return ([p for i, p in enumerate(self.pieces) if i not in valid_idx],
-                [p for i, p in enumerate(self.pieces) if i in valid_idx])
+        return keyed_split(self.pieces, keys, valid_fraction, seed)
 
     def stats(self) -> dict[str, Any]:
         """Counts, lengths, tempos, time signatures, pitch range and programs of the pieces."""
