@@ -46,8 +46,10 @@ def test_train_and_generate_each_encoding(cli, tmp_path, chorale_dir, encoding):
     report = json.loads((run / "corpus-report.json").read_text())
     assert {p["split"] for p in report["pieces"]} == {"train", "valid"} and all(p["key"] for p in report["pieces"])
     assert list((run / "samples" / "epoch-002").glob("*.mid"))
+    assert "sample metrics:" in r.stderr and (run / "samples" / "epoch-002-evaluation.md").is_file()
     rep, r = _generate(cli, run, tmp_path / "gen", "--key", "G", "--formats", "mid,wav,png")
     assert "piece-001" in r.stdout
+    assert "evaluation:" in r.stdout and (tmp_path / "gen" / "evaluation.html").is_file()
     for t in rep["tunes"]:
         mid = symusic.Score(t["files"]["mid"])
         assert mid.tempos[0].qpm > 0

@@ -129,6 +129,11 @@ def test_train_then_generate_playable_tunes(tmp_path):
     for name in ("config.json", "encoding.json", "corpus-report.json", "best.safetensors", "metrics.csv", "loss.png",
                  "samples/epoch-015.abc", "samples/epoch-015.json"):
         assert (out / name).is_file(), name
+    # the epoch's samples were measured: a report beside them and a row of means per sampled epoch
+    assert (out / "samples" / "epoch-015-evaluation.png").read_bytes()[:4] == b"\x89PNG"
+    sampled = list(csv.DictReader(open(out / "samples" / "metrics.csv")))
+    assert [r["epoch"] for r in sampled] == ["15"]
+    assert 0.0 <= float(sampled[0]["abc_valid"]) <= 1.0 and 0.0 < float(sampled[0]["pitch_class_entropy"]) < 3.6
     rows = list(csv.DictReader(open(out / "metrics.csv")))
     assert len(rows) == 15
     assert float(rows[-1]["valid_loss"]) < 0.7 * float(rows[0]["valid_loss"])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import warnings
 from dataclasses import fields
@@ -180,17 +181,50 @@ def cmd_generate(args: argparse.Namespace) -> int:
     print(report.table())
     print(f"{report.valid}/{len(report.tunes)} {what} ({report.attempts} generated); files in {out}/, "
           f"report {out / 'report.json'}")
+    files = [t.files.get("abc") or t.files.get("mid") for t in report.tunes]
+    if args.evaluate and all(files):
+        _evaluate_and_report([str(out / f) if not Path(f).is_absolute() else f for f in files], args.reference,
+                             args.reference_max, args.max_copy_bars, out, quiet=True)
+    return 0
+
+
+def _evaluate_and_report(paths: list[str], reference: list[str] | None, reference_max: int, max_copy_bars: float,
+                         out: Path, quiet: bool = False) -> None:
+    from .evaluate.evaluation import evaluate, write_report
+
+    ev = evaluate(paths, _sources(reference) if reference else (), max_reference=reference_max,
+                  max_copy_bars=max_copy_bars, workers=1 if len(paths) < 20 else None)
+    written = write_report(ev, out)
+    s = ev.summary()
+    if not quiet:
+        print(open(written["md"]).read().split("## Metrics", 1)[1].strip())
+    line = (f"evaluation: pitch-class entropy {s['pitch_class_entropy']:.2f} bits, scale consistency "
+            f"{s['scale_consistency']:.2f}, repeated bars {s['repeated_bars']:.2f}, empty beats {s['empty_beat_rate']:.2f}")
+    if ev.reference:
+        mean_overlap = sum(d["overlap"] for d in ev.distances.values()) / len(ev.distances)
+        line += f"; mean overlap with the reference {mean_overlap:.2f}, {sum(c.copied for c in ev.copies)} copied"
+    print(f"{line}; report {written['md']} ({written['html'].name}, {written['png'].name})")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    first = Path(args.paths[0])
+    out = Path(args.out) if args.out else (first if first.is_dir() else first.parent)
+    _evaluate_and_report(args.paths, args.reference, args.reference_max, args.max_copy_bars, out)
     return 0
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
     from .evaluate.polyphonic import run_benchmark
 
-    if args.corpus or args.encoding or args.preset:
-        raise UserError("the benchmark fixes its data and encoding: --corpus, --encoding and --preset do not apply")
-    mcfg, tcfg = _train_settings(args)
+    if args.corpus or args.encoding or args.grid or args.onsets is not None:
+        raise UserError("the benchmark fixes its data and encoding: --corpus, --encoding, --grid and --no-onsets "
+                        "do not apply")
+    mcfg, tcfg = _train_settings(args)  # a --preset brings its model and optimiser; the data stays the benchmark's
+    for k in ("corpus", "encoding", "encoding_options"):
+        tcfg.pop(k, None)
     mcfg.setdefault("head", "nade")
-    row = run_benchmark(args.dataset, args.data, args.out, TrainConfig(**tcfg), ModelConfig(**mcfg))
+    command = " ".join(["rnnmusic", *map(shlex.quote, sys.argv[1:])])
+    row = run_benchmark(args.dataset, args.data, args.out, TrainConfig(**tcfg), ModelConfig(**mcfg), command)
     print(f"{row['dataset']}: test NLL {row['test_nll']:.3f} nats/frame, frame accuracy {row['test_frame_accuracy']:.3f} "
           f"(valid {row['valid_nll']:.3f}; note 1-gram {row['note_unigram_test_nll']:.2f}); "
           f"{row['parameters']:,} parameters, best epoch {row['best_epoch']}; {args.out}/benchmark.json")
@@ -310,7 +344,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pieces with fewer bars count as invalid fragments (default 8; MIDI side: 4)")
     p.add_argument("--soundfont", help="General MIDI .sf2 for WAV (default: FluidR3 found automatically)")
     p.add_argument("--program", type=int, help="General MIDI program (default: fiddle for ABC, the corpus' for MIDI)")
+    p.add_argument("--no-evaluate", dest="evaluate", action="store_false",
+                   help="skip the musical-metrics report (OUT/evaluation.md/.html/.png)")
+    _add_reference_flags(p)
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("evaluate", help="musical metrics of pieces (MIDI, ABC, MusicXML), against a reference corpus")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files, folders or globs of generated pieces")
+    p.add_argument("--out", help="folder for evaluation.{md,html,json,png} (default: next to the first PATH)")
+    _add_reference_flags(p)
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("benchmark", help="polyphonic benchmark (Boulanger-Lewandowski 2012): train, early-stop, test NLL")
     p.add_argument("suite", choices=["polyphonic"])
@@ -334,6 +377,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", metavar="RUN")
     p.set_defaults(func=cmd_info)
     return ap
+
+
+def _add_reference_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--reference", action="append", metavar="NAME|PATH",
+                   help="corpus to compare with and search for copies (e.g. the training corpus); repeatable")
+    p.add_argument("--reference-max", type=int, default=300, help="read at most this many reference pieces (300)")
+    p.add_argument("--max-copy-bars", type=float, default=4.0,
+                   help="flag pieces copying a longer run from a reference piece (bars, default 4)")
 
 
 def _one_line_warnings(message, category, filename, lineno, file=None, line=None):

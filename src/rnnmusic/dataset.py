@@ -82,11 +82,7 @@ def _prepare_pieces(cfg: TrainConfig, enc: Encoding, fit: bool) -> TrainingData:
     if not train or not valid:
         raise UserError("the corpus needs at least two usable pieces (one to train on, one to validate)")
     pieces = [p.to_dict() | {"split": "train"} for p in train] + [p.to_dict() | {"split": "valid"} for p in valid]
-    if cfg.augment_keys:
-        extra = augment(train, cfg.augment_keys, seed=cfg.seed)
-        train = train + extra
-        report.warnings.append(f"key augmentation: {len(extra)} transposed copies (+/-{cfg.augment_keys} semitones) "
-                               "added to the training split")
+    train = _augmented(train, cfg, report, augment)
     if fit:
         enc.fit(train)
     return TrainingData(enc, _encode_all(enc, train), _encode_all(enc, valid), report, pieces)
@@ -106,14 +102,30 @@ def _prepare_polyphonic(cfg: TrainConfig, enc: Encoding, fit: bool) -> TrainingD
 
     if enc.kind != "frames" or enc.vocab_size != 88:
         raise UserError("the polyphonic benchmark needs the pianoroll encoding without onsets (88 keys)")
+    if cfg.normalize_key or cfg.tracks:
+        raise UserError("--normalize-key and --tracks do not apply to the polyphonic benchmark (its test set is "
+                        "scored in its own keys)")
     _, name, folder = cfg.corpus[0].split(":", 2)
     data = load_polyphonic(name, folder)
     report = CorpusReport(sources=list(cfg.corpus), files_read=1, tunes_found=len(data.train) + len(data.valid),
                           tunes_kept=len(data.train) + len(data.valid))
+    from .keys import augment_rolls
+
+    train = _augmented(data.train, cfg, report, augment_rolls)
     if fit:
         enc.piece_defaults = {"tempo": 120.0, "time_signature": [4, 4], "program": 0}
         enc.fit_rolls(data.train)
-    return TrainingData(enc, [enc.with_start(r) for r in data.train], [enc.with_start(r) for r in data.valid], report)
+    return TrainingData(enc, [enc.with_start(r) for r in train], [enc.with_start(r) for r in data.valid], report)
+
+
+def _augmented(train: list, cfg: TrainConfig, report: CorpusReport, augment) -> list:
+    """The training split plus `augment`'s transposed copies (pieces or rolls) when --augment-keys asks."""
+    if not cfg.augment_keys:
+        return train
+    extra = augment(train, cfg.augment_keys, seed=cfg.seed)
+    report.warnings.append(f"key augmentation: {len(extra)} transposed copies (+/-{cfg.augment_keys} semitones) "
+                           "added to the training split")
+    return train + extra
 
 
 def _normalized(pieces, report: CorpusReport, normalize) -> list:

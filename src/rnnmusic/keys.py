@@ -197,15 +197,38 @@ def augment(pieces: list[Piece], semitones: int, seed: int, copies: int = 1, *,
     one with none gets no copy. A copy's `.key` is the original's key moved along, when the original had one.
     """
     out: list[Piece] = []
-    if semitones < 1 or copies < 1:
-        return out
-    candidates = np.array([s for s in range(-semitones, semitones + 1) if s])
     for i, piece in enumerate(pieces):
-        valid = [int(s) for s in candidates if _fits(piece, int(s), lo, hi)]
-        rng = np.random.default_rng([seed % 2 ** 63, i])
+        low, high = (int(piece.pitches.min()), int(piece.pitches.max())) if len(piece) else (lo, lo)
         key = _piece_key(piece)
-        for s in rng.permutation(valid)[:copies] if valid else ():
-            copy = piece.transpose(int(s))
-            copy.key = key.transposed(int(s)).name if key else None
+        for s in augment_shifts(low, high, semitones, seed, i, copies, lo=lo, hi=hi):
+            copy = piece.transpose(s)
+            copy.key = key.transposed(s).name if key else None
+            out.append(copy)
+    return out
+
+
+def augment_shifts(low: int, high: int, semitones: int, seed: int, index: int, copies: int = 1, *,
+                   lo: int = PIANO_LOW, hi: int = PIANO_HIGH) -> list[int]:
+    """The shifts `augment` applies to item `index` whose pitches span low..high: up to `copies` distinct
+    nonzero shifts in [-semitones, +semitones] keeping low..high within lo..hi, drawn from (seed, index)."""
+    if semitones < 1 or copies < 1:
+        return []
+    valid = [s for s in range(-semitones, semitones + 1) if s and low + s >= lo and high + s <= hi]
+    rng = np.random.default_rng([seed % 2 ** 63, index])
+    return [int(s) for s in rng.permutation(valid)[:copies]] if valid else []
+
+
+def augment_rolls(rolls: list[np.ndarray], semitones: int, seed: int, copies: int = 1) -> list[np.ndarray]:
+    """`augment` for piano rolls (T, K), one column per semitone: transposed copies (the columns shifted),
+    drawn by the same rule, so no note leaves the roll."""
+    out = []
+    for i, roll in enumerate(rolls):
+        cols = np.flatnonzero(roll.any(0))
+        if not len(cols):
+            continue
+        width = roll.shape[1]
+        for s in augment_shifts(int(cols[0]), int(cols[-1]), semitones, seed, i, copies, lo=0, hi=width - 1):
+            copy = np.zeros_like(roll)
+            copy[:, max(s, 0):width + min(s, 0)] = roll[:, max(-s, 0):width - max(s, 0)]
             out.append(copy)
     return out

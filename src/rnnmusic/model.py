@@ -101,6 +101,8 @@ class SigmoidHead(ProjectionHead):
 class MseHead(ProjectionHead):
     """The founding np-tensor model: sigmoid outputs in [0, 1] fitted by mean squared error (summed over pitches)."""
 
+    PROB_FLOOR = 1e-3
+
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.proj(h))
 
@@ -109,6 +111,15 @@ class MseHead(ProjectionHead):
         mask = _frame_mask(target)
         se = ((out - target.clamp(min=0)) ** 2).sum(-1)
         return _reduce_frames(se, mask, reduction)
+
+    @staticmethod
+    def nll(out: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+        """Negative log-likelihood (nats per frame) of the outputs read as Bernoulli probabilities, kept within
+        [PROB_FLOOR, 1 - PROB_FLOOR] since MSE training gives no reason to avoid exact 0 or 1."""
+        mask = _frame_mask(target)
+        p = out.clamp(MseHead.PROB_FLOOR, 1 - MseHead.PROB_FLOOR)
+        bce = F.binary_cross_entropy(p, target.clamp(min=0), reduction="none").sum(-1)
+        return _reduce_frames(bce, mask, reduction)
 
     def sample(self, out: torch.Tensor, u: torch.Tensor, temperature: float) -> torch.Tensor:
         """Each output read as the probability that the pitch sounds (sharpened or flattened by temperature)."""
@@ -230,6 +241,11 @@ class MusicRNN(nn.Module):
 
     def loss(self, output: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
         return self.head.loss(output, target, reduction)
+
+    def nll(self, output: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+        """Negative log-likelihood of the targets: the training loss, except for heads not trained by
+        likelihood (mse), which say how to read their outputs as probabilities."""
+        return getattr(self.head, "nll", self.head.loss)(output, target, reduction)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -381,6 +381,32 @@ class SampleWriter(Callback):
         )
         trainer.model.train()
         _log(f"samples: {summary}")
+        self.evaluate(trainer, c)
+
+    @staticmethod
+    def evaluate(trainer: Trainer, c: TrainConfig) -> None:
+        """Musical metrics of this epoch's samples: RUN/samples/epoch-NNN-evaluation.{md,html,json,png}, and
+        one row of means per sampled epoch in RUN/samples/metrics.csv (collapse into repetition shows there)."""
+        from .evaluate.evaluation import evaluate, write_report
+
+        folder, stem = trainer.run.samples_dir, f"epoch-{trainer.p.epoch:03d}"
+        files = sorted(str(f) for f in (folder / stem).glob("*.mid")) or [str(folder / f"{stem}.abc")]
+        try:
+            ev = evaluate(files, workers=1)
+            write_report(ev, folder, stem=f"{stem}-evaluation")
+        except (UserError, OSError, ValueError) as e:
+            _log(f"warning: samples of epoch {trainer.p.epoch} not evaluated: {e}")
+            return
+        s = ev.summary()
+        table = folder / "metrics.csv"
+        new = not table.exists()
+        with open(table, "a") as f:
+            if new:
+                f.write(",".join(["epoch", *s]) + "\n")
+            f.write(",".join([str(trainer.p.epoch), *(f"{v:.4g}" for v in s.values())]) + "\n")
+        _log(f"sample metrics: pitch-class entropy {s['pitch_class_entropy']:.2f} bits, scale consistency "
+             f"{s['scale_consistency']:.2f}, repeated bars {s['repeated_bars']:.2f}, repeated 4-grams "
+             f"{s['repeated_ngrams']:.2f}, empty beats {s['empty_beat_rate']:.2f} -> {table}")
 
 
 DEFAULT_CALLBACKS: tuple[Callable[[], Callback], ...] = (LossPlot, SampleWriter)

@@ -177,6 +177,17 @@ def split_tunebook(text: str) -> list[tuple[int, str]]:
     return tunes
 
 
+def tune_sources(path: str, tunes: list[tuple[int, str]]) -> list[str]:
+    """A name per tune of `split_tunebook(text of path)`: `path#X:n`, or `path#line L` when the X: number is
+    missing or repeats."""
+    out, numbers = [], set()
+    for line_no, raw in tunes:
+        number = raw[2:raw.find("\n")].strip() if raw.startswith("X:") and "\n" in raw[:100] else ""
+        out.append(f"{path}#X:{number}" if number and number not in numbers else f"{path}#line {line_no}")
+        numbers.add(number)
+    return out
+
+
 def clean_tune(raw: str, *, keep_chords: bool = True) -> tuple[str | None, str | None, Counter]:
     """Raw text of one tune (from its X: line) -> (cleaned text or None, drop reason or None, fields dropped).
 

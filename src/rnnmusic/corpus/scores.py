@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..piece import PITCH, Piece, music21_metre, piece_from_score
-from .abc import NOT_ABC, clean_tune, decode_abc_bytes, files_in, folk_files, split_tunebook
+from .abc import NOT_ABC, clean_tune, decode_abc_bytes, files_in, folk_files, split_tunebook, tune_sources
 from .builtin import builtin_names, find_builtin, music21_corpus_dir
 from .cache import PieceCache, cache_dir
 from .music21_fixes import add_missing_repeat_starts, first_voice, midi_of_stream, quiet
@@ -369,15 +369,11 @@ def _read_abc(path: str, data: bytes, selector: TrackSelector, limits: Limits,
     if not tunes:
         return _FileResult(skip=NOT_ABC)
     out = _FileResult(found=len(tunes))
-    numbers: set[str] = set()
     seen: set[str] = set()
-    for n, (line_no, raw) in enumerate(tunes):
+    for n, ((_, raw), source) in enumerate(zip(tunes, tune_sources(path, tunes))):
         if stop_after is not None and len(out.pieces) >= stop_after:
             out.found, out.cacheable = n, False  # a partial result is not cached
             break
-        number = raw[2:raw.find("\n")].strip() if raw.startswith("X:") and "\n" in raw[:100] else ""
-        source = f"{path}#X:{number}" if number and number not in numbers else f"{path}#line {line_no}"
-        numbers.add(number)
         cleaned, why, _ = clean_tune(raw, keep_chords=False)
         if cleaned is None:
             out.drops.append((why or "no notes", source))

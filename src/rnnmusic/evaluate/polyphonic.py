@@ -129,7 +129,7 @@ def model_nll(model, rolls: list[np.ndarray], batch_size: int = 16) -> tuple[flo
     """(mean NLL per frame in nats, frame accuracy at p > 0.5) of a frame model (input and output width 88)
     on whole pieces: each piece starts from a zero state and an all-zero start frame, so its first frame is
     scored from an empty context; padding frames are masked out. Sigmoid and NADE heads give exact
-    likelihoods; accuracy uses each head's most likely frame (`_greedy`)."""
+    likelihoods, the mse head its outputs read as probabilities (`MseHead.nll`); accuracy uses each head's most likely frame (`_greedy`)."""
     import torch
 
     from ..batches import PieceBatches
@@ -147,7 +147,7 @@ def model_nll(model, rolls: list[np.ndarray], batch_size: int = 16) -> tuple[flo
     with torch.no_grad():
         for (_, x, y, _), group in zip(data.batches(0), data.groups):
             out, _ = model(x)
-            total += float(model.loss(out, y, reduction="sum"))
+            total += float(model.nll(out, y, reduction="sum"))
             frames += count_targets(y)
             guess = _greedy(model, out)
             for row, i in enumerate(group):
@@ -169,11 +169,15 @@ def nats_to_bits(x: float) -> float:
     return x / math.log(2)
 
 
-def run_benchmark(dataset: str, folder: str | Path, out: str | Path, train_cfg=None, model_cfg=None) -> dict:
+def run_benchmark(dataset: str, folder: str | Path, out: str | Path, train_cfg=None, model_cfg=None,
+                  command: str = "") -> dict:
     """Train a frame model on the dataset's train split with early stopping on its valid split (or resume
-    the run in `out`), then score the best weights on valid and test. Writes out/benchmark.json."""
+    the run in `out`), then score the best weights on valid and test. Writes out/benchmark.json (with
+    `command`, the command line that made it, when given)."""
     import json
     import time
+
+    import torch
 
     from ..checkpoint import write_atomic
     from ..config import ModelConfig, TrainConfig
@@ -203,6 +207,8 @@ def run_benchmark(dataset: str, folder: str | Path, out: str | Path, train_cfg=N
         "model": meta.get("model"), "parameters": meta.get("parameters"),
         "best_epoch": meta["progress"]["epoch"], "stopped": result.stopped,
         "session_seconds": round(time.monotonic() - t0, 1), "run": str(out),
+        "train_seconds": round(result.progress.elapsed, 1), "epochs": result.progress.epoch, "threads": torch.get_num_threads(),
+        "command": command,
     }
     write_atomic(out / "benchmark.json", (json.dumps(row, indent=2) + "\n").encode())
     return row

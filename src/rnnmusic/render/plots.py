@@ -73,3 +73,43 @@ def plot_piano_roll(piece, path: Path, title: str = "") -> Path:
     if title:
         ax.set_title(title)
     return _save(fig, path)
+
+
+def plot_metric_distributions(generated: dict[str, Sequence[float]], reference: dict[str, Sequence[float]] | None,
+                              histograms: dict[str, tuple[Sequence[str], Any, Any]], path: Path,
+                              reference_label: str = "reference") -> Path:
+    """One panel per metric: the generated pieces' values as a histogram, the reference's over it (shared bins);
+    then one bar panel per aggregated histogram (name -> (bin labels, generated, reference or None))."""
+    import numpy as np
+
+    keys = list(generated)
+    n = len(keys) + len(histograms)
+    cols = 4
+    rows = -(-n // cols)
+    fig = _figure(figsize=(4 * cols, 2.8 * rows), dpi=90)
+    ref_label = reference_label[:40] or "reference"
+    for i, k in enumerate(keys):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        g = np.asarray(generated[k], dtype=float)
+        r = np.asarray(reference[k], dtype=float) if reference else np.zeros(0)
+        both = np.concatenate([g, r])
+        both = both[np.isfinite(both)]
+        lo, hi = (float(both.min()), float(both.max())) if len(both) else (0.0, 1.0)
+        bins = np.linspace(lo, hi if hi > lo else lo + 1.0, 21)
+        if len(r):
+            ax.hist(r, bins=bins, density=True, color="0.6", alpha=0.6, label=ref_label)
+        ax.hist(g, bins=bins, density=True, color=(0.1, 0.3, 0.7), alpha=0.6, label="generated")
+        ax.set_title(k.replace("_", " "), fontsize=10)
+        ax.tick_params(labelsize=8)
+        if i == 0:
+            ax.legend(fontsize=7)
+    for j, (name, (labels, g, r)) in enumerate(histograms.items()):
+        ax = fig.add_subplot(rows, cols, len(keys) + j + 1)
+        x = np.arange(len(labels))
+        width = 0.4 if r is not None else 0.8
+        ax.bar(x - (width / 2 if r is not None else 0), g, width, color=(0.1, 0.3, 0.7), label="generated")
+        if r is not None:
+            ax.bar(x + width / 2, r, width, color="0.6", label=ref_label)
+        ax.set_xticks(x, labels, rotation=90 if len(labels) > 12 or max(map(len, labels)) > 3 else 0, fontsize=7)
+        ax.set_title(name, fontsize=10)
+    return _save(fig, path)
