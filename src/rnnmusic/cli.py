@@ -183,7 +183,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
           f"report {out / 'report.json'}")
     files = [t.files.get("abc") or t.files.get("mid") for t in report.tunes]
     if args.evaluate and all(files):
-        _evaluate_and_report([str(out / f) if not Path(f).is_absolute() else f for f in files], args.reference,
+        _evaluate_and_report(files, args.reference,
                              args.reference_max, args.max_copy_bars, out, quiet=True)
     return 0
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from .cli import _one_line_warnings
 from .config import ModelConfig, TrainConfig
 from .errors import UserError
+from .evaluate.evaluation import evaluate, write_report
 from .generate import generate_tunes
 from .run import RunDir, load_model
 from .sample import SampleConfig
@@ -44,6 +45,9 @@ def main() -> int:
         model, enc, meta = load_model(RUN)
         report = generate_tunes(model, enc, SampleConfig(count=6, temperature=0.8, seed=7, max_length=800), OUT,
                                 formats="abc,mid,wav", only_valid=True, title="rnnmusic demo")
+        # musical metrics beside 300 of the training tunes, and a search for runs copied from them
+        ev = evaluate([t.files["abc"] for t in report.tunes], ["oneills"], max_reference=300)
+        written = write_report(ev, OUT)
     except UserError as e:
         print(f"rnnmusic demo: error: {e}", file=sys.stderr)
         return 2
@@ -52,6 +56,10 @@ def main() -> int:
     print(f"\nmodel: {RUN}/best.safetensors (epoch {p['epoch']}, validation {p['best_valid'] / LN2:.3f} bits/token)")
     print(f"{report.valid} of {len(report.tunes)} tunes valid ({report.attempts} generated to find them)")
     print(f"files: {OUT}/tune-001.abc .mid .wav ... and {OUT}/report.json; loss curve {RUN}/loss.png")
+    s = ev.summary()
+    print(f"evaluation against 300 O'Neill tunes: pitch-class entropy {s['pitch_class_entropy']:.2f} bits, scale "
+          f"consistency {s['scale_consistency']:.2f}, repeated bars {s['repeated_bars']:.2f}; "
+          f"{sum(c.copied for c in ev.copies)} tunes copy more than 4 bars; report {written['html']}")
     print(f"demo took {time.monotonic() - t0:.0f} s")
     return 0
 

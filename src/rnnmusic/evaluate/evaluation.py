@@ -225,7 +225,7 @@ def _sections(ev: Evaluation) -> list[tuple[str, str, list[list[str]]]]:
         intro += f", {len(g.skipped)} files skipped (" + "; ".join(f"{Path(a).name}: {b}" for a, b in g.skipped[:5]) + ")"
     if ev.reference:
         intro += (f"; reference: {ev.reference_name} ({len(ev.reference.metrics)} pieces). Overlap: shared area of the "
-                  "two normalized histograms (1 = same distribution); KL(reference || generated) in bits (0 = same).")
+                  "two smoothed distributions (1 = the same); KL(reference || generated) in bits (0 = the same)")
     out = [("Metrics", intro + ".", ev.metric_rows())]
     if ev.abc:
         out.append(("ABC checks", f"{s['abc_valid']:.0%} valid; header {s['abc_header_ok']:.0%}, abc2midi "
