@@ -41,7 +41,7 @@ PUBLISHED = [
 GOAL = {"jsb": 5.5, "nottingham": 2.3, "musedata": 5.6, "piano": 7.0}
 
 _COMMON = ("--epochs 300 --lr 1e-3 --seq-len 200 --lr-schedule plateau --warmup-steps 0 --sample-every 0 "
-           "--threads 1 --dropout 0.3 --embed 128 --layers 1")
+           "--threads 1 --dropout 0.3 --embed 128 --layers 1 --lr-patience 3")
 _NADE = f"{_COMMON} --head nade --hidden 256 --nade-hidden 150"
 _SIG = f"{_COMMON} --head sigmoid --batch-size 8 --patience 25 --max-minutes 10"
 # label -> (dataset, what it is, flags after `--dataset D --data FOLDER --out RUN`)

@@ -158,3 +158,12 @@ def test_primed_generation_starts_with_prime(tmp_path, reference_run):
     model, enc, _ = load_model(reference_run)
     tunes = generate(model, enc, SampleConfig(count=2, seed=1, prime="M:6/8\nK:G\n", max_length=30))
     assert all(t.startswith("M:6/8\nK:G\n") for t in tunes)
+
+
+def test_plateau_halves_after_lr_patience_bad_epochs(tmp_path):
+    """With a learning rate too small to improve anything, every epoch after the first is a bad one: the plateau
+    schedule halves the rate after every `lr_patience` of them, not after each."""
+    cfg = TrainConfig(**(TINY_TRAIN | dict(epochs=6, lr=1e-9, lr_schedule="plateau", lr_patience=2, warmup_steps=0)))
+    train(tmp_path / "run", cfg, ModelConfig(**TINY_MODEL), progress_bar=False)
+    lrs = [float(r["lr"]) for r in csv.DictReader(open(tmp_path / "run" / "metrics.csv"))]
+    assert lrs == pytest.approx([1e-9, 1e-9, 1e-9, 5e-10, 5e-10, 2.5e-10])

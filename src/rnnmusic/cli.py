@@ -68,6 +68,9 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--grad-clip", type=float, help=f"max gradient norm, 0 = off; default {d.grad_clip}")
     g.add_argument("--lr-schedule", choices=SCHEDULES, help=f"default {d.lr_schedule}")
     g.add_argument("--warmup-steps", type=int)
+    g.add_argument("--lr-patience", type=int,
+                   help=f"plateau schedule: halve the learning rate after this many epochs without improvement "
+                        f"(and again after as many more); default {d.lr_patience}")
     g.add_argument("--patience", type=int, help=f"early-stopping patience in epochs, 0 = off; default {d.patience}")
     g = p.add_argument_group("checkpoints, samples, budget")
     g.add_argument("--checkpoint-minutes", type=float, help=f"mid-epoch checkpoint interval, default {d.checkpoint_minutes}")

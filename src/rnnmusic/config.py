@@ -70,6 +70,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     grad_clip: float = 1.0        # max gradient norm; 0 disables clipping
     lr_schedule: str = "cosine"   # constant | cosine (with warmup) | plateau (halve on no improvement)
+    lr_patience: int = 2          # plateau: halve after this many epochs without improvement (and every as many more)
     warmup_steps: int = 50
     min_lr_ratio: float = 0.05
     patience: int = 5             # early stopping after this many epochs without validation improvement; 0 = off
@@ -95,6 +96,8 @@ class TrainConfig:
             raise UserError(f"unknown lr schedule {self.lr_schedule!r}; choose one of {', '.join(SCHEDULES)}")
         if self.window < 0 or self.window_stride < 1 or self.augment_keys < 0:
             raise UserError("window must be >= 0, window stride >= 1 and augment-keys >= 0")
+        if self.lr_patience < 1:
+            raise UserError(f"lr-patience must be at least 1, got {self.lr_patience}")
         if self.augment_keys > 12:
             raise UserError(f"augment-keys is a range in semitones (at most 12), got {self.augment_keys}")
         for name in ("batch_size", "seq_len", "epochs"):

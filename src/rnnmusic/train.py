@@ -326,7 +326,7 @@ class Trainer:
             row["best"] = True
         else:
             p.bad_epochs += 1
-            if c.lr_schedule == "plateau":
+            if c.lr_schedule == "plateau" and p.bad_epochs % c.lr_patience == 0:
                 p.lr_scale *= 0.5
             if c.patience and p.bad_epochs >= c.patience:
                 p.done = "early stopping"

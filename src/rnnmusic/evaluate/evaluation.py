@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import metrics as M
-from .novelty import Copy, TrainingIndex
+from .novelty import Copy, TrainingIndex, flag_copies
 
 HISTOGRAMS = ("pitch_classes", "note_lengths")
 PITCH_CLASS_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -188,10 +188,7 @@ def evaluate(sources: Sequence[str], reference: Sequence[str] = (), *, max_refer
             raise UserError("no readable pieces in the reference " + ", ".join(map(str, reference)))
         ev.reference, ev.reference_name = measure(ref_pieces, skipped=ref_skipped), ", ".join(map(str, reference))
         ev.distances = compare(ev.generated, ev.reference)
-        index = TrainingIndex(ref_pieces, transpositions=True)
-        ev.copies = [index.longest_copy(p) for p in pieces]
-        for c in ev.copies:
-            c.copied = c.bars > max_copy_bars
+        ev.copies = flag_copies(pieces, TrainingIndex(ref_pieces, transpositions=True), max_copy_bars)
     return ev
 
 
