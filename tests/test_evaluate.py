@@ -32,6 +32,7 @@ def folders(tmp_path):
     Piece([(i, 1.0, p, 80) for i, p in enumerate([60, 62, 64, 65, 67, 69, 71, 72])]).write_midi(gen / "scale.mid")
     (gen / "broken.mid").write_bytes(b"MThd\x00\x00\x00\x06garbage")
     (gen / "tunes.abc").write_text(GOOD_TUNE + "\n" + BAD_BARS)
+    Piece([(0, 1.0, 60, 80)]).write_midi(gen / "tunes.mid")  # as `generate` renders an .abc: not another piece
     return ref, gen
 
 

@@ -57,6 +57,23 @@ def measure(pieces, names: Sequence[str] | None = None, skipped=()) -> Measured:
         list(skipped))
 
 
+def generated_files(sources: Sequence[str]) -> list[str]:
+    """Folders expanded into their score files, leaving out a .mid beside an .abc of the same name (what
+    `generate` writes: the MIDI is the ABC tune rendered, not another piece); other sources unchanged."""
+    from ..corpus.abc import files_in
+    from ..corpus.scores import READABLE_SUFFIXES
+
+    out: list[str] = []
+    for s in sources:
+        if not Path(s).is_dir():
+            out.append(str(s))
+            continue
+        files = files_in(str(s), READABLE_SUFFIXES)
+        abc = {str(Path(f).with_suffix("")) for f in files if f.lower().endswith(".abc")}
+        out += [f for f in files if not (f.lower().endswith((".mid", ".midi")) and str(Path(f).with_suffix("")) in abc)]
+    return out
+
+
 def read_pieces(sources: Sequence[str], max_pieces: int | None = None, workers: int | None = None):
     """(pieces, skipped (source, reason) pairs) of files, folders, globs or corpus names."""
     from ..corpus import load_pieces
@@ -177,11 +194,14 @@ def evaluate(sources: Sequence[str], reference: Sequence[str] = (), *, max_refer
     """Measure the pieces in `sources`; with `reference`, compare distributions and look for copies."""
     from ..errors import UserError
 
-    pieces, skipped = read_pieces(sources, workers=workers)
+    files = generated_files(sources)
+    if not files:
+        raise UserError(", ".join(map(str, sources)) + ": no MIDI, MusicXML, kern or ABC files")
+    pieces, skipped = read_pieces(files, workers=workers)
     if not pieces:
         reasons = "; ".join(f"{s}: {r}" for s, r in skipped[:3])
         raise UserError("no readable pieces in " + ", ".join(map(str, sources)) + (f" ({reasons})" if reasons else ""))
-    ev = Evaluation(measure(pieces, skipped=skipped), max_copy_bars=max_copy_bars, abc=abc_checks(sources))
+    ev = Evaluation(measure(pieces, skipped=skipped), max_copy_bars=max_copy_bars, abc=abc_checks(files))
     if reference:
         ref_pieces, ref_skipped = read_pieces(reference, max_pieces=max_reference, workers=workers)
         if not ref_pieces:
