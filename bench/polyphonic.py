@@ -57,6 +57,12 @@ ROWS: dict[str, tuple[str, str, str]] = {
     "nott_nade": ("nottingham", "LSTM 1x256 + NADE(150)", f"{_NADE} --batch-size 16 --patience 10 --max-minutes 40"),
     "muse_nade": ("musedata", "LSTM 1x256 + NADE(150)", f"{_NADE} --batch-size 16 --patience 10 --max-minutes 35"),
     "piano_nade": ("piano", "LSTM 1x256 + NADE(150)", f"{_NADE} --batch-size 8 --patience 10 --max-minutes 30"),
+    "nott_nade_aug": ("nottingham", "LSTM 1x256 + NADE(150), +/-6 semitone copies",
+                      f"{_NADE} --batch-size 16 --patience 10 --augment-keys 6 --max-minutes 30"),
+    "muse_nade_aug": ("musedata", "LSTM 1x256 + NADE(150), +/-6 semitone copies",
+                      f"{_NADE} --batch-size 16 --patience 10 --augment-keys 6 --max-minutes 30"),
+    "piano_nade_aug": ("piano", "LSTM 1x256 + NADE(150), +/-6 semitone copies",
+                       f"{_NADE} --batch-size 8 --patience 10 --augment-keys 6 --max-minutes 30"),
 }
 
 
@@ -79,6 +85,14 @@ def run(labels: list[str], data: Path, runs: Path) -> None:
 
 def _fmt(x: float | None) -> str:
     return "" if x is None else f"{x:.2f}"
+
+
+def _shown(path: Path) -> str:
+    """The path relative to the repository when it is near it (as the README's commands write it)."""
+    import os
+
+    rel = os.path.relpath(path.resolve(), ROOT)
+    return rel if rel.count("..") <= 1 else str(path)
 
 
 def table(runs: Path, data: Path) -> str:
@@ -116,7 +130,7 @@ def table(runs: Path, data: Path) -> str:
     lines += ["", "Frame accuracy is TP/(TP+FP+FN) of each head's most likely frame (threshold 0.5; NADE decides "
               "pitches low to high). The mse head is scored by reading its outputs as probabilities clipped to "
               "[0.001, 0.999] (`MseHead.nll`).", "", "## Commands", "",
-              f"DATA = {data}; RUNS = the run folders (`bench/polyphonic.py run --runs RUNS`).", ""]
+              f"DATA = {_shown(data)}; RUNS = the run folders (`bench/polyphonic.py run --runs RUNS`).", ""]
     for r in rows:
         lines += [f"- `{r['label']}`: `{r['command']}`"]
     if missing:

@@ -47,9 +47,12 @@ def test_train_and_generate_each_encoding(cli, tmp_path, chorale_dir, encoding):
     assert {p["split"] for p in report["pieces"]} == {"train", "valid"} and all(p["key"] for p in report["pieces"])
     assert list((run / "samples" / "epoch-002").glob("*.mid"))
     assert "sample metrics:" in r.stderr and (run / "samples" / "epoch-002-evaluation.md").is_file()
-    rep, r = _generate(cli, run, tmp_path / "gen", "--key", "G", "--formats", "mid,wav,png")
+    rep, r = _generate(cli, run, tmp_path / "gen", "--key", "G", "--formats", "mid,wav,png", "--reference", str(run))
     assert "piece-001" in r.stdout
-    assert "evaluation:" in r.stdout and (tmp_path / "gen" / "evaluation.html").is_file()
+    # the report compares with the run's training corpus (the run directory stands for it)
+    assert "mean overlap with the reference" in r.stdout and (tmp_path / "gen" / "evaluation.html").is_file()
+    ev = json.loads((tmp_path / "gen" / "evaluation.json").read_text())
+    assert ev["reference"]["pieces"] >= 8 and all("copy" in p for p in ev["pieces"])
     for t in rep["tunes"]:
         mid = symusic.Score(t["files"]["mid"])
         assert mid.tempos[0].qpm > 0

@@ -195,7 +195,7 @@ def _evaluate_and_report(paths: list[str], reference: list[str] | None, referenc
                          out: Path, quiet: bool = False) -> None:
     from .evaluate.evaluation import evaluate, write_report
 
-    ev = evaluate(paths, _sources(reference) if reference else (), max_reference=reference_max,
+    ev = evaluate(paths, _reference_sources(reference), max_reference=reference_max,
                   max_copy_bars=max_copy_bars, workers=1 if len(paths) < 20 else None)
     written = write_report(ev, out)
     s = ev.summary()
@@ -207,6 +207,22 @@ def _evaluate_and_report(paths: list[str], reference: list[str] | None, referenc
         mean_overlap = sum(d["overlap"] for d in ev.distances.values()) / len(ev.distances)
         line += f"; mean overlap with the reference {mean_overlap:.2f}, {sum(c.copied for c in ev.copies)} copied"
     print(f"{line}; report {written['md']} ({written['html'].name}, {written['png'].name})")
+
+
+def _reference_sources(values: list[str] | None) -> list[str]:
+    """--reference values: corpus names, paths, or a run directory standing for the corpus it was trained on."""
+    from .run import RunDir, open_run
+
+    out: list[str] = []
+    for v in _sources(values):
+        if RunDir(Path(v)).exists():
+            corpus = open_run(v).load_config()[1].corpus
+            if any(c.startswith("polyphonic:") for c in corpus):
+                raise UserError(f"{v}: trained on the polyphonic benchmark rolls, which are not pieces to compare with")
+            out += corpus
+        else:
+            out.append(v)
+    return out
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -384,7 +400,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_reference_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reference", action="append", metavar="NAME|PATH",
-                   help="corpus to compare with and search for copies (e.g. the training corpus); repeatable")
+                   help="corpus to compare with and search for copies: a corpus name, files, or a run directory "
+                        "(its training corpus); repeatable")
     p.add_argument("--reference-max", type=int, default=300, help="read at most this many reference pieces (300)")
     p.add_argument("--max-copy-bars", type=float, default=4.0,
                    help="flag pieces copying a longer run from a reference piece (bars, default 4)")
