@@ -133,6 +133,7 @@ def test_train_then_generate_playable_tunes(tmp_path):
     assert (out / "samples" / "epoch-015-evaluation.png").read_bytes()[:4] == b"\x89PNG"
     sampled = list(csv.DictReader(open(out / "samples" / "metrics.csv")))
     assert [r["epoch"] for r in sampled] == ["15"]
+    assert (out / "samples" / "metrics.png").read_bytes()[:4] == b"\x89PNG"
     assert 0.0 <= float(sampled[0]["abc_valid"]) <= 1.0 and 0.0 < float(sampled[0]["pitch_class_entropy"]) < 3.6
     rows = list(csv.DictReader(open(out / "metrics.csv")))
     assert len(rows) == 15

@@ -386,7 +386,8 @@ class SampleWriter(Callback):
     @staticmethod
     def evaluate(trainer: Trainer, c: TrainConfig) -> None:
         """Musical metrics of this epoch's samples: RUN/samples/epoch-NNN-evaluation.{md,html,json,png}, and
-        one row of means per sampled epoch in RUN/samples/metrics.csv (collapse into repetition shows there)."""
+        one row of means per sampled epoch in RUN/samples/metrics.csv, drawn in metrics.png (collapse into
+        repetition shows there)."""
         from .evaluate.evaluation import evaluate, write_report
 
         folder, stem = trainer.run.samples_dir, f"epoch-{trainer.p.epoch:03d}"
@@ -404,6 +405,9 @@ class SampleWriter(Callback):
             if new:
                 f.write(",".join(["epoch", *s]) + "\n")
             f.write(",".join([str(trainer.p.epoch), *(f"{v:.4g}" for v in s.values())]) + "\n")
+        from .render.plots import plot_sample_metrics
+
+        plot_sample_metrics(list(csv.DictReader(open(table))), folder / "metrics.png")
         _log(f"sample metrics: pitch-class entropy {s['pitch_class_entropy']:.2f} bits, scale consistency "
              f"{s['scale_consistency']:.2f}, repeated bars {s['repeated_bars']:.2f}, repeated 4-grams "
              f"{s['repeated_ngrams']:.2f}, empty beats {s['empty_beat_rate']:.2f} -> {table}")

@@ -113,3 +113,31 @@ def plot_metric_distributions(generated: dict[str, Sequence[float]], reference: 
         ax.set_xticks(x, labels, rotation=90 if len(labels) > 12 or max(map(len, labels)) > 3 else 0, fontsize=7)
         ax.set_title(name, fontsize=10)
     return _save(fig, path)
+
+
+def plot_sample_metrics(rows: Sequence[dict[str, Any]], path: Path) -> Path:
+    """The training samples' metrics per sampled epoch (shares in [0, 1] on the left axis, pitch-class entropy
+    in bits on the right): repetition climbing while entropy falls is a model collapsing."""
+    from matplotlib.ticker import MaxNLocator
+
+    epochs = [int(r["epoch"]) for r in rows]
+    fig = _figure(figsize=(7, 4), dpi=100)
+    ax = fig.add_subplot()
+    for key in ("repeated_bars", "repeated_ngrams", "scale_consistency", "empty_beat_rate", "abc_valid"):
+        if rows and key in rows[0]:
+            ax.plot(epochs, [float(r[key]) for r in rows], marker="o", ms=3, label=key.replace("_", " "))
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("share")
+    ax.grid(alpha=0.3)
+    right = ax.twinx()
+    right.plot(epochs, [float(r["pitch_class_entropy"]) for r in rows], color="black", ls="--", marker="s", ms=3,
+               label="pitch-class entropy (bits)")
+    right.set_ylim(0, 3.7)
+    right.set_ylabel("bits")
+    lines = ax.get_legend_handles_labels()
+    more = right.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="best")
+    ax.set_title("training samples")
+    return _save(fig, path)
