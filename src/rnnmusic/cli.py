@@ -225,6 +225,23 @@ def _reference_sources(values: list[str] | None) -> list[str]:
     return out
 
 
+def cmd_render(args: argparse.Namespace) -> int:
+    from .render.files import parse_outputs, render_files
+
+    outputs = parse_outputs(args.to)
+    done = render_files(args.files, outputs, Path(args.out), soundfont=args.soundfont, program=args.program)
+    failed = 0
+    for r in done:
+        made = ", ".join(Path(f).name for fs in r.files.values() for f in fs)
+        bars = f" ({r.measures} measures engraved)" if r.measures is not None else ""
+        print(f"{r.name}: {made or 'nothing written'}{bars}")
+        for what, why in r.errors.items():
+            print(f"  {what}: {why}", file=sys.stderr)
+        failed += bool(r.errors)
+    print(f"{len(done) - failed}/{len(done)} rendered completely into {args.out}/")
+    return 1 if failed else 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     first = Path(args.paths[0])
     out = Path(args.out) if args.out else (first if first.is_dir() else first.parent)
@@ -367,6 +384,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip the musical-metrics report (OUT/evaluation.md/.html/.png)")
     _add_reference_flags(p)
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("render", help="ABC, MIDI or MusicXML files to audio, sheet music, piano rolls, MIDI, MusicXML")
+    p.add_argument("files", nargs="+", metavar="FILE", help=".abc (every tune), .mid, .musicxml/.xml/.mxl")
+    p.add_argument("--to", default="wav,svg,png", help="comma list of mid, wav, png, musicxml, svg (default wav,svg,png)")
+    p.add_argument("--out", default="out/render", help="output folder (default out/render)")
+    p.add_argument("--soundfont", help="General MIDI .sf2 for WAV (default: FluidR3 found automatically)")
+    p.add_argument("--program", type=int, help="General MIDI program for ABC and MIDI inputs (default: fiddle for ABC)")
+    p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("evaluate", help="musical metrics of pieces (MIDI, ABC, MusicXML), against a reference corpus")
     p.add_argument("paths", nargs="+", metavar="PATH", help="files, folders or globs of generated pieces")

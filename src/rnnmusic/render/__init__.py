@@ -1,4 +1,5 @@
-"""Rendering: ABC -> MIDI (`abc_to_midi`) and MIDI -> WAV (`midi_to_wav`).
+"""Rendering: ABC -> MIDI (`abc_to_midi`), MIDI -> WAV (`midi_to_wav`), MusicXML and SVG sheet music
+(`sheet`), pictures (`plots`); `files.render_files` is `rnnmusic render`.
 
 External tools (abc2midi, fluidsynth, a General MIDI SoundFont) are used when installed; without them
 the code degrades to music21 / a built-in numpy synthesizer with one `MissingToolWarning`. Set

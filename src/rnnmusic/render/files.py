@@ -1,0 +1,126 @@
+"""`rnnmusic render`: any file rnnmusic reads (ABC tunebooks, MIDI, MusicXML) into any output it writes.
+
+    render_files(["tunes.abc", "x.mid"], ["svg", "wav", "png"], Path("out"))
+
+Each tune of an ABC file and each MIDI or MusicXML file is one item, written as OUT/<name>.<ext>:
+mid (ABC through abc2midi, as `generate` does; others re-written by symusic), wav (FluidSynth or the
+built-in synthesizer, `audio.midi_to_wav`), png (piano roll), musicxml (music21: ABC and MusicXML from their
+notation, MIDI quantized, `sheet.piece_to_musicxml`) and svg (verovio in a child process, from that
+MusicXML). A failure of one output of one item is reported and the rest still written.
+"""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from ..errors import UserError
+
+OUTPUTS = ("mid", "wav", "png", "musicxml", "svg")
+
+
+@dataclass
+class Rendered:
+    name: str
+    source: str
+    files: dict[str, list[str]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    measures: int | None = None
+
+
+def parse_outputs(text: str) -> list[str]:
+    wanted = [t.strip().lower() for t in text.split(",") if t.strip()]
+    wanted = ["musicxml" if t in ("xml", "mxl") else "mid" if t == "midi" else t for t in wanted]
+    bad = [t for t in wanted if t not in OUTPUTS]
+    if bad or not wanted:
+        raise UserError(f"--to takes a comma list of {', '.join(OUTPUTS)}; got {text!r}")
+    return list(dict.fromkeys(wanted))
+
+
+def _items(path: Path) -> list[tuple[str, object, str | None]]:
+    """(name, music21 stream or Piece, ABC text or None) for each tune / piece in the file."""
+    from music21 import converter
+
+    from ..corpus.abc import decode_abc_bytes, split_tunebook, tune_sources
+    from ..piece import read_midi_piece
+
+    suffix = path.suffix.lower()
+    if suffix == ".abc":
+        text, why = decode_abc_bytes(path.read_bytes())
+        tunes = split_tunebook(text or "")
+        if not tunes:
+            raise UserError(f"{path}: no ABC tunes in it ({why or 'no X: line'})")
+        names = [s.split("#", 1)[1].replace("X:", "").replace("line ", "line") for s in tune_sources(str(path), tunes)]
+        out = []
+        for (_, tune), n in zip(tunes, names):
+            out.append((f"{path.stem}-{n}" if len(tunes) > 1 else path.stem, tune, tune))
+        return out
+    if suffix in (".mid", ".midi"):
+        try:
+            return [(path.stem, read_midi_piece(path), None)]
+        except Exception as e:
+            raise UserError(f"{path}: not a readable MIDI file ({' '.join(str(e).split())[:120]})") from None
+    if suffix in (".xml", ".musicxml", ".mxl"):
+        try:
+            return [(path.stem, converter.parse(str(path)), None)]
+        except Exception as e:
+            raise UserError(f"{path}: music21 cannot read it ({' '.join(str(e).split())[:120]})") from None
+    raise UserError(f"{path}: not an ABC, MIDI or MusicXML file (by its name)")
+
+
+def render_files(paths: Sequence[str | Path], outputs: Sequence[str], out_dir: Path, *,
+                 soundfont: str | None = None, program: int | None = None) -> list[Rendered]:
+    """Render every item of every file; a missing or unreadable file is an error, a failed output is recorded."""
+    from music21 import converter
+
+    from ..piece import Piece, piece_from_music21
+    from .audio import midi_to_wav
+    from .midi import abc_to_midi
+    from .plots import plot_piano_roll
+    from .sheet import musicxml_to_svg, piece_to_musicxml, write_musicxml
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    done = []
+    for p in map(Path, paths):
+        if not p.is_file():
+            raise UserError(f"{p}: no such file")
+        for name, item, abc in _items(p):
+            r = Rendered(name, str(p))
+            done.append(r)
+            stem = out_dir / name
+            with tempfile.TemporaryDirectory() as tmp:
+                try:
+                    stream = converter.parse(abc, format="abc") if abc is not None else \
+                        (None if isinstance(item, Piece) else item)
+                    piece = item if isinstance(item, Piece) else piece_from_music21(stream, source=str(p))
+                except Exception as e:
+                    r.errors["read"] = f"{p} ({name}): cannot read it: {' '.join(str(e).split())[:160]}"
+                    continue
+                mid = stem.with_suffix(".mid") if "mid" in outputs else Path(tmp) / "piece.mid"
+                xml = stem.with_suffix(".musicxml") if "musicxml" in outputs else Path(tmp) / "piece.musicxml"
+                steps = {
+                    "mid": lambda: abc_to_midi(abc, mid, program=program) if abc is not None
+                    else piece.write_midi(mid, program=program),
+                    "wav": lambda: midi_to_wav(mid, stem.with_suffix(".wav"),
+                                               soundfont=Path(soundfont) if soundfont else None),
+                    "png": lambda: plot_piano_roll(piece, stem.with_suffix(".png"), title=name),
+                    "musicxml": lambda: write_musicxml(stream, xml) if stream is not None
+                    else piece_to_musicxml(piece, xml),
+                    "svg": lambda: musicxml_to_svg(xml, stem.with_suffix(".svg")),
+                }
+                needed = set(outputs) | ({"mid"} if "wav" in outputs else set()) | ({"musicxml"} if "svg" in outputs else set())
+                for what in OUTPUTS:
+                    if what not in needed:
+                        continue
+                    try:
+                        result = steps[what]()
+                    except UserError as e:
+                        r.errors[what] = str(e)
+                        continue
+                    if what == "svg":
+                        pages, r.measures = result
+                        r.files["svg"] = [str(x) for x in pages]
+                    elif what in outputs:
+                        r.files[what] = [str(result)]
+    return done
