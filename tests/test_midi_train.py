@@ -47,7 +47,7 @@ def test_train_and_generate_each_encoding(cli, tmp_path, chorale_dir, encoding):
     assert {p["split"] for p in report["pieces"]} == {"train", "valid"} and all(p["key"] for p in report["pieces"])
     assert list((run / "samples" / "epoch-002").glob("*.mid"))
     assert "sample metrics:" in r.stderr and (run / "samples" / "epoch-002-evaluation.md").is_file()
-    rep, r = _generate(cli, run, tmp_path / "gen", "--key", "G", "--formats", "mid,wav,png", "--reference", str(run))
+    rep, r = _generate(cli, run, tmp_path / "gen", "--key", "G", "--formats", "mid,wav,png,svg", "--reference", str(run))
     assert "piece-001" in r.stdout
     # the report compares with the run's training corpus (the run directory stands for it)
     assert "mean overlap with the reference" in r.stdout and (tmp_path / "gen" / "evaluation.html").is_file()
@@ -59,6 +59,7 @@ def test_train_and_generate_each_encoding(cli, tmp_path, chorale_dir, encoding):
         assert t["check"]["key"] in ("G major", "G minor") or t["check"]["notes"] == 0
         assert (tmp_path / "gen" / f"{t['name']}.wav").stat().st_size > 10_000
         assert (tmp_path / "gen" / f"{t['name']}.png").read_bytes()[:4] == b"\x89PNG"
+        assert 'class="measure' in (tmp_path / "gen" / f"{t['name']}.svg").read_text()  # the same code as `render`
 
 
 @pytest.mark.slow

@@ -371,8 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--key", help="MIDI side: write the output in this key (G, Em, Bb major, F# minor)")
     p.add_argument("--tempo", type=float, help="MIDI side: quarter notes per minute (default: the corpus' median)")
     p.add_argument("--out", help="output folder (default RUN/generated)")
-    p.add_argument("--formats", help="comma list: abc, mid, wav (ABC encodings, default abc,mid); "
-                                     "mid, wav, png (MIDI side, default mid,wav,png)")
+    p.add_argument("--formats", help="comma list of abc, mid, wav, png, musicxml, svg (sheet music), as "
+                                     "`rnnmusic render` writes them; default abc,mid (ABC encodings), "
+                                     "mid,wav,png (MIDI side; no abc)")
     p.add_argument("--only-valid", action="store_true", help="draw more until COUNT valid tunes (bounded)")
     p.add_argument("--no-bar-guard", dest="constrain", action="store_false",
                    help="sample freely (by default abc-tokens never writes a bar longer than the meter)")

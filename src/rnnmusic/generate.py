@@ -22,8 +22,8 @@ from .model import MusicRNN
 from .render.abc import tune_document, tunebook
 from .sample import SampleConfig, generate
 
-FORMATS = ("abc", "mid", "wav")
-PIECE_FORMATS = ("mid", "wav", "png")
+FORMATS = ("abc", "mid", "wav", "png", "musicxml", "svg")
+PIECE_FORMATS = ("mid", "wav", "png", "musicxml", "svg")
 
 
 @dataclass
@@ -153,27 +153,21 @@ def generate_tunes(
 
 def write_tune_files(text: str, stem: Path, formats: Sequence[str], *, soundfont: str | None = None,
                      program: int | None = None) -> dict[str, str]:
-    """Write one tune as stem.abc / .mid / .wav; a rendering failure is reported, never fatal."""
-    from .render.audio import midi_to_wav
-    from .render.midi import abc_to_midi
-
-    files: dict[str, str] = {}
+    """Write one tune as stem.abc and, through `render.files.render_item` (what `rnnmusic render` uses), as the
+    other formats asked for; a rendering failure is a warning, never fatal."""
     abc_path = stem.with_suffix(".abc")
     write_atomic(abc_path, text.encode())
-    files["abc"] = str(abc_path)
-    if "mid" in formats:
-        try:
-            files["mid"] = str(abc_to_midi(text, stem.with_suffix(".mid"), program=program))
-        except UserError as e:
-            warnings.warn(str(e), stacklevel=2)
-            return files
-    if "wav" in formats and "mid" in files:
-        try:
-            files["wav"] = str(midi_to_wav(Path(files["mid"]), stem.with_suffix(".wav"),
-                                           soundfont=Path(soundfont) if soundfont else None))
-        except UserError as e:
-            warnings.warn(str(e), stacklevel=2)
-    return files
+    return {"abc": str(abc_path)} | _rendered(stem, [f for f in formats if f != "abc"], abc=text, program=program,
+                                                soundfont=soundfont, source=str(abc_path))
+
+
+def _rendered(stem: Path, formats: Sequence[str], **kw) -> dict[str, str]:
+    from .render.files import render_item
+
+    r = render_item(stem, formats, **kw)
+    for why in r.errors.values():
+        warnings.warn(why, stacklevel=3)
+    return {k: v[0] for k, v in r.files.items()}
 
 
 def finish_piece(piece, enc: Encoding, *, key: str | None = None, tempo: float | None = None,
@@ -248,24 +242,9 @@ def generate_pieces(
 
 def write_piece_files(piece, stem: Path, formats: Sequence[str], *, soundfont: str | None = None,
                       title: str = "") -> dict[str, str]:
-    """Write one piece as stem.mid / .wav / .png; a rendering failure is reported, never fatal."""
-    from .render.audio import midi_to_wav
-    from .render.plots import plot_piano_roll
-
-    files: dict[str, str] = {}
-    mid = piece.write_midi(stem.with_suffix(".mid"))
-    if "mid" in formats:
-        files["mid"] = str(mid)
-    if "wav" in formats:
-        try:
-            files["wav"] = str(midi_to_wav(mid, stem.with_suffix(".wav"), soundfont=Path(soundfont) if soundfont else None))
-        except UserError as e:
-            warnings.warn(str(e), stacklevel=2)
-    if "png" in formats:
-        files["png"] = str(plot_piano_roll(piece, stem.with_suffix(".png"), title=title))
-    if "mid" not in formats:
-        mid.unlink(missing_ok=True)
-    return files
+    """Write one piece in each of `formats` through `render.files.render_item` (as `rnnmusic render` does);
+    a rendering failure is a warning, never fatal."""
+    return _rendered(stem, formats, piece=piece, title=title, soundfont=soundfont, source=str(stem))
 
 
 def write_samples(model: MusicRNN, enc: Encoding, folder: Path, stem: str, *, count: int, max_length: int,

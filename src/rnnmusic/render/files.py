@@ -72,13 +72,7 @@ def _items(path: Path) -> list[tuple[str, object, str | None]]:
 def render_files(paths: Sequence[str | Path], outputs: Sequence[str], out_dir: Path, *,
                  soundfont: str | None = None, program: int | None = None) -> list[Rendered]:
     """Render every item of every file; a missing or unreadable file is an error, a failed output is recorded."""
-    from music21 import converter
-
-    from ..piece import Piece, piece_from_music21
-    from .audio import midi_to_wav
-    from .midi import abc_to_midi
-    from .plots import plot_piano_roll
-    from .sheet import musicxml_to_svg, piece_to_musicxml, write_musicxml
+    from ..piece import Piece
 
     out_dir.mkdir(parents=True, exist_ok=True)
     done = []
@@ -86,41 +80,68 @@ def render_files(paths: Sequence[str | Path], outputs: Sequence[str], out_dir: P
         if not p.is_file():
             raise UserError(f"{p}: no such file")
         for name, item, abc in _items(p):
-            r = Rendered(name, str(p))
-            done.append(r)
-            stem = out_dir / name
-            with tempfile.TemporaryDirectory() as tmp:
-                try:
-                    stream = converter.parse(abc, format="abc") if abc is not None else \
-                        (None if isinstance(item, Piece) else item)
-                    piece = item if isinstance(item, Piece) else piece_from_music21(stream, source=str(p))
-                except Exception as e:
-                    r.errors["read"] = f"{p} ({name}): cannot read it: {' '.join(str(e).split())[:160]}"
-                    continue
-                mid = stem.with_suffix(".mid") if "mid" in outputs else Path(tmp) / "piece.mid"
-                xml = stem.with_suffix(".musicxml") if "musicxml" in outputs else Path(tmp) / "piece.musicxml"
-                steps = {
-                    "mid": lambda: abc_to_midi(abc, mid, program=program) if abc is not None
-                    else piece.write_midi(mid, program=program),
-                    "wav": lambda: midi_to_wav(mid, stem.with_suffix(".wav"),
-                                               soundfont=Path(soundfont) if soundfont else None),
-                    "png": lambda: plot_piano_roll(piece, stem.with_suffix(".png"), title=name),
-                    "musicxml": lambda: write_musicxml(stream, xml) if stream is not None
-                    else piece_to_musicxml(piece, xml),
-                    "svg": lambda: musicxml_to_svg(xml, stem.with_suffix(".svg")),
-                }
-                needed = set(outputs) | ({"mid"} if "wav" in outputs else set()) | ({"musicxml"} if "svg" in outputs else set())
-                for what in OUTPUTS:
-                    if what not in needed:
-                        continue
-                    try:
-                        result = steps[what]()
-                    except UserError as e:
-                        r.errors[what] = str(e)
-                        continue
-                    if what == "svg":
-                        pages, r.measures = result
-                        r.files["svg"] = [str(x) for x in pages]
-                    elif what in outputs:
-                        r.files[what] = [str(result)]
+            done.append(render_item(out_dir / name, outputs, abc=abc, piece=item if isinstance(item, Piece) else None,
+                                    stream=None if abc is not None or isinstance(item, Piece) else item,
+                                    source=str(p), soundfont=soundfont, program=program))
     return done
+
+
+def render_item(stem: Path, outputs: Sequence[str], *, abc: str | None = None, piece=None, stream=None,
+                source: str = "", title: str | None = None, soundfont: str | None = None,
+                program: int | None = None) -> Rendered:
+    """Write one piece, given as ABC text, a Piece or a music21 stream, as stem.<ext> for each of `outputs`
+    (see OUTPUTS). The notation (music21) is only parsed when an output needs it. Failures are recorded in
+    the result's `errors`, never raised: what could be written is written."""
+    from music21 import converter
+
+    from ..piece import piece_from_music21
+    from .audio import midi_to_wav
+    from .midi import abc_to_midi
+    from .plots import plot_piano_roll
+    from .sheet import musicxml_to_svg, piece_to_musicxml, write_musicxml
+
+    r = Rendered(stem.name, source)
+    cache: dict[str, object] = {}
+
+    def notation():
+        if "stream" not in cache:
+            try:
+                cache["stream"] = stream if stream is not None else converter.parse(abc, format="abc") if abc else None
+            except Exception as e:
+                raise UserError(f"{source or stem}: music21 cannot read it: {' '.join(str(e).split())[:160]}") from None
+        return cache["stream"]
+
+    def the_piece():
+        if piece is not None:
+            return piece
+        if "piece" not in cache:
+            cache["piece"] = piece_from_music21(notation(), source=source)
+        return cache["piece"]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        mid = stem.with_suffix(".mid") if "mid" in outputs else Path(tmp) / "piece.mid"
+        xml = stem.with_suffix(".musicxml") if "musicxml" in outputs else Path(tmp) / "piece.musicxml"
+        steps = {
+            "mid": lambda: abc_to_midi(abc, mid, program=program) if abc is not None
+            else the_piece().write_midi(mid, program=program),
+            "wav": lambda: midi_to_wav(mid, stem.with_suffix(".wav"), soundfont=Path(soundfont) if soundfont else None),
+            "png": lambda: plot_piano_roll(the_piece(), stem.with_suffix(".png"), title=stem.name if title is None else title),
+            "musicxml": lambda: write_musicxml(notation(), xml) if abc is not None or stream is not None
+            else piece_to_musicxml(piece, xml),
+            "svg": lambda: musicxml_to_svg(xml, stem.with_suffix(".svg")),
+        }
+        needed = set(outputs) | ({"mid"} if "wav" in outputs else set()) | ({"musicxml"} if "svg" in outputs else set())
+        for what in OUTPUTS:
+            if what not in needed:
+                continue
+            try:
+                result = steps[what]()
+            except UserError as e:
+                r.errors[what] = str(e)
+                continue
+            if what == "svg":
+                pages, r.measures = result
+                r.files["svg"] = [str(x) for x in pages]
+            elif what in outputs:
+                r.files[what] = [str(result)]
+    return r
