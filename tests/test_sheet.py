@@ -58,12 +58,15 @@ def test_render_abc_tunebook_and_midi(cli, tmp_path):
 
 def test_render_without_fluidsynth_uses_the_builtin_synth(cli, tmp_path):
     (tmp_path / "tunes.abc").write_text(TUNES)
-    r = cli("render", str(tmp_path / "tunes.abc"), "--to", "wav", "--out", str(tmp_path / "o"),
+    r = cli("render", str(tmp_path / "tunes.abc"), "--to", "wav", "--out", str(tmp_path / "o"), "--sample-rate", "22050",
             env={"RNNMUSIC_NO_FLUIDSYNTH": "1"}, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "fluidsynth" in r.stderr.lower()  # the warning says which synthesizer was used instead
     samples, rate = read_wav(tmp_path / "o" / "tunes-1.wav")
+    assert rate == 22050  # as asked
     assert abs(samples).max() > 0.1 and abs(len(samples) / rate - (8.0 + TAIL_S)) < 1.0
+    r = cli("render", str(tmp_path / "tunes.abc"), "--to", "wav", "--out", str(tmp_path / "o"), "--sample-rate", "5")
+    assert r.returncode == 2 and "--sample-rate must be" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_sheet_failures_never_take_the_caller_down(tmp_path):

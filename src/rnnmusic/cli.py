@@ -229,7 +229,10 @@ def cmd_render(args: argparse.Namespace) -> int:
     from .render.files import parse_outputs, render_files
 
     outputs = parse_outputs(args.to)
-    done = render_files(args.files, outputs, Path(args.out), soundfont=args.soundfont, program=args.program)
+    if not 8000 <= args.sample_rate <= 96000:
+        raise UserError(f"--sample-rate must be from 8000 to 96000 Hz, got {args.sample_rate}")
+    done = render_files(args.files, outputs, Path(args.out), soundfont=args.soundfont, program=args.program,
+                        sample_rate=args.sample_rate)
     failed = 0
     for r in done:
         made = ", ".join(Path(f).name for fs in r.files.values() for f in fs)
@@ -392,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="out/render", help="output folder (default out/render)")
     p.add_argument("--soundfont", help="General MIDI .sf2 for WAV (default: FluidR3 found automatically)")
     p.add_argument("--program", type=int, help="General MIDI program for ABC and MIDI inputs (default: fiddle for ABC)")
+    p.add_argument("--sample-rate", type=int, default=44100, help="WAV sample rate in Hz (8000..96000, default 44100)")
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("evaluate", help="musical metrics of pieces (MIDI, ABC, MusicXML), against a reference corpus")

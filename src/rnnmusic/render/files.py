@@ -70,7 +70,7 @@ def _items(path: Path) -> list[tuple[str, object, str | None]]:
 
 
 def render_files(paths: Sequence[str | Path], outputs: Sequence[str], out_dir: Path, *,
-                 soundfont: str | None = None, program: int | None = None) -> list[Rendered]:
+                 soundfont: str | None = None, program: int | None = None, sample_rate: int = 44100) -> list[Rendered]:
     """Render every item of every file; a missing or unreadable file is an error, a failed output is recorded."""
     from ..piece import Piece
 
@@ -82,13 +82,14 @@ def render_files(paths: Sequence[str | Path], outputs: Sequence[str], out_dir: P
         for name, item, abc in _items(p):
             done.append(render_item(out_dir / name, outputs, abc=abc, piece=item if isinstance(item, Piece) else None,
                                     stream=None if abc is not None or isinstance(item, Piece) else item,
-                                    source=str(p), soundfont=soundfont, program=program))
+                                    source=str(p), soundfont=soundfont, program=program,
+                                    sample_rate=sample_rate))
     return done
 
 
 def render_item(stem: Path, outputs: Sequence[str], *, abc: str | None = None, piece=None, stream=None,
                 source: str = "", title: str | None = None, soundfont: str | None = None,
-                program: int | None = None) -> Rendered:
+                program: int | None = None, sample_rate: int = 44100) -> Rendered:
     """Write one piece, given as ABC text, a Piece or a music21 stream, as stem.<ext> for each of `outputs`
     (see OUTPUTS). The notation (music21) is only parsed when an output needs it. Failures are recorded in
     the result's `errors`, never raised: what could be written is written."""
@@ -124,7 +125,8 @@ def render_item(stem: Path, outputs: Sequence[str], *, abc: str | None = None, p
         steps = {
             "mid": lambda: abc_to_midi(abc, mid, program=program) if abc is not None
             else the_piece().write_midi(mid, program=program),
-            "wav": lambda: midi_to_wav(mid, stem.with_suffix(".wav"), soundfont=Path(soundfont) if soundfont else None),
+            "wav": lambda: midi_to_wav(mid, stem.with_suffix(".wav"), soundfont=Path(soundfont) if soundfont else None,
+                                       sample_rate=sample_rate),
             "png": lambda: plot_piano_roll(the_piece(), stem.with_suffix(".png"), title=stem.name if title is None else title),
             "musicxml": lambda: write_musicxml(notation(), xml) if abc is not None or stream is not None
             else piece_to_musicxml(piece, xml),
