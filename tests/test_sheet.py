@@ -4,6 +4,7 @@ import struct
 import pytest
 
 from rnnmusic.errors import UserError
+from rnnmusic.evaluate.abc_check import check_tune
 from rnnmusic.piece import Piece
 from rnnmusic.render.audio import TAIL_S, read_wav
 from rnnmusic.render.sheet import count_measures, musicxml_to_svg, piece_to_musicxml
@@ -36,7 +37,7 @@ def test_render_abc_tunebook_and_midi(cli, tmp_path):
     Piece([(i, 1.0, p, 80) for i, p in enumerate([60, 62, 64, 65, 67, 69, 71, 72])], key="F major",
           tempo=90).write_midi(tmp_path / "scale.mid")
     out = tmp_path / "out"
-    r = cli("render", str(tmp_path / "tunes.abc"), str(tmp_path / "scale.mid"), "--to", "mid,wav,png,musicxml,svg",
+    r = cli("render", str(tmp_path / "tunes.abc"), str(tmp_path / "scale.mid"), "--to", "mid,wav,png,musicxml,svg,abc",
             "--out", str(out), timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "3/3 rendered completely" in r.stdout
@@ -48,6 +49,10 @@ def test_render_abc_tunebook_and_midi(cli, tmp_path):
         w, h = _png_size(out / f"{name}.png")
         assert w > 300 and h > 200
         assert "<score-partwise" in (out / f"{name}.musicxml").read_text()
+    # ABC: a tune is written as it was; MIDI is transcribed (midi2abc), and that ABC plays again
+    assert (out / "tunes-2.abc").read_text().startswith("X:2\nT:Jig")
+    check = check_tune((out / "scale.abc").read_text())
+    assert check.abc2midi_ok and check.notes == 8 and "T:scale" in (out / "scale.abc").read_text()
     # audio lasts the piece (16 quarters at 120 = 8 s; 8 quarters at 90 = 5.33 s) plus the release tail
     for name, seconds in (("tunes-1", 8.0), ("scale", 8 * 60 / 90)):
         samples, rate = read_wav(out / f"{name}.wav")

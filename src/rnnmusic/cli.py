@@ -376,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (default RUN/generated)")
     p.add_argument("--formats", help="comma list of abc, mid, wav, png, musicxml, svg (sheet music), as "
                                      "`rnnmusic render` writes them; default abc,mid (ABC encodings), "
-                                     "mid,wav,png (MIDI side; no abc)")
+                                     "mid,wav,png (MIDI side, where abc is a midi2abc transcription)")
     p.add_argument("--only-valid", action="store_true", help="draw more until COUNT valid tunes (bounded)")
     p.add_argument("--no-bar-guard", dest="constrain", action="store_false",
                    help="sample freely (by default abc-tokens never writes a bar longer than the meter)")
@@ -391,7 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("render", help="ABC, MIDI or MusicXML files to audio, sheet music, piano rolls, MIDI, MusicXML")
     p.add_argument("files", nargs="+", metavar="FILE", help=".abc (every tune), .mid, .musicxml/.xml/.mxl")
-    p.add_argument("--to", default="wav,svg,png", help="comma list of mid, wav, png, musicxml, svg (default wav,svg,png)")
+    p.add_argument("--to", default="wav,svg,png",
+                   help="comma list of mid, wav, png, musicxml, svg, abc (default wav,svg,png)")
     p.add_argument("--out", default="out/render", help="output folder (default out/render)")
     p.add_argument("--soundfont", help="General MIDI .sf2 for WAV (default: FluidR3 found automatically)")
     p.add_argument("--program", type=int, help="General MIDI program for ABC and MIDI inputs (default: fiddle for ABC)")

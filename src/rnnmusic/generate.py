@@ -23,7 +23,7 @@ from .render.abc import tune_document, tunebook
 from .sample import SampleConfig, generate
 
 FORMATS = ("abc", "mid", "wav", "png", "musicxml", "svg")
-PIECE_FORMATS = ("mid", "wav", "png", "musicxml", "svg")
+PIECE_FORMATS = ("mid", "wav", "png", "musicxml", "svg", "abc")
 
 
 @dataclass

@@ -3,7 +3,8 @@
     render_files(["tunes.abc", "x.mid"], ["svg", "wav", "png"], Path("out"))
 
 Each tune of an ABC file and each MIDI or MusicXML file is one item, written as OUT/<name>.<ext>:
-mid (ABC through abc2midi, as `generate` does; others re-written by symusic), wav (FluidSynth or the
+mid (ABC through abc2midi, as `generate` does; others re-written by symusic), abc (the tune itself; MIDI and
+MusicXML transcribed by abcmidi's midi2abc), wav (FluidSynth or the
 built-in synthesizer, `audio.midi_to_wav`), png (piano roll), musicxml (music21: ABC and MusicXML from their
 notation, MIDI quantized, `sheet.piece_to_musicxml`) and svg (verovio in a child process, from that
 MusicXML). A failure of one output of one item is reported and the rest still written.
@@ -17,7 +18,7 @@ from typing import Sequence
 
 from ..errors import UserError
 
-OUTPUTS = ("mid", "wav", "png", "musicxml", "svg")
+OUTPUTS = ("mid", "wav", "png", "musicxml", "svg", "abc")
 
 
 @dataclass
@@ -96,10 +97,16 @@ def render_item(stem: Path, outputs: Sequence[str], *, abc: str | None = None, p
     from music21 import converter
 
     from ..piece import piece_from_music21
+    from ..checkpoint import write_atomic
+    from .abc import midi_to_abc
     from .audio import midi_to_wav
     from .midi import abc_to_midi
     from .plots import plot_piano_roll
     from .sheet import musicxml_to_svg, piece_to_musicxml, write_musicxml
+
+    def write_text(path: Path, text: str) -> Path:
+        write_atomic(path, text.encode())
+        return path
 
     r = Rendered(stem.name, source)
     cache: dict[str, object] = {}
@@ -131,8 +138,11 @@ def render_item(stem: Path, outputs: Sequence[str], *, abc: str | None = None, p
             "musicxml": lambda: write_musicxml(notation(), xml) if abc is not None or stream is not None
             else piece_to_musicxml(piece, xml),
             "svg": lambda: musicxml_to_svg(xml, stem.with_suffix(".svg")),
+            "abc": lambda: write_text(stem.with_suffix(".abc"), abc) if abc is not None
+            else midi_to_abc(mid, stem.with_suffix(".abc"), title=stem.name),
         }
-        needed = set(outputs) | ({"mid"} if "wav" in outputs else set()) | ({"musicxml"} if "svg" in outputs else set())
+        needed = set(outputs) | ({"mid"} if {"wav", "abc"} & set(outputs) else set()) | \
+            ({"musicxml"} if "svg" in outputs else set())
         for what in OUTPUTS:
             if what not in needed:
                 continue
