@@ -62,8 +62,9 @@ class GenerationReport:
 
 
 def parse_formats(spec: str | Sequence[str], allowed: Sequence[str] = FORMATS) -> list[str]:
-    items = [s.strip().lower() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
-    items = ["mid" if s == "midi" else s for s in items]
+    from .render.files import format_names
+
+    items = format_names(spec)
     bad = [s for s in items if s not in allowed]
     if bad:
         raise UserError(f"unknown format(s) {', '.join(bad)}; choose from {', '.join(allowed)}")

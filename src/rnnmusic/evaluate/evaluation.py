@@ -79,24 +79,17 @@ def read_pieces(sources: Sequence[str], max_pieces: int | None = None, workers: 
     from ..corpus import load_pieces
 
     corpus = load_pieces(list(sources), max_pieces=max_pieces, workers=workers)
-    skipped = [(s, r) for s, r in getattr(corpus.report, "files_skipped", [])]
-    return corpus.pieces, skipped
+    return corpus.pieces, list(corpus.report.files_skipped)
 
 
-def abc_checks(sources: Sequence[str]) -> list[tuple[str, Any]]:
-    """(tune source `file.abc#X:n`, TuneCheck) for every tune of every .abc file among the sources."""
-    from ..corpus.abc import decode_abc_bytes, files_in, split_tunebook, tune_sources
+def abc_checks(files: Sequence[str]) -> list[tuple[str, Any]]:
+    """(tune source `file.abc#X:n`, TuneCheck) for every tune of every .abc file among `files` (folders
+    already expanded by `generated_files`)."""
+    from ..corpus.abc import decode_abc_bytes, split_tunebook, tune_sources
     from .abc_check import check_tune
 
-    files: list[Path] = []
-    for s in sources:
-        p = Path(s)
-        if p.is_dir():
-            files += [Path(f) for f in files_in(str(p))]
-        elif p.suffix.lower() == ".abc" and p.is_file():
-            files.append(p)
     out = []
-    for f in files:
+    for f in (Path(s) for s in files if s.lower().endswith(".abc") and Path(s).is_file()):
         text, _ = decode_abc_bytes(f.read_bytes())
         tunes = split_tunebook(text or "")
         out += [(name, check_tune(tune)) for (_, tune), name in zip(tunes, tune_sources(str(f), tunes))]

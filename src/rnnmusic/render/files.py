@@ -30,17 +30,25 @@ class Rendered:
     measures: int | None = None
 
 
+ALIASES = {"midi": "mid", "xml": "musicxml", "mxl": "musicxml"}
+
+
+def format_names(spec: str | Sequence[str]) -> list[str]:
+    """Output format names from a comma list (or a list): trimmed, lower case, aliases (midi, xml, mxl) resolved."""
+    items = [t.strip().lower() for t in (spec.split(",") if isinstance(spec, str) else spec) if t.strip()]
+    return [ALIASES.get(t, t) for t in items]
+
+
 def parse_outputs(text: str) -> list[str]:
-    wanted = [t.strip().lower() for t in text.split(",") if t.strip()]
-    wanted = ["musicxml" if t in ("xml", "mxl") else "mid" if t == "midi" else t for t in wanted]
+    wanted = format_names(text)
     bad = [t for t in wanted if t not in OUTPUTS]
     if bad or not wanted:
         raise UserError(f"--to takes a comma list of {', '.join(OUTPUTS)}; got {text!r}")
     return list(dict.fromkeys(wanted))
 
 
-def _items(path: Path) -> list[tuple[str, object, str | None]]:
-    """(name, music21 stream or Piece, ABC text or None) for each tune / piece in the file."""
+def _items(path: Path) -> list[tuple[str, dict]]:
+    """(name, what `render_item` is given: abc=, piece= or stream=) for each tune / piece in the file."""
     from music21 import converter
 
     from ..corpus.abc import decode_abc_bytes, split_tunebook, tune_sources
@@ -53,18 +61,15 @@ def _items(path: Path) -> list[tuple[str, object, str | None]]:
         if not tunes:
             raise UserError(f"{path}: no ABC tunes in it ({why or 'no X: line'})")
         names = [s.split("#", 1)[1].replace("X:", "").replace("line ", "line") for s in tune_sources(str(path), tunes)]
-        out = []
-        for (_, tune), n in zip(tunes, names):
-            out.append((f"{path.stem}-{n}" if len(tunes) > 1 else path.stem, tune, tune))
-        return out
+        return [(f"{path.stem}-{n}" if len(tunes) > 1 else path.stem, {"abc": tune}) for (_, tune), n in zip(tunes, names)]
     if suffix in (".mid", ".midi"):
         try:
-            return [(path.stem, read_midi_piece(path), None)]
+            return [(path.stem, {"piece": read_midi_piece(path)})]
         except Exception as e:
             raise UserError(f"{path}: not a readable MIDI file ({' '.join(str(e).split())[:120]})") from None
     if suffix in (".xml", ".musicxml", ".mxl"):
         try:
-            return [(path.stem, converter.parse(str(path)), None)]
+            return [(path.stem, {"stream": converter.parse(str(path))})]
         except Exception as e:
             raise UserError(f"{path}: music21 cannot read it ({' '.join(str(e).split())[:120]})") from None
     raise UserError(f"{path}: not an ABC, MIDI or MusicXML file (by its name)")
@@ -73,18 +78,14 @@ def _items(path: Path) -> list[tuple[str, object, str | None]]:
 def render_files(paths: Sequence[str | Path], outputs: Sequence[str], out_dir: Path, *,
                  soundfont: str | None = None, program: int | None = None, sample_rate: int = 44100) -> list[Rendered]:
     """Render every item of every file; a missing or unreadable file is an error, a failed output is recorded."""
-    from ..piece import Piece
-
     out_dir.mkdir(parents=True, exist_ok=True)
     done = []
     for p in map(Path, paths):
         if not p.is_file():
             raise UserError(f"{p}: no such file")
-        for name, item, abc in _items(p):
-            done.append(render_item(out_dir / name, outputs, abc=abc, piece=item if isinstance(item, Piece) else None,
-                                    stream=None if abc is not None or isinstance(item, Piece) else item,
-                                    source=str(p), soundfont=soundfont, program=program,
-                                    sample_rate=sample_rate))
+        for name, given in _items(p):
+            done.append(render_item(out_dir / name, outputs, **given, source=str(p), soundfont=soundfont,
+                                    program=program, sample_rate=sample_rate))
     return done
 
 
