@@ -3,7 +3,9 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := abcmidi fluidsynth fluid-soundfont-gm
+# abcmidi: abc2midi/midi2abc; fluidsynth + soundfont: audio; libcairo2: sheet-music PNG/PDF (cairosvg);
+# chromium + chromium-driver: the studio's browser tests.
+APT_PACKAGES := abcmidi fluidsynth fluid-soundfont-gm libcairo2 chromium chromium-driver
 
 .PHONY: setup demo test bench clean system-deps
 
@@ -15,13 +17,17 @@ system-deps:
 	command -v abc2midi >/dev/null || missing="$$missing abcmidi"; \
 	command -v fluidsynth >/dev/null || missing="$$missing fluidsynth"; \
 	[ -e /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || missing="$$missing fluid-soundfont-gm"; \
+	ldconfig -p 2>/dev/null | grep -q 'libcairo\.so\.2 ' || missing="$$missing libcairo2"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing Debian packages:$$missing"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing) >/tmp/rnnmusic-apt.log 2>&1 \
 	      || echo "warning: apt-get failed (see /tmp/rnnmusic-apt.log); rnnmusic will run degraded"; \
 	  else \
-	    echo "warning: missing$$missing and not root: ABC->MIDI falls back to music21, audio to the built-in synth"; \
+	    echo "warning: missing$$missing and not root: ABC->MIDI falls back to music21, audio to the built-in synth," \
+	      "sheet PNG/PDF are not written, the studio's browser tests are skipped"; \
 	  fi; \
 	fi
 

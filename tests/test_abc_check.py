@@ -2,12 +2,8 @@
 from __future__ import annotations
 
 import json
-import re
-import shutil
 import subprocess
-from pathlib import Path
 
-import music21
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

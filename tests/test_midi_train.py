@@ -47,7 +47,7 @@ def test_train_and_generate_each_encoding(cli, tmp_path, chorale_dir, encoding):
     assert {p["split"] for p in report["pieces"]} == {"train", "valid"} and all(p["key"] for p in report["pieces"])
     assert list((run / "samples" / "epoch-002").glob("*.mid"))
     assert "sample metrics:" in r.stderr and (run / "samples" / "epoch-002-evaluation.md").is_file()
-    rep, r = _generate(cli, run, tmp_path / "gen", "--key", "G", "--formats", "mid,wav,png,svg", "--reference", str(run))
+    rep, r = _generate(cli, run, tmp_path / "gen", "--key", "G", "--formats", "mid,wav,roll,svg", "--reference", str(run))
     assert "piece-001" in r.stdout
     # the report compares with the run's training corpus (the run directory stands for it)
     assert "mean overlap with the reference" in r.stdout and (tmp_path / "gen" / "evaluation.html").is_file()
@@ -58,7 +58,7 @@ def test_train_and_generate_each_encoding(cli, tmp_path, chorale_dir, encoding):
         assert mid.tempos[0].qpm > 0
         assert t["check"]["key"] in ("G major", "G minor") or t["check"]["notes"] == 0
         assert (tmp_path / "gen" / f"{t['name']}.wav").stat().st_size > 10_000
-        assert (tmp_path / "gen" / f"{t['name']}.png").read_bytes()[:4] == b"\x89PNG"
+        assert (tmp_path / "gen" / f"{t['name']}.roll.png").read_bytes()[:4] == b"\x89PNG"  # the piano roll
         assert 'class="measure' in (tmp_path / "gen" / f"{t['name']}.svg").read_text()  # the same code as `render`
 
 
@@ -86,7 +86,9 @@ def test_many_to_one_and_preset(cli, tmp_path, chorale_dir):
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["train"]["window"] == 16 and cfg["train"]["encoding"] == "notes" and cfg["train"]["preset"] == "notes-window100"
     assert cfg["train"]["optimizer"] == "rmsprop" and cfg["model"]["layers"] == 1  # flags win over the preset
-    _generate(cli, run, tmp_path / "gen", "--formats", "mid", "--repetition-penalty", "1.3")
+    rep, _ = _generate(cli, run, tmp_path / "gen", "--formats", "mid", "--repetition-penalty", "1.3", "--program", "1=73")
+    assert rep["settings"]["program"] == 73  # a generated piece is one track
+    assert all({t.program for t in symusic.Score(p["files"]["mid"]).tracks} <= {73} for p in rep["tunes"])
 
 
 def test_presets_are_listed_and_overridable(cli, tmp_path, chorale_dir):

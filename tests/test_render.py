@@ -1,20 +1,21 @@
-"""abc_to_midi / midi_to_wav / synth_notes with real abc2midi, real FluidSynth, real music21 and symusic."""
+"""abc_to_midi / midi_to_wav (WAV and FLAC) / synth_notes with real abc2midi, real FluidSynth, real music21 and symusic."""
 from __future__ import annotations
 
-import re
 import shutil
 import warnings
 from pathlib import Path
 
-import music21
 import numpy as np
 import pytest
+import soundfile
 import symusic
 
 from rnnmusic.errors import UserError
 from rnnmusic.evaluate import check_tune
 from conftest import needs_abc2midi, oneills
+from rnnmusic.piece import Piece
 from rnnmusic.render import MissingToolWarning, abc_to_midi, find_soundfont, midi_to_wav, read_wav, synth_notes
+from rnnmusic.render.audio import TAIL_S, midi_to_audio, render_audio, write_audio
 
 needs_fluidsynth = pytest.mark.skipif(
     shutil.which("fluidsynth") is None or find_soundfont() is None, reason="fluidsynth or a GM SoundFont not installed"
@@ -169,6 +170,24 @@ def test_render_without_any_tool(tmp_path, monkeypatch):
     x, sr = read_wav(wav)
     assert sr == 8000 and abs(x.shape[0] / sr - midi_end_seconds(mid)) <= 1.0
     assert 0.01 < float(np.max(np.abs(x))) <= 1.0
+
+
+@pytest.mark.parametrize("hide_fluidsynth", ["", "1"])
+def test_flac_and_wav_hold_the_same_unclipped_samples(tmp_path, monkeypatch, hide_fluidsynth):
+    monkeypatch.setenv("RNNMUSIC_NO_FLUIDSYNTH", hide_fluidsynth)
+    mid = Piece([(0, 1.0, p, 127) for p in range(40, 84)] + [(1, 0.5, 60, 20)]).write_midi(tmp_path / "loud.mid")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingToolWarning)
+        for normalize in (True, False):  # 44 loud notes at once: scaled below full scale, never clipped
+            samples, rate = render_audio(mid, sample_rate=22050, normalize=normalize)
+            flac, _ = soundfile.read(write_audio(tmp_path / "x.flac", samples, rate), dtype="float32", always_2d=True)
+            wav, _ = read_wav(write_audio(tmp_path / "x.wav", samples, rate))
+            assert np.array_equal(flac, wav) and 0.05 < float(np.abs(flac).max()) <= 1.0
+            assert abs(len(flac) / rate - (0.75 + TAIL_S)) < 0.01  # the piece (1.5 quarters at 120) and the tail
+        flac, rate = soundfile.read(midi_to_audio(mid, tmp_path / "y.flac", sample_rate=16000))
+    assert rate == 16000 and 0.85 < float(np.abs(flac).max()) <= 1.0  # -1 dBFS
+    with pytest.raises(UserError, match=r"x\.mp3: audio is written as \.wav or \.flac"):
+        write_audio(tmp_path / "x.mp3", samples, rate)
 
 
 def test_midi_to_wav_user_errors(tmp_path):

@@ -1,12 +1,21 @@
-"""`rnnmusic render` and the sheet-music path: real abc2midi, FluidSynth, music21 and verovio (in its child process)."""
+"""`rnnmusic render` and the sheet-music path: real abc2midi, FluidSynth, music21, verovio (in its child process),
+cairosvg and soundfile."""
+import re
 import struct
 
+import matplotlib.image
+import music21
+import numpy as np
 import pytest
+import soundfile
+import symusic
 
 from rnnmusic.errors import UserError
 from rnnmusic.evaluate.abc_check import check_tune
 from rnnmusic.piece import Piece
 from rnnmusic.render.audio import TAIL_S, read_wav
+from rnnmusic.render.pages import PNG_WIDTH, svg_to_pdf, svg_to_png
+from rnnmusic.render.programs import parse_programs, track_programs
 from rnnmusic.render.sheet import count_measures, musicxml_to_svg, piece_to_musicxml
 
 TUNES = """X:1
@@ -94,3 +103,101 @@ def test_render_errors_are_one_line(cli, tmp_path):
     assert r.returncode == 2 and "x.mid: not a readable MIDI file" in r.stderr and "Traceback" not in r.stderr
     r = cli("render", str(tmp_path / "x.mid"), "--to", "mp3")
     assert r.returncode == 2 and "--to takes" in r.stderr
+
+
+# ------------------------------------------------------------------- FLAC, sheet PNG/PDF, piano roll, programs
+def _pdf_pages(path):
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF")
+    return len(re.findall(rb"/Type\s*/Page\b", data))
+
+
+def test_render_flac_sheet_png_pdf_and_roll(cli, tmp_path):
+    (tmp_path / "scale.abc").write_text(TUNES.split("\n\n")[0] + "\n")  # 16 quarters at 120: 8 s
+    Piece([(i, 1.0, p, 80) for i, p in enumerate([60, 62, 64, 65, 67, 69, 71, 72])], tempo=90,
+          program=0).write_midi(tmp_path / "up.mid")  # 8 quarters at 90: 5.33 s
+    out = tmp_path / "out"
+    r = cli("render", str(tmp_path / "scale.abc"), str(tmp_path / "up.mid"), "--to", "flac,wav,png,pdf,pianoroll",
+            "--out", str(out), timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "2/2 rendered completely" in r.stdout
+    assert sorted(p.name for p in out.iterdir()) == [f"{n}.{e}" for n in ("scale", "up")
+                                                     for e in ("flac", "pdf", "png", "roll.png", "wav")]
+    for name, seconds in (("scale", 8.0), ("up", 8 * 60 / 90)):
+        flac, rate = soundfile.read(out / f"{name}.flac", dtype="float32", always_2d=True)
+        info = soundfile.info(out / f"{name}.flac")
+        assert info.format == "FLAC" and info.samplerate == rate == 44100
+        assert abs(len(flac) / rate - (seconds + TAIL_S)) < 1.0
+        assert np.sqrt(np.mean(flac ** 2)) > 0.01 and 0.8 < np.abs(flac).max() <= 1.0  # -1 dBFS, never clipped
+        wav, _ = read_wav(out / f"{name}.wav")
+        assert np.array_equal(wav, flac)  # the same rendering in both containers
+        # sheet music: a page 2100 px wide, mostly white paper with some black ink
+        w, h = _png_size(out / f"{name}.png")
+        assert w == PNG_WIDTH and 150 < h < 3000
+        grey = matplotlib.image.imread(out / f"{name}.png")[..., :3].mean(axis=2)
+        assert 0.002 < (grey < 0.5).mean() < 0.2 and (grey > 0.9).mean() > 0.7
+        assert _pdf_pages(out / f"{name}.pdf") == 1
+        assert _png_size(out / f"{name}.roll.png")[0] > 300  # the piano roll
+
+
+def test_sheet_pages_png_and_pdf(tmp_path):
+    pages = []
+    for n, width in enumerate((840, 420), 1):
+        pages.append(tmp_path / ("p.svg" if n == 1 else f"p-{n}.svg"))
+        pages[-1].write_text(f'<svg width="{width}px" height="200px" xmlns="http://www.w3.org/2000/svg">'
+                             f'<rect x="10" y="10" width="100" height="50" fill="black"/></svg>')
+    pngs = svg_to_png(pages, tmp_path / "out" / "p.png")
+    assert [p.name for p in pngs] == ["p.png", "p-2.png"]
+    assert [_png_size(p) for p in pngs] == [(PNG_WIDTH, 500), (PNG_WIDTH, 1000)]  # scaled to the width
+    grey = matplotlib.image.imread(pngs[0])[..., :3].mean(axis=2)
+    assert grey[0, 0] == 1.0 and grey[50, 50] == 0.0  # white paper, black ink
+    assert _pdf_pages(svg_to_pdf(pages, tmp_path / "out" / "p.pdf")) == 2
+    with pytest.raises(UserError, match="no SVG page"):
+        svg_to_pdf([], tmp_path / "none.pdf")
+
+
+def _two_tracks(path):
+    score = symusic.Score(480)
+    score.tempos.append(symusic.Tempo(0, 120.0))
+    for number, program in enumerate((0, 40)):
+        track = symusic.Track(f"t{number}", program=program)
+        for k in range(4):
+            track.notes.append(symusic.Note(k * 480, 480, 60 + 7 * number + k, 80))
+        score.tracks.append(track)
+    score.dump_midi(str(path))
+    return path
+
+
+def test_render_keeps_tracks_and_sets_programs(cli, tmp_path):
+    _two_tracks(tmp_path / "two.mid")
+    violin, bare = music21.stream.Part([music21.instrument.Violin()]), music21.stream.Part()
+    for part, pitch in ((violin, "E5"), (bare, "C4")):
+        part.append([music21.note.Note(pitch, quarterLength=1.0) for _ in range(4)])
+    music21.stream.Score([violin, bare]).write("musicxml", fp=str(tmp_path / "duet.musicxml"))
+    (tmp_path / "scale.abc").write_text(TUNES.split("\n\n")[0] + "\n")
+    files = [str(tmp_path / n) for n in ("two.mid", "duet.musicxml", "scale.abc")]
+    out = tmp_path / "out"
+    r = cli("render", *files, "--to", "mid", "--out", str(out))
+    assert r.returncode == 0, r.stderr[-2000:]
+    # the file's own programs, a part's instrument (piano where it names none), fiddle for ABC
+    assert [track_programs(out / f"{n}.mid") for n in ("two", "duet", "scale")] == [[0, 40], [40, 0], [40]]
+    r = cli("render", str(tmp_path / "two.mid"), "--to", "mid", "--program", "2=73", "--out", str(out))
+    assert r.returncode == 0 and track_programs(out / "two.mid") == [0, 73]  # only track 2
+    r = cli("render", *files, "--to", "mid", "--program", "41", "--out", str(out))
+    assert [track_programs(out / f"{n}.mid") for n in ("two", "duet", "scale")] == [[41, 41], [41, 41], [41]]
+    r = cli("render", str(tmp_path / "scale.abc"), "--to", "mid,wav", "--program", "2=73", "--out", str(tmp_path / "o"))
+    assert r.returncode == 1 and "scale.abc: has 1 track(s) with notes; no track 2" in r.stderr
+    assert not (tmp_path / "o" / "scale.mid").exists() and "wav: not written" in r.stderr
+    for bad in ("1=200", "violin"):
+        r = cli("render", str(tmp_path / "two.mid"), "--to", "mid", "--program", bad, "--out", str(out))
+        assert r.returncode == 2 and "Traceback" not in r.stderr, bad
+        assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("rnnmusic: error: "), r.stderr
+
+
+def test_program_specs():
+    assert parse_programs(None) is None and parse_programs("") is None
+    assert parse_programs(40) == parse_programs(" 40 ") == 40
+    assert parse_programs("1=73, 2=40") == parse_programs({1: 73, "2": "40"}) == {1: 73, 2: 40}
+    for bad in (128, -1, 3.5, True, "x", "1=", "=4", "1=128", "0=1", "1:73"):
+        with pytest.raises(UserError, match="0..127|track numbers start at 1"):
+            parse_programs(bad)

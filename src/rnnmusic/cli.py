@@ -169,7 +169,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(args.run) / "generated"
     title = Path(args.run).resolve().name
     if midi_side:
-        report = generate_pieces(model, enc, cfg, out, formats=args.formats or "mid,wav,png", only_valid=args.only_valid,
+        report = generate_pieces(model, enc, cfg, out, formats=args.formats or "mid,wav,roll", only_valid=args.only_valid,
                                  key=args.key, tempo=args.tempo, program=args.program, soundfont=args.soundfont,
                                  title=title, min_bars=4 if args.min_bars is None else args.min_bars)
         what = "valid (not collapsed, at least --min-bars long)"
@@ -347,6 +347,12 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .studio.server import serve
+
+    return serve(args.root or ["runs"], out=args.out, host=args.host, port=args.port, workers=args.workers)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="rnnmusic", description="Learn music with recurrent networks; write new music.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -374,16 +380,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--key", help="MIDI side: write the output in this key (G, Em, Bb major, F# minor)")
     p.add_argument("--tempo", type=float, help="MIDI side: quarter notes per minute (default: the corpus' median)")
     p.add_argument("--out", help="output folder (default RUN/generated)")
-    p.add_argument("--formats", help="comma list of abc, mid, wav, png, musicxml, svg (sheet music), as "
-                                     "`rnnmusic render` writes them; default abc,mid (ABC encodings), "
-                                     "mid,wav,png (MIDI side, where abc is a midi2abc transcription)")
+    p.add_argument("--formats", help="comma list of abc, mid, wav, flac, musicxml, svg, png, pdf (svg/png/pdf: "
+                                     "sheet music), roll (piano-roll picture NAME.roll.png), as `rnnmusic render` "
+                                     "writes them; default abc,mid (ABC encodings), mid,wav,roll (MIDI side, "
+                                     "where abc is a midi2abc transcription)")
     p.add_argument("--only-valid", action="store_true", help="draw more until COUNT valid tunes (bounded)")
     p.add_argument("--no-bar-guard", dest="constrain", action="store_false",
                    help="sample freely (by default abc-tokens never writes a bar longer than the meter)")
     p.add_argument("--min-bars", type=float,
                    help="pieces with fewer bars count as invalid fragments (default 8; MIDI side: 4)")
-    p.add_argument("--soundfont", help="General MIDI .sf2 for WAV (default: FluidR3 found automatically)")
-    p.add_argument("--program", type=int, help="General MIDI program (default: fiddle for ABC, the corpus' for MIDI)")
+    p.add_argument("--soundfont", help="General MIDI .sf2 for WAV/FLAC (default: FluidR3 found automatically)")
+    p.add_argument("--program", metavar="SPEC",
+                   help="General MIDI programs: 40 for every track, or 1=73,2=40 by track number (from 1); "
+                        "default: fiddle (40) for ABC, the corpus' for MIDI")
     p.add_argument("--no-evaluate", dest="evaluate", action="store_false",
                    help="skip the musical-metrics report (OUT/evaluation.md/.html/.png)")
     _add_reference_flags(p)
@@ -391,12 +400,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("render", help="ABC, MIDI or MusicXML files to audio, sheet music, piano rolls, MIDI, MusicXML")
     p.add_argument("files", nargs="+", metavar="FILE", help=".abc (every tune), .mid, .musicxml/.xml/.mxl")
-    p.add_argument("--to", default="wav,svg,png",
-                   help="comma list of mid, wav, png, musicxml, svg, abc (default wav,svg,png)")
+    p.add_argument("--to", default="wav,svg,png,roll",
+                   help="comma list of mid, wav, flac (audio), musicxml, svg, png, pdf (sheet music: SVG pages, "
+                        "PNG pictures of them, one PDF), abc, roll (piano-roll picture NAME.roll.png); "
+                        "default wav,svg,png,roll: audio, sheet music, piano roll")
     p.add_argument("--out", default="out/render", help="output folder (default out/render)")
-    p.add_argument("--soundfont", help="General MIDI .sf2 for WAV (default: FluidR3 found automatically)")
-    p.add_argument("--program", type=int, help="General MIDI program for ABC and MIDI inputs (default: fiddle for ABC)")
-    p.add_argument("--sample-rate", type=int, default=44100, help="WAV sample rate in Hz (8000..96000, default 44100)")
+    p.add_argument("--soundfont", help="General MIDI .sf2 for WAV/FLAC (default: FluidR3 found automatically)")
+    p.add_argument("--program", metavar="SPEC",
+                   help="General MIDI programs of the MIDI (and so the audio): 40 for every track, or 1=73,2=40 by "
+                        "track number (from 1); default: fiddle (40) for ABC, a MIDI file's own, piano (0) for a "
+                        "MusicXML part naming no instrument")
+    p.add_argument("--sample-rate", type=int, default=44100,
+                   help="WAV/FLAC sample rate in Hz (8000..96000, default 44100)")
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("evaluate", help="musical metrics of pieces (MIDI, ABC, MusicXML), against a reference corpus")
@@ -426,6 +441,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="describe a run directory")
     p.add_argument("run", metavar="RUN")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("serve", help="the web studio: browse models, generate and listen, watch training")
+    p.add_argument("--root", action="append", metavar="FOLDER",
+                   help="folder holding run directories (repeatable; default ./runs)")
+    p.add_argument("--out", default="out/studio", help="folder for generated results (default out/studio)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    p.add_argument("--workers", type=int, default=2, help="generation jobs run at once (1..8, default 2)")
+    p.set_defaults(func=cmd_serve)
     return ap
 
 

@@ -4,6 +4,7 @@ Idempotent: a finished run in runs/demo is reused, an interrupted one is resumed
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 import warnings
@@ -44,7 +45,7 @@ def main() -> int:
             train(RUN, TRAIN, MODEL)
         model, enc, meta = load_model(RUN)
         report = generate_tunes(model, enc, SampleConfig(count=6, temperature=0.8, seed=7, max_length=800), OUT,
-                                formats="abc,mid,wav", only_valid=True, title="rnnmusic demo")
+                                formats="abc,mid,wav,svg", only_valid=True, title="rnnmusic demo")
         # musical metrics beside 300 of the training tunes, and a search for runs copied from them
         ev = evaluate([t.files["abc"] for t in report.tunes], ["oneills"], max_reference=300)
         written = write_report(ev, OUT)
@@ -55,12 +56,14 @@ def main() -> int:
     p = meta["progress"]
     print(f"\nmodel: {RUN}/best.safetensors (epoch {p['epoch']}, validation {p['best_valid'] / LN2:.3f} bits/token)")
     print(f"{report.valid} of {len(report.tunes)} tunes valid ({report.attempts} generated to find them)")
-    print(f"files: {OUT}/tune-001.abc .mid .wav ... and {OUT}/report.json; loss curve {RUN}/loss.png")
+    print(f"files: {OUT}/tune-001.abc .mid .wav .svg (sheet music) ... and {OUT}/report.json; loss curve {RUN}/loss.png")
     s = ev.summary()
     print(f"evaluation against 300 O'Neill tunes: pitch-class entropy {s['pitch_class_entropy']:.2f} bits, scale "
           f"consistency {s['scale_consistency']:.2f}, repeated bars {s['repeated_bars']:.2f}; "
           f"{sum(c.copied for c in ev.copies)} tunes copy more than 4 bars; report {written['html']}")
     print(f"demo took {time.monotonic() - t0:.0f} s")
+    print(f"browse, generate and listen in the web studio: {os.path.relpath(Path(sys.executable).parent / 'rnnmusic')} serve --root "
+          f"{RUN.parent}  (then open http://127.0.0.1:8765/)")
     return 0
 
 

@@ -2,7 +2,8 @@
 
 ABC encodings give tunes (checked as ABC: header, parsers, bar lengths) written as .abc/.mid/.wav;
 MIDI-side encodings give Pieces (checked for collapse into one note, one chord or silence) written as
-.mid/.wav/.png (piano-roll picture), optionally transposed to a requested key.
+.mid/.wav/.roll.png (piano-roll picture), optionally transposed to a requested key. Every format is written
+by `render.files.render_item`, as `rnnmusic render` writes it (flac, musicxml, svg/png/pdf sheet music ...).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from .checkpoint import write_atomic
 from .encodings import Encoding
@@ -22,8 +23,8 @@ from .model import MusicRNN
 from .render.abc import tune_document, tunebook
 from .sample import SampleConfig, generate
 
-FORMATS = ("abc", "mid", "wav", "png", "musicxml", "svg")
-PIECE_FORMATS = ("mid", "wav", "png", "musicxml", "svg", "abc")
+FORMATS = ("abc", "mid", "wav", "flac", "musicxml", "svg", "png", "pdf", "roll")
+PIECE_FORMATS = ("mid", "wav", "flac", "musicxml", "svg", "png", "pdf", "abc", "roll")
 
 
 @dataclass
@@ -68,7 +69,7 @@ def parse_formats(spec: str | Sequence[str], allowed: Sequence[str] = FORMATS) -
     bad = [s for s in items if s not in allowed]
     if bad:
         raise UserError(f"unknown format(s) {', '.join(bad)}; choose from {', '.join(allowed)}")
-    if "wav" in items and "mid" not in items:
+    if {"wav", "flac"} & set(items) and "mid" not in items:
         items.insert(0, "mid")  # audio is rendered from the MIDI file
     return items or [allowed[0]]
 
@@ -121,26 +122,35 @@ def generate_tunes(
     max_attempts: int | None = None,
     title: str = "rnnmusic",
     soundfont: str | None = None,
-    program: int | None = None,
+    program: int | str | dict[int, int] | None = None,
     min_bars: int = 8,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> GenerationReport:
     """Generate cfg.count tunes into out_dir as tune-NNN.{abc,mid,wav} with report.json.
 
     With only_valid, further tunes (next seeds) are drawn until cfg.count valid ones exist or max_attempts
     (default 10 x count) tunes were tried; invalid tunes are otherwise kept and marked. A tune of fewer than
-    `min_bars` bars counts as an invalid fragment.
+    `min_bars` bars counts as an invalid fragment. `progress(stage, done, total)`, when given, is called as
+    work goes ("sampling" then "rendering" once per tune). `program`: General MIDI programs of the MIDI file,
+    40 (default, fiddle) or "1=73,2=40" by track (`render.programs`).
     """
+    from .render.programs import parse_programs
+
     cfg.validate()
     fmts = parse_formats(formats)
+    program = parse_programs(program)
     out = _out_dir(out_dir)
     def draw(batch: int, first: int):
         bodies = generate(model, enc, SampleConfig(**{**cfg.__dict__, "count": batch}), first_index=first)
         return [(body, check_tune(tune_document(body, 1, title), min_bars=min_bars)) for body in bodies]
 
+    report_progress = progress or (lambda stage, done, total: None)
+    report_progress("sampling", 0, cfg.count)
     kept, attempts = draw_until_valid(draw, cfg.count, only_valid, max_attempts or 10 * cfg.count, "tunes",
                                       worst_last=lambda c: c.bars_wrong)
     tunes = []
     for n, (idx, body, check) in enumerate(kept, 1):
+        report_progress("rendering", n - 1, len(kept))
         name = f"tune-{n:03d}"
         text = tune_document(body, n, f"{title} {n}")
         tune = GeneratedTune(name, text, check, idx)
@@ -153,7 +163,7 @@ def generate_tunes(
 
 
 def write_tune_files(text: str, stem: Path, formats: Sequence[str], *, soundfont: str | None = None,
-                     program: int | None = None) -> dict[str, str]:
+                     program: int | str | dict[int, int] | None = None) -> dict[str, str]:
     """Write one tune as stem.abc and, through `render.files.render_item` (what `rnnmusic render` uses), as the
     other formats asked for; a rendering failure is a warning, never fatal."""
     abc_path = stem.with_suffix(".abc")
@@ -204,21 +214,29 @@ def generate_pieces(
     max_attempts: int | None = None,
     key: str | None = None,
     tempo: float | None = None,
-    program: int | None = None,
+    program: int | str | dict[int, int] | None = None,
     soundfont: str | None = None,
     title: str = "rnnmusic",
     min_bars: float = 0.0,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> GenerationReport:
-    """Generate cfg.count MIDI-side pieces into out_dir as piece-NNN.{mid,wav,png} with report.json.
+    """Generate cfg.count MIDI-side pieces into out_dir as piece-NNN.{mid,wav,roll.png} with report.json.
 
     Pieces that collapsed (one note, one chord, silence) or are fragments (fewer than `min_bars` bars) are
     flagged; with only_valid, further pieces are drawn (bounded by max_attempts, default 5 x count) until
-    cfg.count valid ones exist.
+    cfg.count valid ones exist. `progress` as for `generate_tunes`. `program`: the General MIDI program of the
+    piece's one track, 73 or "1=73" (`render.programs`); default the corpus'.
     """
     from .keys import parse_key
+    from .render.programs import parse_programs
 
     cfg.validate()
     fmts = parse_formats(formats, PIECE_FORMATS)
+    spec, program = program, parse_programs(program)
+    if isinstance(program, dict):  # a generated piece is one track
+        if set(program) != {1}:
+            raise UserError(f"a generated piece has one track: give --program N or 1=N, not {spec!r}")
+        program = program[1]
     if key:
         key = str(parse_key(key))
     out = _out_dir(out_dir)
@@ -227,9 +245,12 @@ def generate_pieces(
         pieces = [finish_piece(p, enc, key=key, tempo=tempo, program=program) for p in pieces]
         return [(p, check_piece(p, min_bars)) for p in pieces]
 
+    report_progress = progress or (lambda stage, done, total: None)
+    report_progress("sampling", 0, cfg.count)
     kept, attempts = draw_until_valid(draw, cfg.count, only_valid, max_attempts or 5 * cfg.count, "pieces")
     items = []
     for n, (idx, piece, check) in enumerate(kept, 1):
+        report_progress("rendering", n - 1, len(kept))
         item = GeneratedTune(f"piece-{n:03d}", "", check, idx)
         item.files = write_piece_files(piece, out / item.name, fmts, soundfont=soundfont, title=f"{title} {n}")
         items.append(item)
@@ -254,7 +275,7 @@ def write_samples(model: MusicRNN, enc: Encoding, folder: Path, stem: str, *, co
     folder/stem-N.mid; both write folder/stem.json with each piece's checks."""
     if enc.piece_format == "midi":
         report = generate_pieces(model, enc, SampleConfig(count=count, max_length=max_length, temperature=temperature,
-                                                          seed=seed), folder / stem, formats=("mid", "png"))
+                                                          seed=seed), folder / stem, formats=("mid", "roll"))
         return f"{report.valid}/{count} valid (not collapsed) -> {folder / stem}/"
     bodies = generate(model, enc, SampleConfig(count=count, max_length=max_length, temperature=temperature, seed=seed))
     book = tunebook(bodies, title=stem)

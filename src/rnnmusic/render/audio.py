@@ -1,8 +1,10 @@
-"""MIDI file -> WAV audio.
+"""MIDI file -> audio: WAV or FLAC.
 
-`midi_to_wav` renders with FluidSynth and a General MIDI SoundFont when both are installed, then trims
+`render_audio` renders with FluidSynth and a General MIDI SoundFont when both are installed, then trims
 or pads the result to the piece's length plus a short release tail (`TAIL_S`) and peak-normalizes it to
--1 dBFS (16-bit PCM, written with the stdlib `wave` module). When FluidSynth or a SoundFont is missing
+-1 dBFS. `write_audio` writes those samples as 16-bit PCM, choosing the container by the file's suffix:
+.wav (the stdlib `wave` module) or .flac (lossless, `soundfile`); the same samples give both.
+`midi_to_audio` (also known as `midi_to_wav`) does the two in one call. When FluidSynth or a SoundFont is missing
 (or FluidSynth fails) it emits ONE Python warning (category `MissingToolWarning`, a `UserWarning`) and
 uses `synth_notes`, a small additive numpy synthesizer (harmonic partials, ADSR envelope), instead.
 
@@ -41,9 +43,12 @@ __all__ = [
     "TAIL_S",
     "find_fluidsynth",
     "find_soundfont",
+    "midi_to_audio",
     "midi_to_wav",
+    "render_audio",
     "synth_notes",
     "read_wav",
+    "write_audio",
     "midi_notes_seconds",
 ]
 
@@ -189,22 +194,51 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
     return data.reshape(-1, channels), rate
 
 
-def _write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> None:
-    """Write float samples (frames,) or (frames, channels) in [-1, 1] as 16-bit PCM, atomically."""
+#: Audio containers `write_audio` writes, by file suffix.
+AUDIO_SUFFIXES = (".wav", ".flac")
+
+
+def _pcm16(samples: np.ndarray) -> np.ndarray:
+    """Float samples (frames,) or (frames, channels) in [-1, 1] as 16-bit PCM, shape (frames, channels)."""
     if samples.ndim == 1:
         samples = samples[:, None]
-    pcm = np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2")
+    return np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2")
+
+
+def write_audio(path: Path, samples: np.ndarray, sample_rate: int) -> Path:
+    """Write float samples in [-1, 1] as 16-bit PCM, atomically: WAV or FLAC by `path`'s suffix.
+
+    UserError (one line, naming the file) for another suffix, a folder that cannot be made, or FLAC
+    when the `soundfile` package (libsndfile) cannot be loaded."""
+    path = Path(path)
+    kind = path.suffix.lower()
+    if kind not in AUDIO_SUFFIXES:
+        raise UserError(f"{path}: audio is written as {' or '.join(AUDIO_SUFFIXES)}, not {kind or 'no suffix'}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot create the folder: {exc.strerror or exc}") from None
+    pcm = _pcm16(samples)
     tmp = temp_sibling(path)
     try:
-        with wave.open(str(tmp), "wb") as w:
-            w.setnchannels(samples.shape[1])
-            w.setsampwidth(2)
-            w.setframerate(sample_rate)
-            w.writeframes(pcm.tobytes())
+        if kind == ".flac":
+            try:
+                import soundfile
+            except (ImportError, OSError) as exc:
+                raise UserError(f"{path}: cannot write FLAC: the soundfile package (libsndfile) cannot be "
+                                f"loaded ({' '.join(str(exc).split())})") from None
+            soundfile.write(str(tmp), pcm, sample_rate, format="FLAC", subtype="PCM_16")
+        else:
+            with wave.open(str(tmp), "wb") as w:
+                w.setnchannels(pcm.shape[1])
+                w.setsampwidth(2)
+                w.setframerate(sample_rate)
+                w.writeframes(pcm.tobytes())
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
+    return path
 
 
 def _fit_length(samples: np.ndarray, n_frames: int, sample_rate: int) -> np.ndarray:
@@ -276,22 +310,20 @@ def _render_fluidsynth(exe: str, soundfont: Path, midi_path: Path, sample_rate: 
     return samples
 
 
-def midi_to_wav(
+def render_audio(
     midi_path: Path,
-    wav_path: Path,
     *,
     soundfont: Path | None = None,
     sample_rate: int = 44100,
     normalize: bool = True,
-) -> Path:
-    """Render `midi_path` to a 16-bit WAV at `wav_path` (written atomically); returns `wav_path`.
+) -> tuple[np.ndarray, int]:
+    """Render `midi_path` as float32 samples, shape (frames, channels), with their sample rate.
 
-    The WAV lasts exactly the piece (last note end, in seconds) plus `TAIL_S` of release. FluidSynth
+    The audio lasts exactly the piece (last note end, in seconds) plus `TAIL_S` of release. FluidSynth
     output is stereo; the built-in synthesizer's is mono. With `normalize` the peak is set to -1 dBFS;
-    without it FluidSynth's level is kept (the built-in synth only guarantees no clipping).
+    without it FluidSynth's level is kept (the built-in synth only guarantees no clipping). Never above 1.
     """
     midi_path = Path(midi_path)
-    wav_path = Path(wav_path)
     if not isinstance(sample_rate, int) or isinstance(sample_rate, bool) or not 8000 <= sample_rate <= 96000:
         raise UserError(f"sample rate must be an integer from 8000 to 96000 Hz, got {sample_rate!r}")
     if not midi_path.is_file():
@@ -304,10 +336,6 @@ def midi_to_wav(
         raise UserError(f"{midi_path}: no notes to render")
     piece_end = max(end for _, end, _, _ in notes)
     n_frames = int(round((piece_end + TAIL_S) * sample_rate))
-    try:
-        wav_path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"{wav_path}: cannot create the folder: {exc.strerror or exc}") from None
 
     exe = find_fluidsynth()
     font = find_soundfont(soundfont)
@@ -323,7 +351,7 @@ def midi_to_wav(
         except RuntimeError as exc:
             problem = f"fluidsynth failed: {exc}"
     if samples is None:
-        warnings.warn(f"{problem}: using the built-in synthesizer (lower quality)", MissingToolWarning, stacklevel=2)
+        warnings.warn(f"{problem}: using the built-in synthesizer (lower quality)", MissingToolWarning, stacklevel=3)
         samples = synth_notes(notes, sample_rate)[:, None]
 
     samples = _fit_length(samples.astype(np.float32, copy=False), n_frames, sample_rate)
@@ -332,5 +360,22 @@ def midi_to_wav(
         samples = samples * np.float32(PEAK / peak)
     elif peak > 1.0:
         samples = samples / np.float32(peak)
-    _write_wav(wav_path, samples, sample_rate)
-    return wav_path
+    return samples, sample_rate
+
+
+def midi_to_audio(
+    midi_path: Path,
+    out_path: Path,
+    *,
+    soundfont: Path | None = None,
+    sample_rate: int = 44100,
+    normalize: bool = True,
+) -> Path:
+    """Render `midi_path` (`render_audio`) to a 16-bit WAV or FLAC file at `out_path`, by its suffix
+    (`write_audio`, atomic); returns `out_path`."""
+    samples, rate = render_audio(midi_path, soundfont=soundfont, sample_rate=sample_rate, normalize=normalize)
+    return write_audio(out_path, samples, rate)
+
+
+#: The name the rest of rnnmusic has long used; it writes FLAC too when given a .flac path.
+midi_to_wav = midi_to_audio

@@ -1,13 +1,22 @@
 """`rnnmusic render`: any file rnnmusic reads (ABC tunebooks, MIDI, MusicXML) into any output it writes.
 
-    render_files(["tunes.abc", "x.mid"], ["svg", "wav", "png"], Path("out"))
+    render_files(["tunes.abc", "x.mid"], ["svg", "png", "wav", "roll"], Path("out"))
 
 Each tune of an ABC file and each MIDI or MusicXML file is one item, written as OUT/<name>.<ext>:
-mid (ABC through abc2midi, as `generate` does; others re-written by symusic), abc (the tune itself; MIDI and
-MusicXML transcribed by abcmidi's midi2abc), wav (FluidSynth or the
-built-in synthesizer, `audio.midi_to_wav`), png (piano roll), musicxml (music21: ABC and MusicXML from their
-notation, MIDI quantized, `sheet.piece_to_musicxml`) and svg (verovio in a child process, from that
-MusicXML). A failure of one output of one item is reported and the rest still written.
+
+* mid: ABC through abc2midi, as `generate` does; a MIDI file keeps its own tracks and programs (re-written by
+  symusic); MusicXML gives a track per part (music21). `program` (`programs.parse_programs`: "40" for every
+  track, "1=73,2=40" by track) is then set in the file; by default ABC plays fiddle (40), MIDI its own
+  programs, a part naming no instrument piano (0).
+* wav and flac: that MIDI played by FluidSynth or the built-in synthesizer (`audio.render_audio`), once for
+  both, the same 16-bit samples in either container.
+* musicxml: music21, ABC and MusicXML from their notation, MIDI quantized (`sheet.piece_to_musicxml`).
+* svg: sheet music engraved by verovio in a child process from that MusicXML (OUT/<name>.svg, -2.svg ... per
+  page); png and pdf: those pages through cairosvg (`pages`): <name>.png, -2.png ... and one <name>.pdf.
+* abc: the tune itself; MIDI and MusicXML transcribed by abcmidi's midi2abc.
+* roll: the piano-roll picture, <name>.roll.png (`plots.plot_piano_roll`); alias pianoroll.
+
+A failure of one output of one item is reported and the rest still written.
 """
 from __future__ import annotations
 
@@ -18,7 +27,12 @@ from typing import Sequence
 
 from ..errors import UserError
 
-OUTPUTS = ("mid", "wav", "png", "musicxml", "svg", "abc")
+#: In the order they are made: audio needs the MIDI file, the pictures of the sheet music its SVG pages.
+OUTPUTS = ("mid", "wav", "flac", "musicxml", "svg", "png", "pdf", "abc", "roll")
+#: What an output is made from, when that is another output.
+NEEDS = {"wav": "mid", "flac": "mid", "abc": "mid", "svg": "musicxml", "png": "svg", "pdf": "svg"}
+#: The suffix of each output's file (after the item's name).
+SUFFIXES = {o: f".{o}" for o in OUTPUTS} | {"roll": ".roll.png"}
 
 
 @dataclass
@@ -30,11 +44,12 @@ class Rendered:
     measures: int | None = None
 
 
-ALIASES = {"midi": "mid", "xml": "musicxml", "mxl": "musicxml"}
+ALIASES = {"midi": "mid", "xml": "musicxml", "mxl": "musicxml", "pianoroll": "roll", "piano-roll": "roll"}
 
 
 def format_names(spec: str | Sequence[str]) -> list[str]:
-    """Output format names from a comma list (or a list): trimmed, lower case, aliases (midi, xml, mxl) resolved."""
+    """Output format names from a comma list (or a list): trimmed, lower case, aliases (midi, xml, mxl,
+    pianoroll) resolved."""
     items = [t.strip().lower() for t in (spec.split(",") if isinstance(spec, str) else spec) if t.strip()]
     return [ALIASES.get(t, t) for t in items]
 
@@ -64,7 +79,7 @@ def _items(path: Path) -> list[tuple[str, dict]]:
         return [(f"{path.stem}-{n}" if len(tunes) > 1 else path.stem, {"abc": tune}) for (_, tune), n in zip(tunes, names)]
     if suffix in (".mid", ".midi"):
         try:
-            return [(path.stem, {"piece": read_midi_piece(path)})]
+            return [(path.stem, {"piece": read_midi_piece(path), "midi": path})]
         except Exception as e:
             raise UserError(f"{path}: not a readable MIDI file ({' '.join(str(e).split())[:120]})") from None
     if suffix in (".xml", ".musicxml", ".mxl"):
@@ -76,8 +91,13 @@ def _items(path: Path) -> list[tuple[str, dict]]:
 
 
 def render_files(paths: Sequence[str | Path], outputs: Sequence[str], out_dir: Path, *,
-                 soundfont: str | None = None, program: int | None = None, sample_rate: int = 44100) -> list[Rendered]:
-    """Render every item of every file; a missing or unreadable file is an error, a failed output is recorded."""
+                 soundfont: str | None = None, program: int | str | dict | None = None,
+                 sample_rate: int = 44100) -> list[Rendered]:
+    """Render every item of every file; a missing or unreadable file or a bad `program` spec is an error,
+    a failed output is recorded."""
+    from .programs import parse_programs
+
+    programs = parse_programs(program)
     out_dir.mkdir(parents=True, exist_ok=True)
     done = []
     for p in map(Path, paths):
@@ -85,24 +105,28 @@ def render_files(paths: Sequence[str | Path], outputs: Sequence[str], out_dir: P
             raise UserError(f"{p}: no such file")
         for name, given in _items(p):
             done.append(render_item(out_dir / name, outputs, **given, source=str(p), soundfont=soundfont,
-                                    program=program, sample_rate=sample_rate))
+                                    program=programs, sample_rate=sample_rate))
     return done
 
 
 def render_item(stem: Path, outputs: Sequence[str], *, abc: str | None = None, piece=None, stream=None,
-                source: str = "", title: str | None = None, soundfont: str | None = None,
-                program: int | None = None, sample_rate: int = 44100) -> Rendered:
-    """Write one piece, given as ABC text, a Piece or a music21 stream, as stem.<ext> for each of `outputs`
-    (see OUTPUTS). The notation (music21) is only parsed when an output needs it. Failures are recorded in
-    the result's `errors`, never raised: what could be written is written."""
+                midi: str | Path | None = None, source: str = "", title: str | None = None,
+                soundfont: str | None = None, program: int | str | dict | None = None,
+                sample_rate: int = 44100) -> Rendered:
+    """Write one piece, given as ABC text, a Piece (with `midi`, the MIDI file it was read from, whose tracks
+    `mid` keeps) or a music21 stream, as stem<suffix> for each of `outputs` (see OUTPUTS, SUFFIXES).
+    `program` sets the MIDI programs (see `programs`). The notation (music21) is only parsed when an output
+    needs it. Failures are recorded in the result's `errors`, never raised: what could be written is written."""
     from music21 import converter
 
-    from ..piece import piece_from_music21
+    from ..piece import piece_from_music21, read_midi_piece
     from ..checkpoint import write_atomic
     from .abc import midi_to_abc
-    from .audio import midi_to_wav
-    from .midi import abc_to_midi
+    from .audio import render_audio, write_audio
+    from .midi import abc_to_midi, copy_midi, write_stream_midi
+    from .pages import svg_to_pdf, svg_to_png
     from .plots import plot_piano_roll
+    from .programs import set_programs
     from .sheet import musicxml_to_svg, piece_to_musicxml, write_musicxml
 
     def write_text(path: Path, text: str) -> Path:
@@ -121,40 +145,82 @@ def render_item(stem: Path, outputs: Sequence[str], *, abc: str | None = None, p
         return cache["stream"]
 
     def the_piece():
+        """The notes as a Piece: given, or read back from the MIDI written (what is heard), else from music21."""
         if piece is not None:
             return piece
         if "piece" not in cache:
-            cache["piece"] = piece_from_music21(notation(), source=source)
+            try:
+                written = cache.get("mid")
+                cache["piece"] = read_midi_piece(written) if written else piece_from_music21(notation(), source=source)
+            except UserError:
+                raise
+            except Exception as e:
+                raise UserError(f"{source or stem}: cannot read its notes: {' '.join(str(e).split())[:160]}") from None
         return cache["piece"]
 
+    def write_mid(path: Path) -> Path:
+        """The MIDI file with the source's own tracks and programs, then `program` set in it."""
+        if abc is not None:
+            abc_to_midi(abc, path)
+        elif midi is not None:
+            copy_midi(Path(midi), path)
+        elif stream is not None:
+            write_stream_midi(stream, path)
+        else:
+            piece.write_midi(path)
+        try:
+            return set_programs(path, program, name=source or path)
+        except UserError:
+            path.unlink(missing_ok=True)  # audio must not be made with the programs not asked for
+            raise
+
+    def audio():
+        if "audio" not in cache:
+            cache["audio"] = render_audio(mid, soundfont=Path(soundfont) if soundfont else None, sample_rate=sample_rate)
+        return cache["audio"]
+
+    def sheet_pages() -> list[Path]:
+        pages, r.measures = musicxml_to_svg(xml, svg)
+        return pages
+
     with tempfile.TemporaryDirectory() as tmp:
-        mid = stem.with_suffix(".mid") if "mid" in outputs else Path(tmp) / "piece.mid"
-        xml = stem.with_suffix(".musicxml") if "musicxml" in outputs else Path(tmp) / "piece.musicxml"
+        def path(what: str) -> Path:
+            """Where an output goes: next to `stem` when asked for, in the scratch folder when only needed."""
+            return stem.with_name(stem.name + SUFFIXES[what]) if what in outputs else Path(tmp) / f"piece{SUFFIXES[what]}"
+
+        mid, xml, svg = path("mid"), path("musicxml"), path("svg")
         steps = {
-            "mid": lambda: abc_to_midi(abc, mid, program=program) if abc is not None
-            else the_piece().write_midi(mid, program=program),
-            "wav": lambda: midi_to_wav(mid, stem.with_suffix(".wav"), soundfont=Path(soundfont) if soundfont else None,
-                                       sample_rate=sample_rate),
-            "png": lambda: plot_piano_roll(the_piece(), stem.with_suffix(".png"), title=stem.name if title is None else title),
+            "mid": lambda: write_mid(mid),
+            "wav": lambda: write_audio(path("wav"), *audio()),
+            "flac": lambda: write_audio(path("flac"), *audio()),
             "musicxml": lambda: write_musicxml(notation(), xml) if abc is not None or stream is not None
-            else piece_to_musicxml(piece, xml),
-            "svg": lambda: musicxml_to_svg(xml, stem.with_suffix(".svg")),
-            "abc": lambda: write_text(stem.with_suffix(".abc"), abc) if abc is not None
-            else midi_to_abc(mid, stem.with_suffix(".abc"), title=stem.name),
+            else piece_to_musicxml(piece, xml, title=stem.name if title is None else title),
+            "svg": sheet_pages,
+            "png": lambda: svg_to_png(cache["svg"], path("png")),
+            "pdf": lambda: svg_to_pdf(cache["svg"], path("pdf")),
+            "abc": lambda: write_text(path("abc"), abc) if abc is not None
+            else midi_to_abc(mid, path("abc"), title=stem.name),
+            "roll": lambda: plot_piano_roll(the_piece(), path("roll"), title=stem.name if title is None else title),
         }
-        needed = set(outputs) | ({"mid"} if {"wav", "abc"} & set(outputs) else set()) | \
-            ({"musicxml"} if "svg" in outputs else set())
+        needed = set(outputs)
+        for what in reversed(OUTPUTS):  # a need's own need comes earlier in OUTPUTS
+            if what in needed and what in NEEDS and not (what == "abc" and abc is not None):
+                needed.add(NEEDS[what])
         for what in OUTPUTS:
             if what not in needed:
+                continue
+            if NEEDS.get(what) in r.errors and not (what == "abc" and abc is not None):
+                r.errors[what] = f"not written: it is made from the {NEEDS[what]} output, which failed"
                 continue
             try:
                 result = steps[what]()
             except UserError as e:
                 r.errors[what] = str(e)
                 continue
-            if what == "svg":
-                pages, r.measures = result
-                r.files["svg"] = [str(x) for x in pages]
-            elif what in outputs:
-                r.files[what] = [str(result)]
+            except Exception as e:  # a library failing on one odd piece costs that output, not the others
+                r.errors[what] = f"{source or stem}: {what} failed: {type(e).__name__}: {' '.join(str(e).split())[:160]}"
+                continue
+            cache[what] = result
+            if what in outputs:
+                r.files[what] = [str(x) for x in (result if isinstance(result, list) else [result])]
     return r

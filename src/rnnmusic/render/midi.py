@@ -1,4 +1,5 @@
-"""ABC text -> MIDI file.
+"""Writing MIDI files: ABC text (`abc_to_midi`), a MIDI file's own tracks (`copy_midi`), a music21 stream's
+parts as tracks (`write_stream_midi`). Programs (instruments) are set afterwards by `programs.set_programs`.
 
 `abc_to_midi` uses the ``abc2midi`` program (package ``abcmidi``) when it is installed: it has the best
 ABC support (repeats and first/second endings are expanded, grace notes, broken rhythms, ``%%MIDI``
@@ -41,9 +42,11 @@ __all__ = [
     "MissingToolWarning",
     "Abc2MidiResult",
     "abc_to_midi",
+    "copy_midi",
     "find_abc2midi",
     "run_abc2midi",
     "temp_sibling",
+    "write_stream_midi",
 ]
 
 #: General MIDI program used when `abc_to_midi` is called with ``program=None``: 40 = Violin (fiddle),
@@ -137,14 +140,6 @@ def run_abc2midi(exe: str, abc_path: Path, mid_path: Path, *, timeout: float = A
     return Abc2MidiResult(True, None, notes, output)
 
 
-def _check_program(program: int | None) -> int:
-    if program is None:
-        return DEFAULT_PROGRAM
-    if isinstance(program, bool) or not isinstance(program, int) or not 0 <= program <= 127:
-        raise UserError(f"MIDI program must be an integer 0..127 (General MIDI), got {program!r}")
-    return program
-
-
 def _with_program(abc_text: str, program: int) -> str:
     """Insert ``%%MIDI program N`` right after the first K: line (the start of the tune body).
 
@@ -219,26 +214,67 @@ def _convert_music21(abc_text: str, program: int, tmp_out: Path) -> None:
         inst.midiProgram = program
         part.insert(0, inst)
         playable.insert(0, part)
-    playable.write("midi", fp=str(tmp_out))
-    if not tmp_out.is_file() or tmp_out.stat().st_size == 0:
-        raise ValueError("music21 wrote no MIDI file")
-    # Rewrite through symusic: some files music21 writes make FluidSynth's renderer never stop.
+    _write_music21_midi(playable, tmp_out)
+
+
+def _write_music21_midi(stream, out: Path) -> None:
+    """music21's MIDI file of `stream` (one track per part) at `out`, rewritten through symusic: some files
+    music21 writes make FluidSynth's renderer never stop. Raises on failure."""
     import symusic
 
-    tmp_out.write_bytes(symusic.Score.from_midi(tmp_out.read_bytes()).dumps_midi())
+    stream.write("midi", fp=str(out))
+    if not out.is_file() or out.stat().st_size == 0:
+        raise ValueError("music21 wrote no MIDI file")
+    out.write_bytes(symusic.Score.from_midi(out.read_bytes()).dumps_midi())
 
 
-def abc_to_midi(abc_text: str, out_path: Path, *, program: int | None = None) -> Path:
+def write_stream_midi(stream, out_path: Path) -> Path:
+    """Write a music21 stream (a MusicXML score, say) as a MIDI file, one track per part with the part's
+    program (music21 gives piano, 0, to a part naming no instrument). Atomic; UserError on failure."""
+    out_path = Path(out_path)
+    tmp_out = temp_sibling(out_path)
+    try:
+        _write_music21_midi(stream, tmp_out)
+        os.replace(tmp_out, out_path)
+    except Exception as exc:
+        raise UserError(f"{out_path}: music21 cannot write this as MIDI: {_one_line(exc)}") from None
+    finally:
+        if tmp_out.exists():
+            tmp_out.unlink()
+    return out_path
+
+
+def copy_midi(source: Path, out_path: Path) -> Path:
+    """Re-write the MIDI file `source` at `out_path` through symusic: every track kept with its program,
+    tempo and metre (symusic drops tracks without notes). Atomic; UserError when `source` is unreadable."""
+    import symusic
+
+    from ..checkpoint import write_atomic
+
+    out_path = Path(out_path)
+    try:
+        data = symusic.Score.from_midi(Path(source).read_bytes()).dumps_midi()
+    except Exception as exc:
+        raise UserError(f"{source}: not a readable MIDI file ({_one_line(exc, 120)})") from None
+    write_atomic(out_path, bytes(data))
+    return out_path
+
+
+def abc_to_midi(abc_text: str, out_path: Path, *, program: int | str | dict[int, int] | None = None) -> Path:
     """Write `abc_text` (one tune, starting with X:) as a standard MIDI file at `out_path`.
 
     `program` is the General MIDI program of the melody (0..127); None means `DEFAULT_PROGRAM`
-    (40, violin). abc2midi is used when available; otherwise, or when it fails on this tune, music21
+    (40, violin); a per-track spec ("1=73,2=40", see `programs`) is applied to the written file.
+    abc2midi is used when available; otherwise, or when it fails on this tune, music21
     converts it and one `MissingToolWarning` is emitted. The file is written atomically (temp file in
     the same folder, then rename). Raises UserError("<out_path>: cannot convert ABC to MIDI: <reason>")
     when no converter manages it. Returns `out_path`.
     """
+    from .programs import parse_programs, set_programs
+
     out_path = Path(out_path)
-    prog = _check_program(program)
+    programs = parse_programs(program)
+    prog = programs if isinstance(programs, int) else DEFAULT_PROGRAM
     if not abc_text.strip():
         raise UserError(f"{out_path}: cannot convert ABC to MIDI: the ABC text is empty")
     try:
@@ -261,6 +297,8 @@ def abc_to_midi(abc_text: str, out_path: Path, *, program: int | None = None) ->
             else:
                 msg = f"abc2midi failed on this tune ({abc2midi_problem}): converted with music21 instead"
             warnings.warn(msg, MissingToolWarning, stacklevel=2)
+        if isinstance(programs, dict):
+            set_programs(tmp_out, programs, name=out_path)
         os.replace(tmp_out, out_path)
     finally:
         if tmp_out.exists():

@@ -6,6 +6,8 @@ Python process (`python -m rnnmusic.render.sheet IN.musicxml OUT.svg`), with a t
 a timeout or a refusal into a one-line `UserError`. Verovio only ever sees MusicXML written by music21,
 never ABC.
 
+The SVG pages become PNG pictures and a PDF in `pages` (cairosvg, in the caller's process: drawing them is safe).
+
 MIDI has no notation, so `piece_to_musicxml` quantizes it (music21's `quantizePost`, to sixteenths and
 eighth-note triplets) and writes the piece's key signature when it has one.
 """
@@ -24,14 +26,17 @@ VEROVIO_OPTIONS = {"pageHeight": 60000, "pageWidth": 2100, "adjustPageHeight": T
                    "breaks": "auto", "footer": "none"}
 
 
-def piece_to_musicxml(piece, path: str | Path) -> Path:
-    """Write a Piece as MusicXML: its notes quantized to sixteenths and eighth triplets, its metre, its key."""
-    from music21 import converter
+def piece_to_musicxml(piece, path: str | Path, *, title: str | None = None) -> Path:
+    """Write a Piece as MusicXML: its notes quantized to sixteenths and eighth triplets, its metre, its key,
+    and `title` (default: the file's name) as the title engraved above it."""
+    from music21 import converter, metadata
     from music21 import key as m21key
 
     path = Path(path)
     data = bytes(piece.to_score().dumps_midi())
     score = converter.parse(data, format="midi", quantizePost=True, quarterLengthDivisors=(4, 3))
+    score.metadata = score.metadata or metadata.Metadata()
+    score.metadata.title = score.metadata.movementName = title or path.name.split(".")[0]
     if piece.key:
         try:
             k = m21key.Key(*_music21_key(piece.key))

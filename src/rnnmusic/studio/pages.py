@@ -1,0 +1,133 @@
+"""The studio's HTML: three server-rendered pages (models, generate, training monitor) and an error page.
+
+Everything interpolated is escaped; data the page script needs travels as JSON in a non-executed
+<script type="application/json"> element. The script and style sheet are files of this package
+(static/), served by the studio itself: no CDN, nothing fetched from the internet.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+from html import escape
+from typing import Any, Sequence
+
+from .catalog import RunSummary
+
+
+def _data(obj: Any) -> str:
+    text = json.dumps(obj).replace("</", "<\\/")
+    return f'<script type="application/json" id="page-data">{text}</script>'
+
+
+def layout(title: str, body: str, data: Any = None) -> str:
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)} - rnnmusic studio</title>
+<link rel="stylesheet" href="/static/studio.css"></head>
+<body><header><a class="brand" href="/">rnnmusic studio</a><nav><a href="/">Models</a></nav></header>
+<main>{body}</main>
+{_data(data) if data is not None else ""}
+<script src="/static/studio.js"></script>
+</body></html>
+"""
+
+
+def _when(t: float) -> str:
+    return datetime.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M") if t else "-"
+
+
+def _loss(s: RunSummary) -> str:
+    if s.best_valid is None:
+        return "-"
+    return f"{s.best_valid:.3f} nats<br><small>{s.best_bits:.3f} bits/{escape(s.unit)}</small>"
+
+
+def _status(s: RunSummary) -> str:
+    if s.problem:
+        return f'<span class="bad">{escape(s.problem)}</span>'
+    if s.training:
+        return '<span class="live">training</span>'
+    return escape(f"finished ({s.done})") if s.done else "stopped (resumable)"
+
+
+def models_page(runs: Sequence[RunSummary], roots: Sequence[str]) -> str:
+    if not runs:
+        body = (f"<h1>Models</h1><p>No run directories under {escape(', '.join(roots))}. Train one with "
+                "<code>rnnmusic train --out runs/NAME</code> or run <code>make demo</code>.</p>")
+        return layout("Models", body)
+    rows = []
+    for s in runs:
+        curve = (f'<img class="thumb" alt="loss curve of {escape(s.name)}" loading="lazy" '
+                 f'src="/files/{escape(s.id)}/{escape(s.loss_png)}">' if s.loss_png else "")
+        rows.append(f"""<tr><td><b>{escape(s.name)}</b><br><small>{escape(s.id)}</small></td>
+<td>{escape(s.encoding)}</td><td>{escape(s.model)}<br><small>{s.params:,} parameters</small></td>
+<td>{s.epochs} / {s.epochs_planned}</td><td>{_loss(s)}</td><td>{_status(s)}<br><small>{_when(s.updated)}</small></td>
+<td>{curve}</td>
+<td class="actions"><a class="button" href="/generate?run={escape(s.id)}">Generate</a>
+<a href="/monitor?run={escape(s.id)}">Training monitor</a></td></tr>""")
+    body = f"""<h1>Models</h1><p>{len(runs)} run(s) under {escape(", ".join(roots))}.</p>
+<table class="runs"><thead><tr><th>Run</th><th>Encoding</th><th>Model</th><th>Epochs</th><th>Best validation</th>
+<th>Status</th><th>Loss curve</th><th></th></tr></thead><tbody>{"".join(rows)}</tbody></table>"""
+    return layout("Models", body)
+
+
+def _choice(name: str, label: str, options: Sequence[str] | None, hint: str) -> str:
+    if options:
+        opts = '<option value="">(as the model likes)</option>' + "".join(
+            f'<option value="{escape(o)}">{escape(o)}</option>' for o in options)
+        field = f'<select name="{name}" id="{name}">{opts}</select>'
+    else:
+        field = f'<input name="{name}" id="{name}" placeholder="{escape(hint)}">'
+    return f'<label>{label} {field}</label>'
+
+
+def generate_page(s: RunSummary, limits: dict[str, Any], keys: Sequence[str] | None,
+                  meters: Sequence[str] | None) -> str:
+    abc = s.piece_format == "abc"
+    lo, hi = limits["length"]
+    extra = (_choice("key", "Key", keys, "G, Em, Ador") + _choice("meter", "Meter", meters, "6/8") +
+             '<label class="wide">Prime (ABC opening)<textarea name="prime" id="prime" rows="2" '
+             f'maxlength="{limits["prime"]}" placeholder="e.g. L:1/8 then a bar of notes"></textarea></label>'
+             ) if abc else (
+        '<label>Key <input name="key" id="key" placeholder="G, Em, Bb major"></label>'
+        f'<label>Tempo <input name="tempo" id="tempo" type="number" min="{limits["tempo"][0]}" '
+        f'max="{limits["tempo"][1]}" placeholder="corpus tempo"></label>')
+    unit = "frames" if s.kind == "frames" else "tokens"
+    body = f"""<h1>Generate with {escape(s.name)}</h1>
+<p class="facts">{escape(s.encoding)} &middot; {escape(s.model)} &middot; {s.params:,} parameters &middot;
+epoch {s.epochs} &middot; best validation {_loss(s)}</p>
+<form id="generate" class="controls" autocomplete="off">
+<input type="hidden" name="run" value="{escape(s.id)}">
+<label>Count <input name="count" id="count" type="number" min="1" max="{limits["count"]}" value="2"></label>
+<label>Length ({unit}) <input name="length" id="length" type="number" min="{lo}" max="{hi}"
+ value="{128 if s.kind == "frames" else 400}"></label>
+<label>Temperature <input name="temperature" id="temperature" type="number" step="0.05" min="0.05" max="5" value="0.9"></label>
+<label>Top-p <input name="top_p" id="top_p" type="number" step="0.01" min="0.05" max="1" value="1"></label>
+<label>Seed <input name="seed" id="seed" type="number" min="0" value="0"></label>
+{extra}
+<button type="submit" id="go">Generate</button>
+</form>
+<div id="job" class="job" hidden><progress id="job-bar" max="1" value="0"></progress> <span id="job-text"></span></div>
+<p id="error" class="error" role="alert" hidden></p>
+<ul id="warnings" class="warnings"></ul>
+<section id="results" class="results"></section>"""
+    return layout(f"Generate - {s.name}", body, {"page": "generate"})
+
+
+def monitor_page(s: RunSummary) -> str:
+    body = f"""<h1>Training monitor: {escape(s.name)}</h1>
+<p class="facts">{escape(s.encoding)} &middot; {escape(s.model)} &middot; {s.params:,} parameters &middot;
+<a href="/generate?run={escape(s.id)}">Generate</a></p>
+<p id="status" class="status">{_status(s)}: epoch {s.epochs} of {s.epochs_planned}, best validation {_loss(s)}</p>
+<figure><svg id="chart" class="chart" viewBox="0 0 640 300" role="img" aria-label="loss curve"></svg>
+<figcaption>Loss per {escape(s.unit)} (nats): <span class="train-key">training</span>,
+<span class="valid-key">validation</span>. Updates by itself while the run trains.</figcaption></figure>
+<h2>Samples written during training</h2>
+<p>Each epoch's samples, oldest first. Listen renders them (audio, sheet music, piano roll).</p>
+<ul id="samples" class="samples"></ul>"""
+    return layout(f"Monitor - {s.name}", body, {"page": "monitor", "run": s.id})
+
+
+def error_page(status: int, message: str) -> str:
+    return layout(f"Error {status}", f'<h1>Error {status}</h1><p class="error">{escape(message)}</p>'
+                  '<p><a href="/">Back to the models</a></p>')

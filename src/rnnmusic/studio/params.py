@@ -1,0 +1,128 @@
+"""Request parameters of the studio, checked and bounded before any work is queued.
+
+Every value arrives as text from a form or JSON; `generate_request` turns it into a `GenerateRequest` or
+raises UserError with a message the page shows as is ("count must be 1..8, got 500"). Nothing from a
+request ever reaches a shell or a path without passing through here or `catalog.inside`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any, Mapping
+
+from ..errors import UserError
+
+MAX_COUNT = 8
+TOKEN_LENGTH = (16, 3000)      # tokens per piece (ABC and event encodings)
+FRAME_LENGTH = (16, 1024)      # frames per piece (piano roll)
+TEMPERATURE = (0.05, 5.0)
+TOP_K = (0, 1000)
+TOP_P = (0.05, 1.0)
+SEED = (0, 2**31 - 1)
+TEMPO = (20.0, 320.0)
+MAX_PRIME = 2000               # characters of ABC opening
+METER_RE = re.compile(r"^(C\|?|[1-9]\d?/(1|2|4|8|16|32))$")
+ABC_KEY_RE = re.compile(r"^[A-G][#b]?(m|min|maj|dor|mix|lyd|phr|loc|ion|aeo)?$", re.IGNORECASE)
+
+
+@dataclass
+class GenerateRequest:
+    run: str
+    count: int = 2
+    length: int = 400
+    temperature: float = 0.9
+    top_k: int = 0
+    top_p: float = 1.0
+    seed: int = 0
+    key: str = ""
+    meter: str = ""
+    tempo: float | None = None
+    prime: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _number(form: Mapping[str, Any], name: str, kind, bounds, default):
+    raw = form.get(name, "")
+    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+        return default
+    try:
+        value = kind(str(raw).strip()) if kind is int else kind(raw)
+    except (TypeError, ValueError):
+        raise UserError(f"{name.replace('_', '-')} must be a number, got {str(raw)[:40]!r}") from None
+    lo, hi = bounds
+    if not lo <= value <= hi or value != value:
+        raise UserError(f"{name.replace('_', '-')} must be {lo}..{hi}, got {value}")
+    return value
+
+
+def _text(form: Mapping[str, Any], name: str, limit: int) -> str:
+    raw = form.get(name, "")
+    if not isinstance(raw, str):
+        raise UserError(f"{name} must be text")
+    if len(raw) > limit:
+        raise UserError(f"{name} is limited to {limit} characters, got {len(raw)}")
+    return raw.strip()
+
+
+def generate_request(form: Mapping[str, Any], *, piece_format: str, kind: str) -> GenerateRequest:
+    """Validate a generation request for a model whose encoding writes `piece_format` ("abc" or "midi") and
+    is of `kind` ("tokens" or "frames")."""
+    lengths = FRAME_LENGTH if kind == "frames" else TOKEN_LENGTH
+    req = GenerateRequest(
+        run=_text(form, "run", 300),
+        count=_number(form, "count", int, (1, MAX_COUNT), 2),
+        length=_number(form, "length", int, lengths, 128 if kind == "frames" else 400),
+        temperature=_number(form, "temperature", float, TEMPERATURE, 0.9),
+        top_k=_number(form, "top_k", int, TOP_K, 0),
+        top_p=_number(form, "top_p", float, TOP_P, 1.0),
+        seed=_number(form, "seed", int, SEED, 0),
+        key=_text(form, "key", 20),
+        meter=_text(form, "meter", 8),
+        tempo=_number(form, "tempo", float, TEMPO, None),
+        prime=_text(form, "prime", MAX_PRIME),
+    )
+    if piece_format == "abc":
+        if req.tempo is not None:
+            raise UserError("tempo applies to MIDI-side models; an ABC tune's tempo is part of the tune")
+        if req.key and not ABC_KEY_RE.match(req.key):
+            raise UserError(f"key must be an ABC key such as G, Em, Ador or Bb, got {req.key!r}")
+        if req.meter and not METER_RE.match(req.meter):
+            raise UserError(f"meter must be like 6/8, 4/4 or C, got {req.meter!r}")
+        if req.prime and not all(ch == "\n" or 32 <= ord(ch) < 127 for ch in req.prime.replace("\r", "")):
+            raise UserError("prime must be plain ABC text (printable ASCII)")
+        if req.key and not req.meter:
+            raise UserError("choose a meter too when choosing a key (a tune's header gives M: before K:)")
+        own = {ln[:2] for ln in req.prime.splitlines()}
+        if (req.key and "K:" in own) or (req.meter and "M:" in own):
+            raise UserError("the prime has its own K:/M: line: leave key and meter empty, or take them out of it")
+    else:
+        if req.prime or req.meter:
+            raise UserError("prime and meter apply to ABC models; a MIDI-side model takes key and tempo")
+        if req.key:
+            from ..keys import parse_key
+
+            try:
+                req.key = str(parse_key(req.key))
+            except (UserError, ValueError):
+                raise UserError(f"key must be like G, Em, Bb major or F# minor, got {req.key!r}") from None
+    return req
+
+
+def unit_length(meter: str) -> str:
+    """ABC's default note length for a meter: 1/16 below 3/4, else 1/8."""
+    if meter in ("C", "C|"):
+        return "1/8"
+    num, den = (int(x) for x in meter.split("/"))
+    return "1/16" if num / den < 0.75 else "1/8"
+
+
+def abc_prime(req: GenerateRequest) -> str:
+    """The ABC opening a request asks for: the header in the corpus' order (M:, then with a key L: and K:),
+    then the prime's own text."""
+    head = f"M:{req.meter}\n" if req.meter else ""
+    if req.key:
+        head += f"L:{unit_length(req.meter)}\nK:{req.key}\n"
+    prime = req.prime.replace("\r\n", "\n")
+    return head + (prime + ("" if prime.endswith("\n") else "\n") if prime else "")

@@ -1,0 +1,268 @@
+"""The web studio (`rnnmusic serve`), run as a user runs it, driven over HTTP and in a real headless Chromium.
+
+A tiny ABC model is trained for two epochs (samples every epoch), the studio is started as a subprocess on a
+free port, and the tests: refuse traversal paths and absurd parameters; generate in the browser and wait
+for the sheet music and a playable audio element; open the training monitor and listen to a sample.
+Screenshots are saved under build/test-artifacts/.
+"""
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from rnnmusic.config import ModelConfig, TrainConfig
+from rnnmusic.studio.catalog import inside, list_runs
+from rnnmusic.studio.params import abc_prime, generate_request
+from rnnmusic.errors import UserError
+from rnnmusic.train import resume, train
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "build" / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+needs_chromium = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
+                                    reason="Debian chromium + chromium-driver not installed (make test installs them as root)")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("studio") / "runs"
+    cfg = TrainConfig(corpus=["oneills"], max_tunes=120, encoding="abc-tokens", epochs=2, batch_size=8, seq_len=48,
+                      sample_every=1, sample_count=2, sample_max_length=200, seed=5, patience=0)
+    small = ModelConfig(cell="lstm", layers=1, hidden=48, embed=16, dropout=0.0)
+    train(root / "tiny", cfg, small, progress_bar=False)
+    # a MIDI-side model: whatever it samples decodes to notes, so there is always audio and sheet music to show
+    cfg = TrainConfig(corpus=["bach-chorales"], max_tunes=12, encoding="notes", epochs=2, batch_size=4, seq_len=64,
+                      sample_every=1, sample_count=1, sample_max_length=64, seed=5, patience=0)
+    train(root / "chorales", cfg, small, progress_bar=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def studio(runs, tmp_path_factory):
+    """(base URL, output folder) of a studio serving `runs`, started as `rnnmusic serve --port 0`."""
+    out = tmp_path_factory.mktemp("studio-out")
+    (runs / "outside").symlink_to("/etc")          # a link leading out of the root must not be followed
+    proc = subprocess.Popen([sys.executable, "-m", "rnnmusic", "serve", "--root", str(runs), "--out", str(out),
+                             "--port", "0", "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    line = proc.stdout.readline()
+    assert line.startswith("rnnmusic studio: http://127.0.0.1:"), line + proc.stderr.read()
+    url = line.split()[2].rstrip("/")
+    yield url, out
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    assert proc.returncode == 0, proc.stderr.read()[-2000:]
+
+
+def request(url: str, method: str, path: str, body: str | None = None, headers: dict | None = None):
+    """Send `path` exactly as given (no client-side normalisation of '..'); (status, body text)."""
+    host = url.split("//", 1)[1]
+    conn = http.client.HTTPConnection(host, timeout=60)
+    hdrs = dict(headers or {})
+    if body is not None:
+        hdrs.setdefault("Content-Type", "application/x-www-form-urlencoded")
+    conn.request(method, path, body=body, headers=hdrs)
+    resp = conn.getresponse()
+    data = resp.read().decode("utf-8", "replace")
+    conn.close()
+    return resp.status, data
+
+
+def wait_job(url: str, job: str, limit: float = 180) -> dict:
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        status, text = request(url, "GET", f"/api/jobs/{job}")
+        assert status == 200, text
+        s = json.loads(text)
+        if s["state"] in ("done", "failed"):
+            return s
+        time.sleep(0.3)
+    raise AssertionError(f"job {job} not finished after {limit} s")
+
+
+# -- without a browser ---------------------------------------------------------------------------------
+def test_inside_refuses_escapes(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "f.txt").write_text("x")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "secret").write_text("s")
+    (tmp_path / "a" / "link").symlink_to(tmp_path / "b")
+    root = tmp_path / "a"
+    assert inside(root, "f.txt") == (root / "f.txt").resolve()
+    for bad in ("../a/f.txt", "../b/secret", "/etc/passwd", "x/../../b", "link/secret", "f.txt\x00", "..\\b"):
+        assert inside(root, bad) is None, bad
+
+
+def test_generate_request_bounds():
+    ok = generate_request({"run": "r0/x", "count": "3", "key": "G", "meter": "6/8", "seed": "7"},
+                          piece_format="abc", kind="tokens")
+    assert (ok.count, ok.seed) == (3, 7)
+    assert abc_prime(ok) == "M:6/8\nL:1/8\nK:G\n"
+    assert abc_prime(generate_request({"meter": "2/4", "key": "D"}, piece_format="abc", kind="tokens")).startswith(
+        "M:2/4\nL:1/16\n")
+    bad = [({"count": "9"}, "count must be 1..8"), ({"count": "1e9"}, "count must be a number"),
+           ({"length": "100000000"}, "length must be"), ({"temperature": "-1"}, "temperature must be"),
+           ({"top_p": "2"}, "top-p must be"), ({"seed": "-5"}, "seed must be"), ({"key": "G; rm -rf /"}, "key must be"),
+           ({"meter": "7/7"}, "meter must be"), ({"key": "G"}, "choose a meter"), ({"tempo": "120"}, "tempo applies"),
+           ({"prime": "x" * 3000}, "limited to 2000"), ({"temperature": "nan"}, "temperature must be")]
+    for form, message in bad:
+        with pytest.raises(UserError, match=message):
+            generate_request({"run": "r0/x", **form}, piece_format="abc", kind="tokens")
+    with pytest.raises(UserError, match="length must be 16..1024"):
+        generate_request({"length": "5000"}, piece_format="midi", kind="frames")
+    with pytest.raises(UserError, match="prime and meter apply to ABC"):
+        generate_request({"meter": "3/4"}, piece_format="midi", kind="tokens")
+
+
+def test_catalog_summary(runs):
+    midi, abc = list_runs([runs])
+    assert (abc.id, abc.encoding, abc.epochs, abc.epochs_planned, abc.done) == ("r0/tiny", "abc-tokens", 2, 2, "epochs")
+    assert abc.params > 1000 and abc.best_valid is not None and len(abc.loss) == 2
+    assert abc.samples == ["samples/epoch-001.abc", "samples/epoch-002.abc"]
+    assert (midi.id, midi.encoding, midi.piece_format) == ("r0/chorales", "notes", "midi")
+    assert midi.samples == ["samples/epoch-001/piece-001.mid", "samples/epoch-002/piece-001.mid"]
+
+
+def test_traversal_and_absurd_requests_refused(studio):
+    url, _ = studio
+    status, page = request(url, "GET", "/")
+    assert status == 200 and "tiny" in page and "/generate?run=r0/tiny" in page
+    assert request(url, "GET", "/files/r0/tiny/config.json")[0] == 200
+    for path in ("/files/r0/../../../../etc/passwd", "/files/r0/tiny/../../../etc/passwd",
+                 "/files/r0/%2e%2e/%2e%2e/%2e%2e/etc/passwd", "/files/out/..%2f..%2f..%2fetc%2fpasswd",
+                 "/files/r0/outside/passwd", "/files/r0/%2Fetc%2Fpasswd"):
+        status, text = request(url, "GET", path)
+        assert status == 403 and "refused" in text and "root:" not in text, path
+    assert request(url, "GET", "/files/r7/x")[0] == 404
+    assert request(url, "GET", "/static/../server.py")[0] == 404
+    assert request(url, "GET", "/generate?run=r0/../..")[0] == 404
+    partial = request(url, "GET", "/files/r0/tiny/config.json", headers={"Range": "bytes=0-9"})
+    assert partial[0] == 206 and len(partial[1]) == 10
+    for body, message in (("run=r0/tiny&count=10000", "count must be 1..8"),
+                          ("run=r0/tiny&length=999999999", "length must be"),
+                          ("run=r0/tiny&temperature=0", "temperature must be"),
+                          ("run=r0/tiny&key=Xq&meter=4/4", "key must be"),
+                          ("run=r0/tiny&meter=4/4&key=F%23lyd", "never saw"),
+                          ("run=r0/tiny&count=" + "9" * 5000, "count must be")):
+        status, text = request(url, "POST", "/api/generate", body)
+        assert status == 400 and message in json.loads(text)["error"], (body, text)
+    status, text = request(url, "POST", "/api/generate", "run=r0/../../etc&count=1")
+    assert status == 404 and "unknown run" in text
+    status, text = request(url, "POST", "/api/render", "run=r0/tiny&file=../../../etc/passwd")
+    assert status == 400 and "not one of this run's samples" in text
+    status, text = request(url, "POST", "/api/generate", "run=r0/tiny&prime=" + "A" * 70000)
+    assert status == 413
+    assert request(url, "GET", "/api/jobs/nope")[0] == 404
+
+
+def test_jobs_run_side_by_side_and_pages_stay_responsive(studio):
+    url, out = studio
+    jobs = [json.loads(request(url, "POST", "/api/generate", f"run=r0/chorales&count=2&length=120&seed={s}")[1])["job"]
+            for s in (1, 2)]
+    status, page = request(url, "GET", "/")          # answered while both jobs are queued or running
+    assert status == 200 and "tiny" in page
+    for job in jobs:
+        s = wait_job(url, job)
+        assert s["state"] == "done", s
+        assert len(s["items"]) == 2
+        for item in s["items"]:
+            for fmt in ("abc", "mid", "wav", "svg", "musicxml"):
+                assert (out / item["files"][fmt]).is_file(), (fmt, item)
+            assert set(item["metrics"]) >= {"pitch_range", "pitch_class_entropy"}
+
+
+# -- in a real browser ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-dev-shm-usage", "--disable-component-update", "--disable-sync", "--no-first-run",
+                "--mute-audio", "--window-size=1280,1800"):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(options=opts, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def _wait(driver, condition, limit=180):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, limit, poll_frequency=0.3).until(condition)
+
+
+AUDIO_READY = ("const a = document.querySelector(arguments[0]);"
+               "return a && a.readyState >= 1 && a.duration > 0 ? a.duration : null;")
+IMAGE_READY = ("const i = document.querySelector(arguments[0]);"
+               "return i && i.complete && i.naturalWidth > 0 ? [i.naturalWidth, i.naturalHeight] : null;")
+
+
+@needs_chromium
+def test_generate_in_the_browser(studio, browser):
+    from selenium.webdriver.common.by import By
+
+    url, _ = studio
+    browser.get(url + "/")
+    table = browser.find_element(By.CSS_SELECTOR, "table.runs").text
+    assert "tiny" in table and "chorales" in table
+    browser.find_element(By.CSS_SELECTOR, 'a.button[href="/generate?run=r0/chorales"]').click()
+    assert "Generate with chorales" in browser.find_element(By.TAG_NAME, "h1").text
+    browser.find_element(By.ID, "key").send_keys("D major")
+    count = browser.find_element(By.ID, "count")
+    count.clear()
+    count.send_keys("1")
+    browser.find_element(By.ID, "go").click()
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "article.piece") or d.find_element(By.ID, "error").text)
+    assert not browser.find_element(By.ID, "error").text
+    assert len(browser.find_elements(By.CSS_SELECTOR, "article.piece")) == 1
+    sheet = _wait(browser, lambda d: d.execute_script(IMAGE_READY, "article.piece img.sheet"), 60)
+    assert sheet[0] > 100 and sheet[1] > 50
+    duration = _wait(browser, lambda d: d.execute_script(AUDIO_READY, "article.piece audio"), 60)
+    assert duration > 0.5
+    links = {a.text: a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, ".downloads a")}
+    assert {"ABC", "MIDI", "MusicXML", "WAV"} <= set(links)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "studio-generate.png"))
+
+
+@needs_chromium
+def test_training_monitor_in_the_browser(studio, browser, runs):
+    from selenium.webdriver.common.by import By
+
+    url, _ = studio
+    browser.get(f"{url}/monitor?run={quote('r0/chorales')}")
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#chart polyline.valid"), 30)
+    points = browser.find_element(By.CSS_SELECTOR, "#chart polyline.valid").get_attribute("data-points")
+    assert points == "2"
+    samples = _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#samples li"), 30)
+    assert [li.get_attribute("data-file") for li in samples] == ["samples/epoch-001/piece-001.mid",
+                                                                 "samples/epoch-002/piece-001.mid"]
+    samples[-1].find_element(By.CSS_SELECTOR, "button.listen").click()
+    last = "#samples li:last-child "
+    duration = _wait(browser, lambda d: d.execute_script(AUDIO_READY, last + ".sample-results audio") or
+                     "".join(e.text for e in d.find_elements(By.CSS_SELECTOR, last + ".job-text.error")))
+    assert isinstance(duration, float) and duration > 0.5, duration
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "studio-monitor.png"))
+    # the run trains on (a real resume with one more epoch): the open page shows the new epoch and its sample
+    resume(runs / "chorales", {"epochs": 3}, progress_bar=False)
+    _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#chart polyline.valid").get_attribute("data-points")
+          == "3", 30)
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '#samples li[data-file="samples/epoch-003/piece-001.mid"]'),
+          30)
+    assert "epoch 3 of 3" in browser.find_element(By.ID, "status").text
