@@ -108,7 +108,8 @@ def test_inside_refuses_escapes(tmp_path):
 def test_generate_request_bounds():
     ok = generate_request({"run": "r0/x", "count": "3", "key": "G", "meter": "6/8", "seed": "7"},
                           piece_format="abc", kind="tokens")
-    assert (ok.count, ok.seed) == (3, 7)
+    assert (ok.count, ok.seed, ok.only_valid) == (3, 7, False)
+    assert generate_request({"only_valid": "on"}, piece_format="abc", kind="tokens").only_valid
     assert abc_prime(ok) == "M:6/8\nL:1/8\nK:G\n"
     assert abc_prime(generate_request({"meter": "2/4", "key": "D"}, piece_format="abc", kind="tokens")).startswith(
         "M:2/4\nL:1/16\n")
@@ -116,7 +117,8 @@ def test_generate_request_bounds():
            ({"length": "100000000"}, "length must be"), ({"temperature": "-1"}, "temperature must be"),
            ({"top_p": "2"}, "top-p must be"), ({"seed": "-5"}, "seed must be"), ({"key": "G; rm -rf /"}, "key must be"),
            ({"meter": "7/7"}, "meter must be"), ({"key": "G"}, "choose a meter"), ({"tempo": "120"}, "tempo applies"),
-           ({"prime": "x" * 3000}, "limited to 2000"), ({"temperature": "nan"}, "temperature must be")]
+           ({"prime": "x" * 3000}, "limited to 2000"), ({"temperature": "nan"}, "temperature must be"),
+           ({"only_valid": "maybe"}, "yes/no")]
     for form, message in bad:
         with pytest.raises(UserError, match=message):
             generate_request({"run": "r0/x", **form}, piece_format="abc", kind="tokens")
@@ -183,6 +185,27 @@ def test_jobs_run_side_by_side_and_pages_stay_responsive(studio):
             assert set(item["metrics"]) >= {"pitch_range", "pitch_class_entropy"}
 
 
+def test_queue_is_bounded(runs, tmp_path):
+    from rnnmusic.studio.jobs import Busy, JobQueue
+    from rnnmusic.studio.params import generate_request
+
+    queue = JobQueue(tmp_path, workers=1, max_waiting=1)
+    try:
+        params = generate_request({"count": "1", "length": "32"}, piece_format="midi", kind="tokens").to_dict()
+        jobs = [queue.submit("generate", params, runs / "chorales", "t") for _ in range(2)]
+        with pytest.raises(Busy, match="busy"):
+            queue.submit("generate", params, runs / "chorales", "t")
+        assert queue.status(jobs[1])["state"] in ("queued", "running")
+        for job in jobs:
+            job.future.result(timeout=120)
+            assert queue.status(job)["state"] == "done", queue.status(job)
+        queue.submit("generate", params, runs / "chorales", "t")      # room again once they are done
+    finally:
+        queue.shutdown()
+    with pytest.raises(UserError, match="workers must be 1..8"):
+        JobQueue(tmp_path, workers=50)
+
+
 # -- in a real browser ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def browser():
@@ -215,13 +238,17 @@ IMAGE_READY = ("const i = document.querySelector(arguments[0]);"
 @needs_chromium
 def test_generate_in_the_browser(studio, browser):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
 
     url, _ = studio
     browser.get(url + "/")
     table = browser.find_element(By.CSS_SELECTOR, "table.runs").text
     assert "tiny" in table and "chorales" in table
-    browser.find_element(By.CSS_SELECTOR, 'a.button[href="/generate?run=r0/chorales"]').click()
-    assert "Generate with chorales" in browser.find_element(By.TAG_NAME, "h1").text
+    browser.find_element(By.CSS_SELECTOR, 'a.button[href="/generate?run=r0/tiny"]').click()
+    assert "Generate with tiny" in browser.find_element(By.TAG_NAME, "h1").text
+    assert browser.find_element(By.ID, "key").tag_name == "select"      # ABC: keys from the model's vocabulary
+    Select(browser.find_element(By.ID, "model")).select_by_value("r0/chorales")   # the model chooser
+    _wait(browser, lambda d: "Generate with chorales" in d.find_element(By.TAG_NAME, "h1").text, 30)
     browser.find_element(By.ID, "key").send_keys("D major")
     count = browser.find_element(By.ID, "count")
     count.clear()

@@ -399,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("render", help="ABC, MIDI or MusicXML files to audio, sheet music, piano rolls, MIDI, MusicXML")
-    p.add_argument("files", nargs="+", metavar="FILE", help=".abc (every tune), .mid, .musicxml/.xml/.mxl")
+    p.add_argument("files", nargs="+", metavar="FILE", help=".abc (every tune), .mid, .musicxml/.xml/.mxl, .krn (kern)")
     p.add_argument("--to", default="wav,svg,png,roll",
                    help="comma list of mid, wav, flac (audio), musicxml, svg, png, pdf (sheet music: SVG pages, "
                         "PNG pictures of them, one PDF), abc, roll (piano-roll picture NAME.roll.png); "

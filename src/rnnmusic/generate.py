@@ -141,6 +141,8 @@ def generate_tunes(
     program = parse_programs(program)
     out = _out_dir(out_dir)
     def draw(batch: int, first: int):
+        if first:  # drawing again for --only-valid
+            report_progress(f"sampling more ({first} drawn so far)", 0, cfg.count)
         bodies = generate(model, enc, SampleConfig(**{**cfg.__dict__, "count": batch}), first_index=first)
         return [(body, check_tune(tune_document(body, 1, title), min_bars=min_bars)) for body in bodies]
 
@@ -241,6 +243,8 @@ def generate_pieces(
         key = str(parse_key(key))
     out = _out_dir(out_dir)
     def draw(batch: int, first: int):
+        if first:  # drawing again for --only-valid
+            report_progress(f"sampling more ({first} drawn so far)", 0, cfg.count)
         pieces = generate(model, enc, SampleConfig(**{**cfg.__dict__, "count": batch}), first_index=first)
         pieces = [finish_piece(p, enc, key=key, tempo=tempo, program=program) for p in pieces]
         return [(p, check_piece(p, min_bars)) for p in pieces]

@@ -82,12 +82,12 @@ def _items(path: Path) -> list[tuple[str, dict]]:
             return [(path.stem, {"piece": read_midi_piece(path), "midi": path})]
         except Exception as e:
             raise UserError(f"{path}: not a readable MIDI file ({' '.join(str(e).split())[:120]})") from None
-    if suffix in (".xml", ".musicxml", ".mxl"):
+    if suffix in (".xml", ".musicxml", ".mxl", ".krn"):
         try:
             return [(path.stem, {"stream": converter.parse(str(path))})]
         except Exception as e:
             raise UserError(f"{path}: music21 cannot read it ({' '.join(str(e).split())[:120]})") from None
-    raise UserError(f"{path}: not an ABC, MIDI or MusicXML file (by its name)")
+    raise UserError(f"{path}: not an ABC, MIDI, MusicXML or kern file (by its name)")
 
 
 def render_files(paths: Sequence[str | Path], outputs: Sequence[str], out_dir: Path, *,

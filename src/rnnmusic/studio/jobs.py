@@ -125,10 +125,11 @@ def generate_job(params: dict[str, Any], run: str, folder: str, out_root: str) -
         warnings.simplefilter("always")
         if enc.piece_format == "midi":
             report = generate_pieces(model, enc, cfg, folder, formats=STUDIO_FORMATS, key=req.key or None,
-                                     tempo=req.tempo, title=Path(run).name, min_bars=4, progress=progress)
+                                     tempo=req.tempo, title=Path(run).name, min_bars=4, progress=progress,
+                                     only_valid=req.only_valid)
         else:
             report = generate_tunes(model, enc, cfg, folder, formats=STUDIO_FORMATS, title=Path(run).name,
-                                    progress=progress)
+                                    progress=progress, only_valid=req.only_valid)
         items = [describe(t.name, t.files, t.check, out_root) for t in report.tunes]
     progress("done", len(items), len(items))
     return {"items": items, "warnings": sorted({str(w.message) for w in caught})}

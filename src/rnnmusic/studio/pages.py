@@ -82,7 +82,8 @@ def _choice(name: str, label: str, options: Sequence[str] | None, hint: str) -> 
 
 
 def generate_page(s: RunSummary, limits: dict[str, Any], keys: Sequence[str] | None,
-                  meters: Sequence[str] | None) -> str:
+                  meters: Sequence[str] | None, runs: Sequence[tuple[str, str]] = ()) -> str:
+    """The generate form for run `s`; `runs` ((id, name) of every run) fill the model chooser."""
     abc = s.piece_format == "abc"
     lo, hi = limits["length"]
     extra = (_choice("key", "Key", keys, "G, Em, Ador") + _choice("meter", "Meter", meters, "6/8") +
@@ -93,7 +94,10 @@ def generate_page(s: RunSummary, limits: dict[str, Any], keys: Sequence[str] | N
         f'<label>Tempo <input name="tempo" id="tempo" type="number" min="{limits["tempo"][0]}" '
         f'max="{limits["tempo"][1]}" placeholder="corpus tempo"></label>')
     unit = "frames" if s.kind == "frames" else "tokens"
+    chooser = "".join(f'<option value="{escape(i)}"{" selected" if i == s.id else ""}>{escape(n)} ({escape(i)})</option>'
+                      for i, n in runs)
     body = f"""<h1>Generate with {escape(s.name)}</h1>
+<label class="model-chooser">Model <select id="model">{chooser}</select></label>
 <p class="facts">{escape(s.encoding)} &middot; {escape(s.model)} &middot; {s.params:,} parameters &middot;
 epoch {s.epochs} &middot; best validation {_loss(s)}</p>
 <form id="generate" class="controls" autocomplete="off">
@@ -105,6 +109,8 @@ epoch {s.epochs} &middot; best validation {_loss(s)}</p>
 <label>Top-p <input name="top_p" id="top_p" type="number" step="0.01" min="0.05" max="1" value="1"></label>
 <label>Seed <input name="seed" id="seed" type="number" min="0" value="0"></label>
 {extra}
+<label class="check"><span><input type="checkbox" name="only_valid" id="only_valid" checked> only valid pieces</span>
+<small>draws more until the count pass the checks</small></label>
 <button type="submit" id="go">Generate</button>
 </form>
 <div id="job" class="job" hidden><progress id="job-bar" max="1" value="0"></progress> <span id="job-text"></span></div>

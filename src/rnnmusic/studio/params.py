@@ -38,6 +38,7 @@ class GenerateRequest:
     meter: str = ""
     tempo: float | None = None
     prime: str = ""
+    only_valid: bool = False   # draw more (up to 10x count for ABC, 5x for MIDI) until `count` pass the checks
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,6 +67,13 @@ def _text(form: Mapping[str, Any], name: str, limit: int) -> str:
     return raw.strip()
 
 
+def _flag(form: Mapping[str, Any], name: str) -> bool:
+    raw = str(form.get(name, "")).strip().lower()
+    if raw not in ("", "on", "1", "true", "0", "false", "off"):
+        raise UserError(f"{name.replace('_', '-')} is a yes/no choice, got {raw[:20]!r}")
+    return raw in ("on", "1", "true")
+
+
 def generate_request(form: Mapping[str, Any], *, piece_format: str, kind: str) -> GenerateRequest:
     """Validate a generation request for a model whose encoding writes `piece_format` ("abc" or "midi") and
     is of `kind` ("tokens" or "frames")."""
@@ -82,6 +90,7 @@ def generate_request(form: Mapping[str, Any], *, piece_format: str, kind: str) -
         meter=_text(form, "meter", 8),
         tempo=_number(form, "tempo", float, TEMPO, None),
         prime=_text(form, "prime", MAX_PRIME),
+        only_valid=_flag(form, "only_valid"),
     )
     if piece_format == "abc":
         if req.tempo is not None:

@@ -204,7 +204,8 @@ class Handler(BaseHTTPRequestHandler):
             keys, meters = header_choices(folder)
             limits = {"count": params.MAX_COUNT, "prime": params.MAX_PRIME, "tempo": params.TEMPO,
                       "length": params.FRAME_LENGTH if summary.kind == "frames" else params.TOKEN_LENGTH}
-            return self._html(pages.generate_page(summary, limits, keys, meters))
+            runs = [(run_id, folder.name) for run_id, folder in catalog.find_runs(st.roots)]
+            return self._html(pages.generate_page(summary, limits, keys, meters, runs))
         if path.startswith("/static/"):
             name = path[len("/static/"):]
             if name not in STATIC:

@@ -74,6 +74,10 @@ function describe(status) {
 }
 
 function setupGenerate() {
+  const chooser = document.getElementById("model");
+  chooser.addEventListener("change", () => {
+    window.location.href = "/generate?run=" + encodeURIComponent(chooser.value);
+  });
   const form = document.getElementById("generate");
   const bar = document.getElementById("job-bar"), text = document.getElementById("job-text");
   const error = document.getElementById("error"), results = document.getElementById("results");
