@@ -44,9 +44,14 @@ demo: setup
 test: setup
 	$(PY) -m pytest -q
 
+# `make bench BENCH_ARGS=--quick`: a few-minute smoke run writing bench/results/*-quick.* instead.
 bench: setup
-	$(PY) bench/speed.py
-	$(PY) bench/preprocess.py
+	$(PY) bench/speed.py $(BENCH_ARGS)
+	$(PY) bench/preprocess.py $(BENCH_ARGS)
+	$(PY) bench/training.py $(BENCH_ARGS)
+	$(PY) bench/generation.py $(BENCH_ARGS)
+	$(PY) bench/memory.py $(BENCH_ARGS)
+	$(PY) bench/summary.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) runs out build src/*.egg-info

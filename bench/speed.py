@@ -8,6 +8,7 @@ batch of 64. Peak memory: the process's max RSS after loading the corpus and tra
 """
 from __future__ import annotations
 
+import argparse
 import json
 import resource
 import subprocess
@@ -73,18 +74,22 @@ def bench_generation(model, enc, count: int, length: int = 400) -> dict:
 
 
 def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer timed steps and tokens; writes speed-quick.*")
+    args = ap.parse_args()
     cfg, mcfg = TrainConfig(), ModelConfig()
-    tr = bench_training(cfg, mcfg)
+    tr = bench_training(cfg, mcfg, steps=5 if args.quick else 30)
     model, enc = tr.pop("model"), tr.pop("encoding")
     rss_train = rss_mb()
-    gen1 = bench_generation(model, enc, 1)
-    gen64 = bench_generation(model, enc, 64)
+    gen1 = bench_generation(model, enc, 1, 50 if args.quick else 400)
+    gen64 = bench_generation(model, enc, 64, 50 if args.quick else 400)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     result = {"machine": machine(), "commit": commit, "date": time.strftime("%Y-%m-%d"),
               "config": {"model": {k: v for k, v in mcfg.__dict__.items()}, "corpus": cfg.corpus, "encoding": cfg.encoding},
               "training": tr, "generation_single": gen1, "generation_batch64": gen64, "peak_rss_mb": round(max(rss_train, rss_mb()))}
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "speed.json").write_text(json.dumps(result, indent=2) + "\n")
+    suffix = "-quick" if args.quick else ""
+    (RESULTS / f"speed{suffix}.json").write_text(json.dumps(result, indent=2) + "\n")
     m = result["machine"]
     md = [
         "# Speed of the default config", "",
@@ -99,7 +104,7 @@ def main() -> int:
         f"| peak RSS (corpus + training + generation) | {result['peak_rss_mb']} MB |", "",
         "Command: `.venv/bin/python bench/speed.py` (or `make bench`).", "",
     ]
-    (RESULTS / "speed.md").write_text("\n".join(md))
+    (RESULTS / f"speed{suffix}.md").write_text("\n".join(md))
     print("\n".join(md))
     return 0
 

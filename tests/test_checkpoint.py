@@ -100,3 +100,40 @@ def test_disk_full_keeps_earlier_checkpoint(tiny_disk):
     tensors, meta = load_checkpoint(good)
     assert meta == {"step": 1} and torch.equal(tensors["w"], torch.ones(1000))
     assert sorted(p.name for p in tiny_disk.iterdir()) == ["step-1.safetensors"], "no half-written file remains"
+
+
+def test_failed_write_is_one_line_user_error_and_oserror_keeping_old_file(tiny_disk):
+    import subprocess
+
+    from rnnmusic.checkpoint import WriteError, write_atomic
+    from rnnmusic.errors import UserError
+
+    target = tiny_disk / "metrics.csv"
+    write_atomic(target, b"epoch,loss\n1,2.0\n")
+    with pytest.raises(WriteError) as full:
+        write_atomic(target, b"x" * 400_000)  # more than the disk holds
+    assert isinstance(full.value, UserError) and isinstance(full.value, OSError)  # callers catching either still do
+    assert str(full.value) == f"{target}: cannot write: No space left on device"
+    assert target.read_bytes() == b"epoch,loss\n1,2.0\n"
+    assert subprocess.run(["mount", "-o", "remount,ro", str(tiny_disk)], capture_output=True).returncode == 0
+    with pytest.raises(WriteError, match=r"metrics.csv: cannot write: Read-only file system$"):
+        write_atomic(target, b"new")
+    with pytest.raises(CheckpointError, match=r"step-3.safetensors: cannot write checkpoint: Read-only file system$"):
+        save_checkpoint(tiny_disk / "step-3.safetensors", {"w": torch.ones(2)}, {"step": 3})
+    assert target.read_bytes() == b"epoch,loss\n1,2.0\n"
+    assert sorted(p.name for p in tiny_disk.iterdir()) == ["metrics.csv"]
+
+
+def test_metadata_that_is_not_a_json_object_is_refused(tmp_path):
+    """A file with our format tag and a matching checksum whose metadata is not a JSON object (hand-made)."""
+    from safetensors.torch import save_file
+
+    from rnnmusic.checkpoint import FORMAT, _digest
+
+    for meta_json in ("[1, 2]", "{not json"):
+        t = {"w": torch.zeros(2)}
+        path = tmp_path / "c.safetensors"
+        save_file(t, str(path), metadata={"format": FORMAT, "version": "1", "meta": meta_json,
+                                          "sha256": _digest(t, meta_json)})
+        with pytest.raises(CheckpointError, match="metadata is not a JSON object"):
+            load_checkpoint(path)

@@ -101,3 +101,24 @@ def test_nade_loss_is_the_product_of_its_sequential_conditionals():
 def test_head_must_fit_the_kind():
     with pytest.raises(UserError, match="does not fit"):
         MusicRNN(ModelConfig(kind="tokens", vocab_size=10, head="nade"))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("attention", [0, 4])
+def test_sampling_step_matches_the_core(cell, attention):
+    """The one-step inference path (cell functions) gives the core's numbers, step after step, from zero or a
+    carried state; training and gradient-enabled calls keep using the core."""
+    torch.manual_seed(0)
+    m = MusicRNN(ModelConfig(kind="tokens", vocab_size=30, cell=cell, layers=3, hidden=24, embed=8,
+                             dropout=0.2, attention=attention)).eval()
+    x = torch.randint(0, 30, (3, 9))
+    with torch.no_grad():
+        whole, whole_state = m(x)
+        state, outs = None, []
+        for t in range(9):
+            out, state = m(x[:, t:t + 1], state)
+            outs.append(out)
+    assert torch.allclose(torch.cat(outs, 1), whole, atol=1e-5)
+    assert state.keys() == whole_state.keys()
+    for k in state:
+        assert torch.allclose(state[k], whole_state[k], atol=1e-5), k

@@ -76,3 +76,18 @@ def test_decode_tolerates_any_frames_and_json_round_trip(chorales):
     assert again.piece_defaults == enc.piece_defaults and again.piece_defaults["tempo"] > 0
     with pytest.raises(UserError, match="no option"):
         get_encoding("pianoroll", colour="red")
+
+
+def test_decode_of_empty_odd_shaped_and_nan_frames():
+    """No frames, frames of another width, a single frame and NaN all decode (they used to raise)."""
+    enc = PianoRoll(grid=4)
+    assert len(enc.decode(np.zeros((0, enc.width)))) == 0
+    assert len(enc.decode(np.zeros((0,)))) == 0 and len(enc.decode([])) == 0
+    assert len(enc.decode(np.full((3, enc.width), np.nan))) == 0
+    narrow = np.zeros((2, 40))
+    narrow[:, 39] = 1  # key 39 = pitch 60, held for two frames
+    assert _triples(enc.decode(narrow)) == [(0.0, 0.5, 60.0)]
+    wide = np.zeros((1, enc.width + 7))
+    wide[0, 0] = wide[0, -1] = 1  # the extra columns are ignored
+    assert _triples(enc.decode(wide)) == [(0.0, 0.25, 21.0)]
+    assert _triples(enc.decode(np.eye(1, enc.width)[0])) == [(0.0, 0.25, 21.0)]  # one frame, 1-D

@@ -8,6 +8,10 @@
   truncation are detected even where the container still parses.
 - Writes are atomic: temp file in the same folder, fsync, rename, fsync of the folder. A checkpoint is
   either the old file or the complete new one, never half-written.
+
+Test hook: with the environment variable RNNMUSIC_TEST_SLOW_WRITE=SECONDS, `write_atomic` writes the first
+half of the temp file, sleeps that long, then writes the rest, so a test that kills the process can land
+the kill in the middle of a write (tests/test_faults.py). Leave it unset otherwise.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +46,53 @@ def _digest(tensors: dict[str, torch.Tensor], meta_json: str) -> str:
     return h.hexdigest()
 
 
+def _slow_write_seconds() -> float:
+    try:
+        return max(0.0, float(os.environ.get("RNNMUSIC_TEST_SLOW_WRITE", "") or 0))
+    except ValueError:
+        return 0.0
+
+
+class WriteError(CheckpointError, OSError):
+    """A file that could not be written (disk full, read-only, no permission): both an OSError (for callers that
+    handle those) and a UserError, so the CLI shows it as one line naming the file and the reason."""
+
+    def __init__(self, path: Path, err: OSError):
+        super().__init__(err.errno, err.strerror or str(err))
+        self.path = Path(path)
+
+    def __str__(self) -> str:
+        return f"{self.path}: cannot write: {self.strerror}"
+
+
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write bytes so that `path` is either untouched or complete: temp file, fsync, rename, fsync dir."""
+    """Write bytes so that `path` is either untouched or complete: temp file, fsync, rename, fsync dir.
+
+    Raises `WriteError` (an OSError and a UserError naming the file) when the file cannot be written; the old
+    file, if any, is then untouched and no temp file remains."""
     path = Path(path)
+    try:
+        _write_atomic(path, data)
+    except WriteError:
+        raise
+    except OSError as e:
+        raise WriteError(path, e) from None
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions of a new file
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            slow = _slow_write_seconds()
+            if slow:  # test hook (see the module docstring): leave a half-written temp file for a while
+                f.write(data[: len(data) // 2])
+                f.flush()
+                time.sleep(slow)
+                f.write(data[len(data) // 2 :])
+            else:
+                f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -96,7 +139,13 @@ def load_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]
     meta_json = header.get("meta", "")
     if _digest(tensors, meta_json) != header.get("sha256"):
         raise CheckpointError(f"{path}: checksum mismatch: the file is corrupted")
-    return tensors, json.loads(meta_json)
+    try:
+        meta = json.loads(meta_json)
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path}: not an rnnmusic checkpoint (its metadata is not a JSON object)")
+    return tensors, meta
 
 
 def split_prefix(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:

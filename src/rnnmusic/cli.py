@@ -84,6 +84,12 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--threads", type=int, help="torch CPU threads")
     g.add_argument("--max-minutes", type=float, help="stop (resumably) after this many minutes of training")
     g.add_argument("--max-steps", type=int, help="stop (resumably) at this global step")
+    if p.prog.split()[-1] == "train":
+        g = p.add_argument_group("several processes")
+        g.add_argument("--nproc", type=int, metavar="N",
+                       help="data-parallel training in N processes on this machine (torchrun; gloo on CPU, NCCL "
+                            "on GPUs); --batch-size stays the global batch and must be divisible by N")
+        p.set_defaults(_parser=p)
 
 
 def _overrides(args: argparse.Namespace, cls: type) -> dict:
@@ -122,8 +128,75 @@ def _train_settings(args: argparse.Namespace) -> tuple[dict, dict]:
     return mcfg, tcfg
 
 
+def _worker_argv(args: argparse.Namespace) -> list[str]:
+    """The `train` command line that `args` was parsed from, without --nproc (for the worker processes)."""
+    argv = ["train"]
+    for action in args._parser._actions:
+        if not action.option_strings or action.dest in ("help", "nproc"):
+            continue
+        value, flag = getattr(args, action.dest, None), action.option_strings[0]
+        if value is None or value == action.default:
+            continue
+        if action.nargs == 0:  # store_true / store_const (--no-chords stores False)
+            if value == action.const:
+                argv.append(flag)
+        elif isinstance(value, list):
+            for v in value:
+                argv += [flag, str(v)]
+        else:
+            argv += [flag, str(value)]
+    return argv
+
+
+def _launch_train(args: argparse.Namespace) -> int:
+    """`train --nproc N`: check what can be checked here (one line, no workers), then run N workers via torchrun."""
+    import os
+
+    from . import distributed
+
+    if args.nproc < 1:
+        raise UserError(f"--nproc must be at least 1, got {args.nproc}")
+    if distributed.env_world() is not None or "TORCHELASTIC_RUN_ID" in os.environ:
+        raise UserError("--nproc launches the processes itself; under torchrun, leave it out")
+    if args.resume:
+        from .run import open_run
+
+        batch = open_run(args.resume).load_config()[1].batch_size
+        batch = args.batch_size if args.batch_size is not None else batch
+    else:
+        if not args.out:
+            raise UserError("train needs --out RUN (a new run directory) or --resume RUN")
+        from .run import RunDir
+
+        if RunDir(Path(args.out)).exists():
+            raise UserError(f"{args.out}: already holds a run; use --resume to continue it or choose another --out")
+        batch = TrainConfig(**_train_settings(args)[1]).batch_size
+    distributed.check_batch(batch, args.nproc)
+    return distributed.launch(args.nproc, _worker_argv(args))
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    from . import distributed
     from .train import LN2, resume, train
+
+    if getattr(args, "nproc", None) is not None and args.nproc != 1:
+        return _launch_train(args)
+    try:
+        return _train_here(args, LN2, resume, train)
+    except UserError as e:
+        if not distributed.is_main():  # rank 0 meets the same error and says it once, then torchrun stops us;
+            import time              # exiting first could get rank 0 stopped before it has said it
+
+            time.sleep(10)
+            print(f"rnnmusic: error (rank {distributed.current().rank}): {e}", file=sys.stderr)
+            return 2
+        raise
+    finally:
+        distributed.shutdown()
+
+
+def _train_here(args: argparse.Namespace, LN2, resume, train) -> int:
+    from . import distributed
 
     if args.resume:
         tcfg, mcfg = _overrides(args, TrainConfig), _overrides(args, ModelConfig)
@@ -139,6 +212,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     p = result.progress
     from .run import open_run
 
+    if not distributed.is_main():
+        return 0
     unit = open_run(result.run).load_config()[0].step_unit
     best = f"{p.best_valid:.4f} nats ({p.best_valid / LN2:.3f} bits/{unit})" if p.best_valid < 1e9 else "n/a"
     print(f"{result.stopped}: {result.run}  epoch {p.epoch}, step {p.step}, best validation loss {best}")

@@ -14,6 +14,7 @@ the total, so validation losses are comparable across batchings.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -25,6 +26,9 @@ from .errors import UserError
 
 State = dict[str, torch.Tensor]
 CORES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+# The same cells one time step at a time (see MusicRNN._step): nn.LSTM & co. prepare their weights on every
+# call, which costs more than the arithmetic of a single step on CPU.
+CELL_STEPS = {"lstm": torch.lstm_cell, "gru": torch.gru_cell, "rnn": torch.rnn_tanh_cell}
 
 
 # -- inputs -----------------------------------------------------------------------------------------------
@@ -242,11 +246,33 @@ class MusicRNN(nn.Module):
         core_in = None
         if "h" in state:
             core_in = (state["h"], state["c"]) if "c" in state else state["h"]
-        h, core_out = self.core(self.drop(self.input(x)), core_in)
+        step = not self.training and x.size(1) == 1 and not torch.is_grad_enabled()
+        h, core_out = (self._step if step else self.core)(self.drop(self.input(x)), core_in)
         new: State = {"h": core_out[0], "c": core_out[1]} if isinstance(core_out, tuple) else {"h": core_out}
         if self.attention is not None:
             h, new["mem"] = self.attention(h, state.get("mem"))
         return self.head(self.drop(h)), new
+
+    def _step(self, x: torch.Tensor, core_in) -> tuple[torch.Tensor, Any]:
+        """One time step of the core in inference (sampling): the cell functions layer by layer, the same
+        numbers as `self.core` on a length-1 sequence (to float rounding, ~1e-8) and 3-4x faster on CPU."""
+        core, cell = self.core, CELL_STEPS[self.cfg.cell]
+        lstm = self.cfg.cell == "lstm"
+        if core_in is None:
+            zeros = x.new_zeros(core.num_layers, x.size(0), core.hidden_size)
+            core_in = (zeros, zeros) if lstm else zeros
+        h0, c0 = core_in if lstm else (core_in, None)
+        inp, hs, cs = x[:, 0], [], []
+        for layer in range(core.num_layers):
+            weights = [getattr(core, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            if lstm:
+                inp, c = cell(inp, (h0[layer], c0[layer]), *weights)
+                cs.append(c)
+            else:
+                inp = cell(inp, h0[layer], *weights)
+            hs.append(inp)
+        h_n = torch.stack(hs)
+        return inp.unsqueeze(1), ((h_n, torch.stack(cs)) if lstm else h_n)
 
     def loss(self, output: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
         return self.head.loss(output, target, reduction)

@@ -91,6 +91,19 @@ class RunDir:
             raise CheckpointError(f"{self.encoding_path}: not an rnnmusic encoding file")
         return encoding_from_dict(d)
 
+    def remove_temp_files(self) -> int:
+        """Delete the temporary files of writes cut short by a kill (`write_atomic`'s .NAME.*.tmp); the files
+        they were to replace are intact. Returns how many were removed."""
+        removed = 0
+        for folder in (self.root, self.checkpoint_dir):
+            for tmp in folder.glob(".*.tmp") if folder.is_dir() else ():
+                try:
+                    tmp.unlink()
+                    removed += 1
+                except OSError:
+                    pass
+        return removed
+
     # -- checkpoints ---------------------------------------------------------------------------------
     def latest_checkpoint(self) -> tuple[Path, dict[str, torch.Tensor], dict[str, Any]] | None:
         """The newest training checkpoint that verifies; corrupted ones are skipped with a warning."""

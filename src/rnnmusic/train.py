@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from . import distributed
 from .batches import PieceBatches, WindowBatches
 from .checkpoint import (
     load_checkpoint,
@@ -78,7 +79,8 @@ class Callback:
 
 
 def _log(msg: str) -> None:
-    tqdm.write(msg, file=sys.stderr)
+    if distributed.is_main():  # with several processes only rank 0 speaks
+        tqdm.write(msg, file=sys.stderr)
 
 
 class Trainer:
@@ -92,10 +94,16 @@ class Trainer:
         valid_pieces: Sequence[np.ndarray],
         callbacks: Sequence[Callback] = (),
         progress_bar: bool | None = None,
+        dist: distributed.Dist | None = None,
     ):
         self.run, self.model_cfg, self.cfg, self.encoding = run, model_cfg, cfg, encoding
         self.callbacks = list(callbacks)
         self.progress_bar = progress_bar
+        self.dist = dist  # None: one process (the plain path); else this rank of a data-parallel group
+        if dist is not None:
+            distributed.check_batch(cfg.batch_size, dist.world)
+            if not dist.main:
+                self.progress_bar = False
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True)
             torch.set_num_threads(1)
@@ -103,6 +111,16 @@ class Trainer:
             torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
         self.model = MusicRNN(model_cfg)
+        self.net: torch.nn.Module = self.model  # what the training step calls (DDP-wrapped with several processes)
+        self._rows = 0  # real rows of this rank's share of the current batch (several processes)
+        if dist is not None:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.model.to(dist.device)
+            self.net = DistributedDataParallel(
+                self.model, device_ids=[dist.device.index] if dist.device.type == "cuda" else None)
+            if not dist.main:  # rank 0 draws the dropout masks one process would; the others their own
+                torch.manual_seed(distributed.rank_seed(cfg.seed, dist.rank))
         self.optimizer = self._make_optimizer()
         try:
             if cfg.window:
@@ -149,8 +167,15 @@ class Trainer:
         if with_training_state:
             opt_t, _ = optimizer_to_flat(self.optimizer.state_dict())
             t.update({f"optim.{k}": v for k, v in opt_t.items()})
-            t["rng.torch"] = torch.get_rng_state()
-            t.update({f"hidden.{k}": v for k, v in state_tensors(self.state).items()})
+            if self.dist is None:
+                t["rng.torch"] = torch.get_rng_state()
+                t.update({f"hidden.{k}": v for k, v in state_tensors(self.state).items()})
+            else:  # collectives: every rank's RNG, every row's recurrent state (rank 0 writes them)
+                rngs = distributed.gather_rng(self.dist)
+                t["rng.torch"] = rngs[0]
+                t.update({f"rng.torch.rank{r}": s for r, s in enumerate(rngs) if r})
+                full = distributed.gather_state(self.state, self._rows, self.dist)
+                t.update({f"hidden.{k}": v for k, v in state_tensors(full).items()})
         return t
 
     def _meta(self) -> dict[str, Any]:
@@ -166,19 +191,35 @@ class Trainer:
 
     def save(self) -> Path:
         path = self.run.step_path(self.p.step)
-        save_checkpoint(path, self._tensors(True), self._meta())
+        tensors = self._tensors(True)  # (a collective with several processes: every rank gets here)
+        if self.dist is not None and not self.dist.main:
+            return path
+        save_checkpoint(path, tensors, self._meta())
         for old in self.run.step_checkpoints()[self.cfg.keep_checkpoints :]:
             old.unlink(missing_ok=True)
         return path
 
     def save_best(self) -> None:
+        if self.dist is not None and not self.dist.main:
+            return
         save_checkpoint(self.run.best_path, self._tensors(False), self._meta())
 
     def restore(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         self.model.load_state_dict(split_prefix(tensors, "model"))
         self.optimizer.load_state_dict(optimizer_from_flat(split_prefix(tensors, "optim"), meta["optimizer"]))
-        torch.set_rng_state(tensors["rng.torch"])
         self.state = state_from_tensors(split_prefix(tensors, "hidden"))
+        if self.dist is None:
+            torch.set_rng_state(tensors["rng.torch"])
+        else:
+            own = tensors["rng.torch"] if self.dist.main else tensors.get(f"rng.torch.rank{self.dist.rank}")
+            if own is not None:
+                torch.set_rng_state(own)
+            else:  # saved by a run with fewer processes
+                torch.manual_seed(distributed.rank_seed(self.cfg.seed, self.dist.rank, int(meta["progress"]["step"])))
+            if self.state is not None:
+                a, b = distributed.row_range(self.state["h"].size(1), self.dist.rank, self.dist.world)
+                self._rows = b - a
+            self.state = distributed.shard_state(self.state, self.dist)
         known = set(Progress.__dataclass_fields__)
         self.p = Progress(**{k: v for k, v in meta["progress"].items() if k in known})
         self.metrics = [r for r in self._read_metrics() if int(r["epoch"]) <= self.p.epoch]
@@ -191,6 +232,8 @@ class Trainer:
             return list(csv.DictReader(f))
 
     def _write_metrics(self) -> None:
+        if self.dist is not None and not self.dist.main:
+            return
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=METRIC_FIELDS)
         w.writeheader()
@@ -204,9 +247,13 @@ class Trainer:
         self.model.eval()
         state, total, count = None, 0.0, 0
         for _, x, y, fresh in data.batches(0):
+            if self.dist is not None:
+                x, y, _ = distributed.shard(x, y, self.dist)
             out, state = self.model(x, None if fresh else state)
             total += float(self.model.loss(out, y, reduction="sum"))
             count += count_targets(y)
+        if self.dist is not None:
+            total, count = distributed.all_sum([total, count], self.dist)
         return total / max(1, count)
 
     def fit(self) -> TrainResult:
@@ -251,20 +298,15 @@ class Trainer:
                     if fresh:
                         self.state = None
                     lr = self.lr_at(p.step)
-                    for g in self.optimizer.param_groups:
-                        g["lr"] = lr
-                    out, state = self.model(x, self.state)
-                    loss = self.model.loss(out, y)
-                    self.optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    if c.grad_clip > 0:
-                        torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
-                    self.optimizer.step()
-                    self.state = detach_state(state)
+                    loss, loss_sum, scored = self.train_step(x, y, lr)
                     now = time.monotonic()
                     p.step, p.batch = p.step + 1, b + 1
-                    loss_value = loss.detach().item()
-                    scored = count_targets(y)
+                    if self.dist is None:
+                        loss_value = loss.detach().item()
+                    else:  # the global batch's mean loss; rank 0's clock decides time-based checkpoints
+                        clock_due = self.dist.main and now - last_ckpt >= c.checkpoint_minutes * 60
+                        total, clock_due = distributed.all_sum([loss_sum.detach().item(), clock_due], self.dist)
+                        loss_value = total / max(1, scored)
                     p.epoch_loss_sum += loss_value * scored
                     p.epoch_tokens += scored
                     p.epoch_seconds += now - t0
@@ -274,7 +316,7 @@ class Trainer:
                     bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{lr:.1e}", refresh=False)
                     if p.batch < data.num_batches:
                         if (c.checkpoint_steps and p.step % c.checkpoint_steps == 0) or (
-                            now - last_ckpt >= c.checkpoint_minutes * 60
+                            now - last_ckpt >= c.checkpoint_minutes * 60 if self.dist is None else clock_due
                         ):
                             self.save()
                             last_ckpt = now
@@ -296,8 +338,39 @@ class Trainer:
             self.save()
         return TrainResult(self.run.root, p, f"finished: {p.done}", self.metrics)
 
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, lr: float) -> tuple[torch.Tensor, torch.Tensor | None, int]:
+        """One optimizer step on a batch, carrying the recurrent state: (mean loss, summed loss of this rank's
+        rows under DDP else None, scored targets of the whole batch). Under DDP each rank takes its rows and
+        scales its summed loss by world / scored targets, which DDP's averaging of gradients divides away."""
+        for g in self.optimizer.param_groups:
+            g["lr"] = lr
+        scored, loss_sum = count_targets(y), None
+        if self.dist is None:
+            out, state = self.model(x, self.state)
+            loss = self.model.loss(out, y)
+        else:
+            x, y, self._rows = distributed.shard(x, y, self.dist)
+            out, state = self.net(x, self.state)
+            loss_sum = self.model.loss(out, y, reduction="sum")
+            loss = loss_sum * (self.dist.world / max(1, scored))
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.optimizer.step()
+        self.state = detach_state(state)
+        return loss, loss_sum, scored
+
     def _budget_spent(self, session_start: float) -> str | None:
         c, p = self.cfg, self.p
+        if self.dist is not None:  # one decision for all ranks: a signal to any of them, rank 0's clock
+            late = self.dist.main and c.max_minutes is not None and time.monotonic() - session_start >= c.max_minutes * 60
+            signalled, late = distributed.all_sum([self._signal is not None, late], self.dist)
+            if signalled:
+                return f"stopped by {self._signal or 'a signal'}"
+            if c.max_steps is not None and p.step >= c.max_steps:
+                return f"max steps {c.max_steps} reached"
+            return f"time budget of {c.max_minutes:g} min spent" if late else None
         if self._signal:
             return f"stopped by {self._signal}"
         if c.max_steps is not None and p.step >= c.max_steps:
@@ -342,7 +415,7 @@ class Trainer:
         p.batch, p.epoch_loss_sum, p.epoch_tokens, p.epoch_seconds = 0, 0.0, 0, 0.0
         self.state = None
         self._write_metrics()
-        for cb in self.callbacks:
+        for cb in self.callbacks if self.dist is None or self.dist.main else ():
             cb.on_epoch_end(self, row)
         if p.epoch >= c.epochs and not p.done:
             p.done = "epochs"
@@ -374,8 +447,13 @@ class SampleWriter(Callback):
             return
         from .generate import write_samples
 
+        model = trainer.model
+        if next(model.parameters()).device.type != "cpu":  # sampling runs on the CPU: a copy there (GPU training)
+            import copy
+
+            model = copy.deepcopy(model).cpu()
         summary = write_samples(
-            trainer.model, trainer.encoding, trainer.run.samples_dir, f"epoch-{trainer.p.epoch:03d}",
+            model, trainer.encoding, trainer.run.samples_dir, f"epoch-{trainer.p.epoch:03d}",
             count=c.sample_count, max_length=c.sample_max_length, temperature=c.sample_temperature,
             seed=c.seed + trainer.p.epoch,
         )
@@ -425,13 +503,20 @@ def train(
     callbacks: Sequence[Callback] | None = None,
     progress_bar: bool | None = None,
 ) -> TrainResult:
-    """Train a new model into the run directory `out` (which must not hold a run yet)."""
+    """Train a new model into the run directory `out` (which must not hold a run yet).
+
+    Started by torchrun with several processes (`rnnmusic train --nproc N`), every process runs this and they
+    train one model data-parallel; only rank 0 writes files."""
     cfg = cfg or TrainConfig()
     model_cfg = model_cfg or ModelConfig()
     cfg.validate()
+    d = distributed.setup()
+    if d is not None:
+        distributed.check_batch(cfg.batch_size, d.world)
     run = RunDir(Path(out))
     if run.exists():
         raise UserError(f"{run.root}: already holds a run; use --resume to continue it or choose another --out")
+    distributed.barrier(d)  # every rank has looked before rank 0 writes
     data = prepare(cfg)
     enc, train_pieces, valid_pieces = data.encoding, data.train, data.valid
     model_cfg.vocab_size, model_cfg.kind = enc.vocab_size, enc.kind
@@ -443,15 +528,16 @@ def train(
     _log(data.report.summary())
     _log(enc.summary())
     try:
-        run.root.mkdir(parents=True, exist_ok=True)
-        run.write_json(run.report_path, data.report_dict())
-        run.save_encoding(enc)
-        run.save_config(model_cfg, cfg)
+        if distributed.is_main():
+            run.root.mkdir(parents=True, exist_ok=True)
+            run.write_json(run.report_path, data.report_dict())
+            run.save_encoding(enc)
+            run.save_config(model_cfg, cfg)
     except OSError as e:
         raise UserError(f"{run.root}: cannot write the run directory: {e.strerror or e}") from None
     trainer = Trainer(
         run, model_cfg, cfg, enc, train_pieces, valid_pieces,
-        [f() for f in DEFAULT_CALLBACKS] if callbacks is None else callbacks, progress_bar,
+        [f() for f in DEFAULT_CALLBACKS] if callbacks is None else callbacks, progress_bar, d,
     )
     unit, steps = ("tokens", "tokens") if enc.kind == "tokens" else ("keys per frame", "frames")
     _log(
@@ -459,6 +545,8 @@ def train(
         f"encoding {enc.name} ({enc.vocab_size} {unit}); {len(train_pieces)} train / {len(valid_pieces)} valid pieces, "
         f"{trainer.train_data.tokens:,} train {steps}, {trainer.train_data.num_batches} batches per epoch"
         + (f" ({cfg.window}-step windows, many-to-one)" if cfg.window else "")
+        + (f"; {d.world} processes ({d.backend}), {cfg.batch_size // d.world} of the {cfg.batch_size} rows each"
+           if d else "")
     )
     return trainer.fit()
 
@@ -478,24 +566,36 @@ def resume(
             raise UserError(f"cannot override unknown setting {k!r}")
         setattr(cfg, k, v)
     cfg.validate()
+    d = distributed.setup()
+    if d is not None:
+        distributed.check_batch(cfg.batch_size, d.world)
     enc = run.load_encoding()
     data = prepare(cfg, enc)
     train_pieces, valid_pieces = data.train, data.valid
     trainer = Trainer(
         run, model_cfg, cfg, enc, train_pieces, valid_pieces,
-        [f() for f in DEFAULT_CALLBACKS] if callbacks is None else callbacks, progress_bar,
+        [f() for f in DEFAULT_CALLBACKS] if callbacks is None else callbacks, progress_bar, d,
     )
-    found = run.latest_checkpoint()
+    if distributed.is_main():
+        stale = run.remove_temp_files()
+        if stale:
+            _log(f"{run.root}: removed {stale} half-written temporary file(s) left by the interrupted run")
+    found = run.latest_checkpoint()  # (every rank reads the same newest checkpoint)
     if found is None:
         _log(f"{run.root}: no checkpoint yet; starting from the beginning")
     else:
         ckpt, tensors, meta = found
-        trainer.restore(tensors, meta)
+        try:
+            trainer.restore(tensors, meta)
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            raise CheckpointError(f"{ckpt}: verifies, but is not a training checkpoint of this run "
+                                  f"({type(e).__name__}: {' '.join(str(e).split())[:120]})") from None
         if trainer.p.done == "epochs" and trainer.p.epoch < cfg.epochs:
             trainer.p.done = None  # more epochs were asked for
         _log(f"resuming {run.root} from {ckpt.name}: epoch {trainer.p.epoch}, batch {trainer.p.batch}, step {trainer.p.step}")
-    if overrides:
+    if overrides and distributed.is_main():
         run.save_config(model_cfg, cfg)
+    distributed.barrier(d)  # every rank has read the checkpoint before rank 0 writes new ones
     return trainer.fit()
 
 

@@ -579,7 +579,7 @@ class _Loader:
             report.tunes_kept += 1
             report.notes_kept += len(piece)
             kept += 1
-        if result.found > 1 and not kept and result.drops and not self.full():
+        if result.found and not kept and result.drops and not self.full():  # name the file, even with one piece
             why = Counter(r for r, _ in result.drops)
             report.warn(item.path, "no usable pieces (" + ", ".join(f"{n} {r}" for r, n in why.most_common()) + ")")
         if self.full():

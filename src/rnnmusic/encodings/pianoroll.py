@@ -58,9 +58,15 @@ class PianoRoll(FrameEncoding):
         return roll
 
     def piece(self, frames: np.ndarray) -> Piece:
-        f = np.asarray(frames, dtype=bool).reshape(len(frames), -1)
+        """The notes of any frames (what a model emits): no frames, one frame, or frames of another width decode
+        too (missing columns are silent, extra ones ignored); never raises."""
+        f = np.asarray(frames, dtype=bool)
+        f = f.reshape(1, -1) if f.ndim < 2 else f.reshape(f.shape[0], int(np.prod(f.shape[1:])))
         if f.shape[1] != self.width:
-            raise ValueError(f"pianoroll frames must be {self.width} wide, got {f.shape[1]}")
+            fitted = np.zeros((f.shape[0], self.width), dtype=bool)
+            keep = min(f.shape[1], self.width)
+            fitted[:, :keep] = f[:, :keep]
+            f = fitted
         hold = f[:, :KEYS]
         onset = f[:, KEYS:] if self.options["onsets"] else np.zeros_like(hold)
         sounding = hold | onset                       # an onset without hold still sounds for its frame

@@ -1,0 +1,158 @@
+"""Generation speed: the stateful sampler against the founding loop that re-feeds the last 100 tokens.
+
+    .venv/bin/python bench/generation.py           # writes bench/results/generation.json and generation.md
+    .venv/bin/python bench/generation.py --quick   # fewer tokens (a smoke test)
+
+One model for both sides: the `notes-window100` preset's network (LSTM 3x512, embed 128) on the `notes`
+vocabulary fitted to Bach chorales, in eval mode. Its weights are random (speed does not depend on them),
+except that the end-of-piece logit is pushed to -1e9 so that every piece runs to the full length on both
+sides and both generate exactly the same number of tokens.
+
+* ours: `rnnmusic.sample.sample_ids` (temperature 1, no top-k/top-p, the encoding's constraint), which feeds
+  each new token once and carries the recurrent state;
+* founding (Classical-Piano-Composer's generate loop, batched): a window of the last 100 tokens (starting
+  from 100 tokens of a validation chorale) goes through the model from a zero state at every step, the last
+  output is turned into probabilities (`filter_logits`, temperature 1) and sampled, the token appended and
+  the window shifted by one.
+
+Tokens/s = generated tokens / seconds, one piece and a batch of 64 pieces (each row its own piece). The two
+sides alternate (ours, founding) for `--rounds` rounds per batch size, in one process with fixed torch
+threads; each side's median round is reported and the ratio is of the medians (every round is in the JSON).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+from rnnmusic.config import ModelConfig, TrainConfig
+from rnnmusic.dataset import prepare
+from rnnmusic.model import MusicRNN
+from rnnmusic.presets import apply_preset
+from rnnmusic.sample import SampleConfig, filter_logits, sample_ids
+
+from machine import RESULTS, machine_info
+
+GOAL = 30.0
+WINDOW = 100
+
+
+def build(pieces: int, quick: bool) -> tuple[MusicRNN, object, np.ndarray, ModelConfig, TrainConfig]:
+    model_over, train_over = apply_preset("notes-window100", {}, {"max_tunes": pieces})
+    if quick:
+        model_over.update({"layers": 2, "hidden": 128, "embed": 64})
+    mcfg, cfg = ModelConfig(**model_over), TrainConfig(**train_over)
+    data = prepare(cfg)
+    enc = data.encoding
+    mcfg.vocab_size, mcfg.kind = enc.vocab_size, enc.kind
+    torch.manual_seed(0)
+    model = MusicRNN(mcfg).eval()
+    with torch.no_grad():
+        model.head.proj.bias[enc.eos_id] = -1e9  # every piece runs to max_length on both sides
+    seed = next(p for p in data.valid if len(p) > WINDOW)[:WINDOW]
+    return model, enc, seed, mcfg, cfg
+
+
+def ours(model, enc, count: int, length: int) -> tuple[float, int]:
+    cfg = SampleConfig(count=count, seed=0, max_length=length, temperature=1.0)
+    t0 = time.perf_counter()
+    ids = sample_ids(model, enc, cfg)
+    dt = time.perf_counter() - t0
+    tokens = sum(len(x) for x in ids)  # the prime (just <s>) is not in the output
+    assert tokens == count * length, tokens
+    return dt, tokens
+
+
+@torch.no_grad()
+def founding(model, seed: np.ndarray, count: int, length: int) -> tuple[float, int]:
+    gen = torch.Generator().manual_seed(0)
+    window = torch.from_numpy(np.asarray(seed, dtype=np.int64)).unsqueeze(0).repeat(count, 1)
+    out = []
+    t0 = time.perf_counter()
+    for _ in range(length):
+        logits, _ = model(window[:, -WINDOW:])  # zero state: the whole window again, every step
+        probs = filter_logits(logits[:, -1], 1.0, 0, 1.0)
+        nxt = torch.multinomial(probs, 1, generator=gen)
+        out.append(nxt)
+        window = torch.cat([window[:, 1:], nxt], dim=1)
+    dt = time.perf_counter() - t0
+    return dt, count * len(out)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer tokens and a smaller network: a smoke test")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds per batch size (medians reported)")
+    ap.add_argument("--length", type=int, default=200, help="tokens generated per piece, one piece")
+    ap.add_argument("--length-batch", type=int, default=30, help="tokens generated per piece, batch of 64")
+    ap.add_argument("--pieces", type=int, default=120, help="Bach chorales the vocabulary is fitted on")
+    args = ap.parse_args()
+    if args.quick:
+        args.length, args.length_batch, args.rounds = 60, 10, 1
+    torch.set_num_threads(args.threads)
+    model, enc, seed, mcfg, cfg = build(args.pieces, args.quick)
+    ours(model, enc, 1, 10)  # warm-up
+    founding(model, seed, 1, 3)
+    rows = []
+    for count, length in ((1, args.length), (64, args.length_batch)):
+        rounds = []
+        for _ in range(args.rounds):  # alternate the sides; the median round of each is reported
+            o_s, o_n = ours(model, enc, count, length)
+            f_s, f_n = founding(model, seed, count, length)
+            assert o_n == f_n
+            rounds.append({"ours_s": round(o_s, 3), "founding_s": round(f_s, 3)})
+        o_s = statistics.median(r["ours_s"] for r in rounds)
+        f_s = statistics.median(r["founding_s"] for r in rounds)
+        row = {"batch": count, "tokens_per_piece": length, "tokens": o_n, "rounds": rounds,
+               "ours_s": o_s, "ours_tokens_per_s": round(o_n / o_s, 1),
+               "founding_s": f_s, "founding_tokens_per_s": round(f_n / f_s, 1),
+               "ratio": round(f_s / o_s, 1)}
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    command = "python bench/generation.py" + (" --quick" if args.quick else "")
+    result = {"machine": machine_info() | {"torch": torch.__version__, "torch_threads": torch.get_num_threads()},
+              "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M"), "command": command, "quick": args.quick,
+              "settings": vars(args), "window": WINDOW,
+              "model": mcfg.__dict__ | {"parameters": model.num_parameters()},
+              "vocabulary": {"encoding": cfg.encoding, "corpus": cfg.corpus, "size": enc.vocab_size},
+              "rows": rows, "goal": GOAL}
+    RESULTS.mkdir(exist_ok=True)
+    name = "generation-quick" if args.quick else "generation"
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    md = render(result)
+    (RESULTS / f"{name}.md").write_text(md)
+    print(md)
+    return 0
+
+
+def render(r: dict) -> str:
+    m, mo = r["machine"], r["model"]
+    lines = [
+        "# Generation: stateful sampler vs re-feeding the last 100 tokens", "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads); commit "
+        f"{r['commit']}, {r['date']}. Other processes shared the machine; the two sides ran in one "
+        "process, in alternating rounds (the median round of each side is reported)." + (" **--quick run: small network, not the reported figures.**" if r["quick"] else ""), "",
+        f"Model (both sides): {mo['cell'].upper()} {mo['layers']}x{mo['hidden']}, embed {mo['embed']}, "
+        f"{mo['parameters']:,} parameters, `{r['vocabulary']['encoding']}` vocabulary of {r['vocabulary']['size']:,} "
+        "(random weights, end-of-piece disabled so both sides generate the same tokens). Ours: "
+        "`sample_ids` (state carried, one token fed per step). Founding: the last 100 tokens fed from a zero "
+        "state at every step, the last output sampled.", "",
+        "| pieces | tokens each | rounds | ours: tokens/s | founding (window 100): tokens/s | ratio | goal >= 30x |",
+        "|---|---|---|---|---|---|---|",
+        *[f"| {x['batch']} | {x['tokens_per_piece']} | {len(x['rounds'])} | {x['ours_tokens_per_s']:,} | {x['founding_tokens_per_s']:,} | "
+          f"**{x['ratio']}x** | {'PASS' if x['ratio'] >= r['goal'] else 'FAIL'} |" for x in r["rows"]],
+        "", f"Command: `{r['command']}`.", "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Gather every benchmark's ratio with its goal into bench/results/summary.md (and summary.json).
+
+    .venv/bin/python bench/summary.py            # after the other scripts (make bench runs them all)
+    .venv/bin/python bench/summary.py --quick    # from the --quick results
+
+Reads training.json, generation.json, preprocess.json and memory.json (their -quick variants with --quick)
+and writes PASS / FAIL against the goals of the issue. It measures nothing itself.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import torch
+
+from machine import RESULTS, machine_info
+
+
+def load(name: str, quick: bool) -> dict | None:
+    path = RESULTS / f"{name}{'-quick' if quick else ''}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def verdict(value: float | None, goal: float) -> str:
+    return "FAIL (target not reached)" if value is None else ("PASS" if value >= goal else "FAIL")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="summarise the --quick results")
+    args = ap.parse_args()
+    tr, ge, pr, me = (load(n, args.quick) for n in ("training", "generation", "preprocess", "memory"))
+    rows: list[dict] = []
+    if tr:
+        tl = tr["time_to_loss"]
+        rows.append({"claim": "training: target predictions/s, truncated BPTT vs window 100 stride 1",
+                     "ours": f"{tr['throughput']['ours']['targets_per_s']:,} /s",
+                     "founding": f"{tr['throughput']['founding']['targets_per_s']:,} /s",
+                     "ratio": tr["throughput_ratio"], "goal": 20.0, "file": "training.md"})
+        rows.append({"claim": f"training: wall time to validation loss {tl['target_valid_window_loss']} "
+                              "(founding window metric)",
+                     "ours": f"{tl['ours_s']} s" if tl["ours_s"] else
+                             f"not reached in {tl['ours']['train_s']} s (best {tl['ours']['best_valid_window_loss']})",
+                     "founding": f"{tl['founding_s']} s", "ratio": tl["ratio"], "goal": 20.0, "file": "training.md"})
+    if ge:
+        for g in ge["rows"]:
+            rows.append({"claim": f"generation: tokens/s, {'one piece' if g['batch'] == 1 else 'batch of 64'}, "
+                                  "stateful vs re-feeding 100 tokens",
+                         "ours": f"{g['ours_tokens_per_s']:,} /s", "founding": f"{g['founding_tokens_per_s']:,} /s",
+                         "ratio": g["ratio"], "goal": 30.0, "file": "generation.md"})
+    if pr:
+        for r in pr["midi"][:2]:
+            rows.append({"claim": f"preprocessing {pr['corpus']['files']} MIDI files: {r['pipeline']} vs music21 "
+                                  "parse + notes/chords (cold)",
+                         "ours": f"{r['seconds']} s", "founding": f"{pr['midi'][2]['seconds']} s",
+                         "ratio": r["speedup_vs_founding_cold"], "goal": 500.0, "file": "preprocess.md"})
+    mem = []
+    if me:
+        for r in me["rows"]:
+            mem.append(f"| {r['job']} ({', '.join(r['corpus'])}) | {r['peak_mb']:,} MB | < 2,048 MB | "
+                       f"{'PASS' if r['under_goal'] else 'FAIL'} | {r['dense_one_hot_mb']:,} MB |")
+    m = machine_info() | {"torch": torch.__version__}
+    command = "make bench" + (" (--quick)" if args.quick else "")
+    result = {"machine": m, "date": time.strftime("%Y-%m-%d %H:%M"), "command": command, "rows": rows,
+              "memory": me["rows"] if me else None, "gpu": "not measured (no GPU device lent to this task)"}
+    (RESULTS / f"summary{'-quick' if args.quick else ''}.json").write_text(json.dumps(result, indent=2) + "\n")
+    commits = sorted({x["commit"] for x in (tr, ge, pr, me) if x})
+    md = [
+        "# Benchmark summary" + (" (--quick: smoke test, not the reported figures)" if args.quick else ""), "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['platform']}, Python {m['python']}, torch {m['torch']} (CPU); "
+        f"commit {', '.join(commits)}; summary written {result['date']}. Each ratio compares two numbers measured "
+        "side by side in one run of one script (other processes were loading the machine; the load falls on both "
+        "sides, but it makes single figures noisy).", "",
+        "| claim | ours | founding | ratio | goal | result | details |", "|---|---|---|---|---|---|---|",
+        *[f"| {r['claim']} | {r['ours']} | {r['founding']} | {str(r['ratio']) + 'x' if r['ratio'] else 'n/a'} | "
+          f">= {r['goal']:g}x | {verdict(r['ratio'], r['goal'])} | [{r['file']}]({r['file']}) |" for r in rows], "",
+        "Memory (peak resident set, each job in a fresh process; details in [memory.md](memory.md)):", "",
+        "| job | peak | goal | result | dense one-hot of the corpus would be |", "|---|---|---|---|---|", *mem, "",
+        "GPU: not measured (no GPU device was lent to this task).", "",
+        f"Command: `{command}` (runs bench/speed.py, preprocess.py, training.py, generation.py, memory.py, "
+        "summary.py).", "",
+    ]
+    (RESULTS / f"summary{'-quick' if args.quick else ''}.md").write_text("\n".join(md))
+    print("\n".join(md))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,261 @@
+"""Training speed: many-to-many truncated BPTT against the founding many-to-one sliding window.
+
+    .venv/bin/python bench/training.py            # writes bench/results/training.json and training.md
+    .venv/bin/python bench/training.py --quick    # a smaller network and budget (a smoke test, not the figures)
+
+Both sides are the library's `Trainer` built from the `notes-window100` preset (the founding system:
+`notes` encoding of Bach chorales, LSTM 3x512, embed 128, dropout 0.3, RMSprop lr 1e-3, constant schedule,
+batch 64), on the same pieces and the same split, with the same initial weights (the trainer seeds torch
+before building the model) and the same thread count. They differ only in how the data is presented:
+
+* founding: `window=100`, `window_stride=1` (`WindowBatches`): every window of 100 tokens predicts the token
+  after it, from a zero state; one scored target per window;
+* ours: `window=0` (`PieceBatches`): chunks of `seq_len` tokens, every position scored, the state carried
+  from chunk to chunk within a piece.
+
+Each step runs the trainer's own step (forward, loss, backward, gradient clipping, optimizer step, state
+carried and detached), as `Trainer._fit` does.
+
+1. Throughput: target predictions (scored targets) per second, over the same number of timed steps on each
+   side after warm-up steps, the two sides alternating in rounds so that machine load falls on both.
+2. Wall time to the same validation loss: the founding side trains for a time budget (training time only:
+   the clock stops during evaluations), evaluated every few steps; the target is the best validation loss it
+   reached and its time is when it first reached it. Ours then trains from the same initial weights,
+   until it reaches that loss (or the same budget runs out, in which case the
+   ratio is reported as not reached), evaluated every `--eval-every-ours` steps (its time is rounded up to
+   the next evaluation, which can only favour the founding side). The validation loss is the founding metric: windows of 100 tokens of the
+   validation pieces (every `--valid-stride`-th), zero state, the token after each window scored (nats).
+   The loss over whole validation pieces (state carried, every token scored) is recorded too.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from rnnmusic.batches import WindowBatches
+from rnnmusic.config import ModelConfig, TrainConfig
+from rnnmusic.dataset import prepare
+from rnnmusic.presets import apply_preset
+from rnnmusic.run import RunDir
+from rnnmusic.train import Trainer
+
+from machine import RESULTS, machine_info
+
+GOAL = 20.0
+
+
+def configs(args) -> tuple[ModelConfig, TrainConfig, TrainConfig]:
+    model, train = apply_preset("notes-window100", {}, {"max_tunes": args.pieces, "threads": args.threads})
+    if args.quick:
+        model.update({"layers": 2, "hidden": 128, "embed": 64})
+    mcfg = ModelConfig(**model)
+    window = TrainConfig(**train)
+    chunks = TrainConfig(**(train | {"window": 0, "seq_len": args.seq_len}))
+    return mcfg, window, chunks
+
+
+class Side:
+    """One way of training: a Trainer plus an endless stream of its batches."""
+
+    def __init__(self, name: str, mcfg: ModelConfig, cfg: TrainConfig, data, folder: Path):
+        self.name = name
+        self.t = Trainer(RunDir(folder / name), ModelConfig(**mcfg.__dict__), cfg, data.encoding, data.train,
+                         data.valid, callbacks=[], progress_bar=False)
+        self.epoch, self.steps = 0, 0
+        self.stream = self.t.train_data.batches(0)
+
+    def step(self) -> int:
+        """One training step exactly as Trainer._fit takes it; returns the scored targets."""
+        t = self.t
+        try:
+            _, x, y, fresh = next(self.stream)
+        except StopIteration:
+            self.epoch += 1
+            self.stream = t.train_data.batches(self.epoch)
+            _, x, y, fresh = next(self.stream)
+        if fresh:
+            t.state = None
+        t.model.train()
+        loss, _, scored = t.train_step(x, y, t.lr_at(self.steps))
+        self.steps += 1
+        loss.detach().item()
+        return scored
+
+
+def throughput(sides: list[Side], warmup: int, rounds: int, per_round: int) -> dict:
+    for s in sides:
+        for _ in range(warmup):
+            s.step()
+    stats = {s.name: {"steps": 0, "targets": 0, "seconds": 0.0} for s in sides}
+    for _ in range(rounds):
+        for s in sides:
+            for _ in range(per_round):
+                t0 = time.perf_counter()
+                n = s.step()
+                st = stats[s.name]
+                st["seconds"] += time.perf_counter() - t0
+                st["targets"] += n
+                st["steps"] += 1
+    for st in stats.values():
+        st["targets_per_s"] = round(st["targets"] / st["seconds"], 1)
+        st["seconds"] = round(st["seconds"], 2)
+        st["targets_per_step"] = round(st["targets"] / st["steps"], 1)
+    return stats
+
+
+def to_loss(side: Side, valid_windows: WindowBatches, budget_s: float, eval_every: int,
+            target: float | None) -> dict:
+    """Train until `target` (or the budget); evaluate every `eval_every` steps, the clock stopped meanwhile."""
+    trained, steps, curve = 0.0, 0, []
+    best, best_at = float("inf"), None
+    while trained < budget_s:
+        t0 = time.perf_counter()
+        side.step()
+        trained += time.perf_counter() - t0
+        steps += 1
+        if steps % eval_every and trained < budget_s:
+            continue
+        loss = side.t.evaluate(valid_windows)
+        curve.append({"step": steps, "train_s": round(trained, 2), "valid_window_loss": round(loss, 4)})
+        if loss < best:
+            best, best_at = loss, curve[-1]
+        if target is not None and loss <= target:
+            break
+    side.t.state = None
+    pieces = side.t.evaluate(side.full_valid)
+    return {"steps": steps, "train_s": round(trained, 2), "best_valid_window_loss": round(best, 4),
+            "reached_at": best_at, "valid_piece_loss_at_end": round(pieces, 4), "curve": curve,
+            "reached_target": target is None or best <= target}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small network (LSTM 2x128), short budget: a smoke test")
+    ap.add_argument("--pieces", type=int, default=120, help="Bach chorales used (max_tunes)")
+    ap.add_argument("--seq-len", type=int, default=128, help="our truncated-BPTT chunk length")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (both sides)")
+    ap.add_argument("--rounds", type=int, default=3, help="throughput: alternating rounds")
+    ap.add_argument("--per-round", type=int, default=3, help="throughput: timed steps per side per round")
+    ap.add_argument("--budget", type=float, default=120.0, help="time-to-loss: training seconds of each side")
+    ap.add_argument("--eval-every", type=int, default=10, help="time-to-loss: founding side's steps between evaluations")
+    ap.add_argument("--eval-every-ours", type=int, default=2, help="time-to-loss: our side's steps between evaluations")
+    ap.add_argument("--valid-stride", type=int, default=20, help="validation windows start every N tokens")
+    args = ap.parse_args()
+    if args.quick:
+        args.rounds, args.per_round, args.budget, args.pieces = 2, 2, 20.0, min(args.pieces, 60)
+    torch.set_num_threads(args.threads)
+    mcfg, wcfg, ccfg = configs(args)
+    data = prepare(wcfg)
+    mcfg.vocab_size, mcfg.kind = data.encoding.vocab_size, data.encoding.kind
+    valid_windows = WindowBatches(data.valid, wcfg.batch_size, wcfg.window, stride=args.valid_stride, shuffle=False)
+    t_start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="rnnmusic-bench-training-") as tmp:
+        sides = [Side("founding", mcfg, wcfg, data, Path(tmp)), Side("ours", mcfg, ccfg, data, Path(tmp))]
+        speed = throughput(sides, warmup=1 if args.quick else 2, rounds=args.rounds, per_round=args.per_round)
+        print(json.dumps(speed), file=sys.stderr)
+        # fresh trainers for the race: same seed, so the same initial weights
+        found, ours = Side("founding2", mcfg, wcfg, data, Path(tmp)), Side("ours2", mcfg, ccfg, data, Path(tmp))
+        assert all(torch.equal(a, b) for a, b in zip(found.t.model.parameters(), ours.t.model.parameters()))
+        for s in (found, ours):
+            s.full_valid = ours.t.valid_data  # whole validation pieces, state carried (PieceBatches)
+        initial = found.t.evaluate(valid_windows)
+        race_f = to_loss(found, valid_windows, args.budget, args.eval_every, None)
+        print(json.dumps({k: v for k, v in race_f.items() if k != "curve"}), file=sys.stderr)
+        target = race_f["best_valid_window_loss"]
+        race_o = to_loss(ours, valid_windows, args.budget, args.eval_every_ours, target)
+        print(json.dumps({k: v for k, v in race_o.items() if k != "curve"}), file=sys.stderr)
+        params = found.t.model.num_parameters()
+    total_s = time.perf_counter() - t_start
+
+    tput_ratio = speed["ours"]["targets_per_s"] / speed["founding"]["targets_per_s"]
+    t_found = race_f["reached_at"]["train_s"]
+    t_ours = race_o["reached_at"]["train_s"] if race_o["reached_target"] else None
+    time_ratio = t_found / t_ours if t_ours else None
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    command = "python bench/training.py" + (" --quick" if args.quick else "")
+    result = {
+        "machine": machine_info() | {"torch": torch.__version__, "torch_threads": torch.get_num_threads()},
+        "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M"), "command": command, "quick": args.quick,
+        "settings": vars(args), "seconds": round(total_s, 1),
+        "model": mcfg.__dict__ | {"parameters": params},
+        "data": {"corpus": wcfg.corpus, "encoding": wcfg.encoding, "pieces_train": len(data.train),
+                 "pieces_valid": len(data.valid), "train_tokens": int(sum(len(p) for p in data.train)),
+                 "vocab": data.encoding.vocab_size, "founding_windows_per_epoch": sides[0].t.train_data.predictions_per_epoch,
+                 "founding_pieces_skipped_shorter_than_window": sides[0].t.train_data.skipped_pieces,
+                 "valid_windows": valid_windows.predictions_per_epoch},
+        "train": {"founding": {"window": wcfg.window, "window_stride": wcfg.window_stride, "batch_size": wcfg.batch_size},
+                  "ours": {"seq_len": ccfg.seq_len, "batch_size": ccfg.batch_size},
+                  "optimizer": wcfg.optimizer, "lr": wcfg.lr, "lr_schedule": wcfg.lr_schedule, "grad_clip": wcfg.grad_clip},
+        "throughput": speed, "throughput_ratio": round(tput_ratio, 1),
+        "initial_valid_window_loss": round(initial, 4),
+        "time_to_loss": {"target_valid_window_loss": target, "founding": race_f, "ours": race_o,
+                         "founding_s": t_found, "ours_s": t_ours,
+                         "ratio": round(time_ratio, 1) if time_ratio else None},
+        "goal": GOAL,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    name = "training-quick" if args.quick else "training"
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    md = render(result)
+    (RESULTS / f"{name}.md").write_text(md)
+    print(md)
+    return 0
+
+
+def verdict(ratio: float | None, goal: float) -> str:
+    if ratio is None:
+        return "not reached"
+    return "PASS" if ratio >= goal else "FAIL"
+
+
+def render(r: dict) -> str:
+    m, d, sp, tl, mo = r["machine"], r["data"], r["throughput"], r["time_to_loss"], r["model"]
+    f, o = tl["founding"], tl["ours"]
+    ours_time = f"{tl['ours_s']:.1f}" if tl["ours_s"] else f"not reached in {o['train_s']:.0f}"
+    lines = [
+        "# Training: many-to-many truncated BPTT vs the founding many-to-one window", "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads); commit "
+        f"{r['commit']}, {r['date']}. Other processes shared the machine; both sides ran in one process, one "
+        "after the other (throughput: alternating rounds), so load falls on both." + (
+            " **--quick run: small network, not the reported figures.**" if r["quick"] else ""), "",
+        f"Network (both sides, same initial weights): {mo['cell'].upper()} {mo['layers']}x{mo['hidden']}, embed "
+        f"{mo['embed']}, dropout {mo['dropout']}, {mo['parameters']:,} parameters; {r['train']['optimizer']} lr "
+        f"{r['train']['lr']:g} ({r['train']['lr_schedule']}), gradient clip {r['train']['grad_clip']}, batch "
+        f"{r['train']['ours']['batch_size']}. Data: `{d['encoding']}` encoding of the first {d['pieces_train'] + d['pieces_valid']} "
+        f"{', '.join(d['corpus'])} ({d['pieces_train']} train / {d['pieces_valid']} validation pieces, "
+        f"{d['train_tokens']:,} train tokens, vocabulary {d['vocab']:,}). Founding: window "
+        f"{r['train']['founding']['window']}, stride {r['train']['founding']['window_stride']} "
+        f"({d['founding_windows_per_epoch']:,} windows per epoch); ours: chunks of {r['train']['ours']['seq_len']}.", "",
+        "## Throughput (target predictions per second)", "",
+        "| training | timed steps | targets/step | seconds | targets/s |", "|---|---|---|---|---|",
+        *[f"| {name} | {s['steps']} | {s['targets_per_step']:,} | {s['seconds']} | {s['targets_per_s']:,} |"
+          for name, s in (("founding: window 100, stride 1, many-to-one", sp["founding"]),
+                          ("ours: truncated BPTT, many-to-many", sp["ours"]))],
+        "", f"Ratio: **{r['throughput_ratio']}x** (goal >= {r['goal']:g}x: {verdict(r['throughput_ratio'], r['goal'])}).", "",
+        "## Wall time to the same validation loss", "",
+        f"Validation loss: the founding metric, {d['valid_windows']:,} windows of 100 tokens over the validation "
+        f"pieces, zero state, the next token scored (nats; {r['initial_valid_window_loss']} before training). Target: "
+        f"the best the founding side reached in {r['settings']['budget']:g} s of training = **{tl['target_valid_window_loss']}**. "
+        f"Training time only (the clock stops while evaluating); the founding side is evaluated every "
+        f"{r['settings']['eval_every']} steps, ours every {r['settings']['eval_every_ours']} (a time is that of the "
+        "first evaluation at or below the target).", "",
+        "| training | steps | reached target at (s) | best window loss | loss on whole validation pieces |",
+        "|---|---|---|---|---|",
+        f"| founding | {f['reached_at']['step']} | {tl['founding_s']:.1f} | {f['best_valid_window_loss']} | {f['valid_piece_loss_at_end']} |",
+        f"| ours | {o['reached_at']['step'] if tl['ours_s'] else o['steps']} | {ours_time} | {o['best_valid_window_loss']} | {o['valid_piece_loss_at_end']} |",
+        "", f"Ratio: **{tl['ratio']}x** (goal >= {r['goal']:g}x: {verdict(tl['ratio'], r['goal'])})." if tl["ratio"] else
+        "Ratio: ours did not reach the target within the budget.", "",
+        f"Command: `{r['command']}` ({r['seconds']:.0f} s).", "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
