@@ -231,6 +231,9 @@ def _wait(driver, condition, limit=180):
 
 AUDIO_READY = ("const a = document.querySelector(arguments[0]);"
                "return a && a.readyState >= 1 && a.duration > 0 ? a.duration : null;")
+# read in one script call: the chart is redrawn every few seconds, so a found element can go stale
+CHART_POINTS = ("const p = document.querySelector('#chart polyline.valid');"
+                "return p ? p.getAttribute('data-points') : null;")
 IMAGE_READY = ("const i = document.querySelector(arguments[0]);"
                "return i && i.complete && i.naturalWidth > 0 ? [i.naturalWidth, i.naturalHeight] : null;")
 
@@ -273,9 +276,7 @@ def test_training_monitor_in_the_browser(studio, browser, runs):
 
     url, _ = studio
     browser.get(f"{url}/monitor?run={quote('r0/chorales')}")
-    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#chart polyline.valid"), 30)
-    points = browser.find_element(By.CSS_SELECTOR, "#chart polyline.valid").get_attribute("data-points")
-    assert points == "2"
+    assert _wait(browser, lambda d: d.execute_script(CHART_POINTS), 30) == "2"
     samples = _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#samples li"), 30)
     assert [li.get_attribute("data-file") for li in samples] == ["samples/epoch-001/piece-001.mid",
                                                                  "samples/epoch-002/piece-001.mid"]
@@ -288,8 +289,7 @@ def test_training_monitor_in_the_browser(studio, browser, runs):
     browser.save_screenshot(str(ARTIFACTS / "studio-monitor.png"))
     # the run trains on (a real resume with one more epoch): the open page shows the new epoch and its sample
     resume(runs / "chorales", {"epochs": 3}, progress_bar=False)
-    _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#chart polyline.valid").get_attribute("data-points")
-          == "3", 30)
+    _wait(browser, lambda d: d.execute_script(CHART_POINTS) == "3", 30)
     _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '#samples li[data-file="samples/epoch-003/piece-001.mid"]'),
           30)
     assert "epoch 3 of 3" in browser.find_element(By.ID, "status").text
