@@ -75,3 +75,19 @@ def test_evaluate_errors_are_one_line(cli, tmp_path):
     (tmp_path / "bad.mid").write_bytes(b"not midi")
     r = cli("evaluate", str(tmp_path / "bad.mid"))
     assert r.returncode == 2 and "no readable pieces" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_metric_plot_takes_equal_values_and_nan_without_warnings(tmp_path):
+    """Values equal up to rounding (1.0 and 1.0000000000000002) and an undefined one (NaN) once made numpy
+    divide by zero-width bins; the picture is drawn without a warning."""
+    import warnings
+
+    from rnnmusic.render.plots import plot_metric_distributions
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = plot_metric_distributions({"scale_consistency": [1.0, 1.0000000000000002, float("nan")],
+                                         "pitch_range": [float("nan")]},
+                                        {"scale_consistency": [1.0], "pitch_range": [3.0, 5.0]}, {},
+                                        tmp_path / "m.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

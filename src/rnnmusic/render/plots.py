@@ -92,13 +92,16 @@ def plot_metric_distributions(generated: dict[str, Sequence[float]], reference: 
         ax = fig.add_subplot(rows, cols, i + 1)
         g = np.asarray(generated[k], dtype=float)
         r = np.asarray(reference[k], dtype=float) if reference else np.zeros(0)
+        g, r = g[np.isfinite(g)], r[np.isfinite(r)]  # a metric undefined for a piece (no notes) is left out
         both = np.concatenate([g, r])
-        both = both[np.isfinite(both)]
         lo, hi = (float(both.min()), float(both.max())) if len(both) else (0.0, 1.0)
-        bins = np.linspace(lo, hi if hi > lo else lo + 1.0, 21)
+        if hi - lo < 1e-9 * max(1.0, abs(lo)):  # one value (up to rounding): a unit-wide range around it
+            lo, hi = lo - 0.5, lo + 0.5
+        bins = np.linspace(lo, hi, 21)
         if len(r):
             ax.hist(r, bins=bins, density=True, color="0.6", alpha=0.6, label=ref_label)
-        ax.hist(g, bins=bins, density=True, color=(0.1, 0.3, 0.7), alpha=0.6, label="generated")
+        if len(g):
+            ax.hist(g, bins=bins, density=True, color=(0.1, 0.3, 0.7), alpha=0.6, label="generated")
         ax.set_title(k.replace("_", " "), fontsize=10)
         ax.tick_params(labelsize=8)
         if i == 0:
