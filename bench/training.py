@@ -138,6 +138,7 @@ def to_loss(side: Side, valid_windows: WindowBatches, budget_s: float, eval_ever
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small network (LSTM 2x128), short budget: a smoke test")
+    ap.add_argument("--tag", default="", help="write results/training-TAG.{json,md} (a run with other settings)")
     ap.add_argument("--pieces", type=int, default=120, help="Bach chorales used (max_tunes)")
     ap.add_argument("--seq-len", type=int, default=128, help="our truncated-BPTT chunk length")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (both sides)")
@@ -179,7 +180,7 @@ def main() -> int:
     t_ours = race_o["reached_at"]["train_s"] if race_o["reached_target"] else None
     time_ratio = t_found / t_ours if t_ours else None
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    command = "python bench/training.py" + (" --quick" if args.quick else "")
+    command = "python " + " ".join(["bench/training.py", *sys.argv[1:]])
     result = {
         "machine": machine_info() | {"torch": torch.__version__, "torch_threads": torch.get_num_threads()},
         "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M"), "command": command, "quick": args.quick,
@@ -201,7 +202,7 @@ def main() -> int:
         "goal": GOAL,
     }
     RESULTS.mkdir(exist_ok=True)
-    name = "training-quick" if args.quick else "training"
+    name = "training" + (f"-{args.tag}" if args.tag else "") + ("-quick" if args.quick else "")
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     md = render(result)
     (RESULTS / f"{name}.md").write_text(md)
