@@ -83,10 +83,12 @@ def _out_dir(out_dir: str | Path) -> Path:
     return out
 
 
-def draw_until_valid(draw, count: int, only_valid: bool, max_attempts: int, what: str, worst_last=None):
+def draw_until_valid(draw, count: int, only_valid: bool, max_attempts: int, what: str, worst_last=None,
+                     progress: Callable[[str, int, int], None] | None = None):
     """Draw pieces (`draw(batch, first_index) -> [(piece, check)]`) until `count` of them, or with only_valid
     `count` valid ones (at most max_attempts drawn; then the least bad invalid ones fill up, with a warning).
-    Returns ([(seed index, piece, check)] in seed order, attempts)."""
+    `progress(stage, 0, count)` is told of each draw. Returns ([(seed index, piece, check)] in seed order,
+    attempts)."""
     kept: list[tuple[int, object, object]] = []
     attempts = 0
     while attempts < max_attempts:
@@ -94,6 +96,8 @@ def draw_until_valid(draw, count: int, only_valid: bool, max_attempts: int, what
         if want <= 0:
             break
         batch = min(want if not only_valid else max(want, 4), max_attempts - attempts)
+        if progress is not None:
+            progress(f"sampling more ({attempts} drawn so far)" if attempts else "sampling", 0, count)
         kept += [(attempts + i, piece, check) for i, (piece, check) in enumerate(draw(batch, attempts))]
         attempts += batch
         if not only_valid:
@@ -141,18 +145,15 @@ def generate_tunes(
     program = parse_programs(program)
     out = _out_dir(out_dir)
     def draw(batch: int, first: int):
-        if first:  # drawing again for --only-valid
-            report_progress(f"sampling more ({first} drawn so far)", 0, cfg.count)
         bodies = generate(model, enc, SampleConfig(**{**cfg.__dict__, "count": batch}), first_index=first)
         return [(body, check_tune(tune_document(body, 1, title), min_bars=min_bars)) for body in bodies]
 
-    report_progress = progress or (lambda stage, done, total: None)
-    report_progress("sampling", 0, cfg.count)
     kept, attempts = draw_until_valid(draw, cfg.count, only_valid, max_attempts or 10 * cfg.count, "tunes",
-                                      worst_last=lambda c: c.bars_wrong)
+                                      worst_last=lambda c: c.bars_wrong, progress=progress)
     tunes = []
     for n, (idx, body, check) in enumerate(kept, 1):
-        report_progress("rendering", n - 1, len(kept))
+        if progress is not None:
+            progress("rendering", n - 1, len(kept))
         name = f"tune-{n:03d}"
         text = tune_document(body, n, f"{title} {n}")
         tune = GeneratedTune(name, text, check, idx)
@@ -243,18 +244,16 @@ def generate_pieces(
         key = str(parse_key(key))
     out = _out_dir(out_dir)
     def draw(batch: int, first: int):
-        if first:  # drawing again for --only-valid
-            report_progress(f"sampling more ({first} drawn so far)", 0, cfg.count)
         pieces = generate(model, enc, SampleConfig(**{**cfg.__dict__, "count": batch}), first_index=first)
         pieces = [finish_piece(p, enc, key=key, tempo=tempo, program=program) for p in pieces]
         return [(p, check_piece(p, min_bars)) for p in pieces]
 
-    report_progress = progress or (lambda stage, done, total: None)
-    report_progress("sampling", 0, cfg.count)
-    kept, attempts = draw_until_valid(draw, cfg.count, only_valid, max_attempts or 5 * cfg.count, "pieces")
+    kept, attempts = draw_until_valid(draw, cfg.count, only_valid, max_attempts or 5 * cfg.count, "pieces",
+                                      progress=progress)
     items = []
     for n, (idx, piece, check) in enumerate(kept, 1):
-        report_progress("rendering", n - 1, len(kept))
+        if progress is not None:
+            progress("rendering", n - 1, len(kept))
         item = GeneratedTune(f"piece-{n:03d}", "", check, idx)
         item.files = write_piece_files(piece, out / item.name, fmts, soundfont=soundfont, title=f"{title} {n}")
         items.append(item)
