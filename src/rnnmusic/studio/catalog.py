@@ -148,18 +148,18 @@ def summarize(run_id: str, folder: Path) -> RunSummary:
     s.epochs = int(s.loss[-1]["epoch"]) if s.loss else 0
     valid = [r["valid_loss"] for r in s.loss if "valid_loss" in r]
     checkpoints = sorted((folder / "checkpoints").glob("step-*.safetensors"), reverse=True)
-    for path in ([folder / "best.safetensors"] if (folder / "best.safetensors").is_file() else []) + checkpoints:
+    # size and progress from the newest readable checkpoint (best.safetensors when no step checkpoint reads)
+    for path in [*checkpoints, folder / "best.safetensors"]:
         try:
             meta, s.params = _header(path)
-        except Exception:  # a checkpoint being written or a corrupted one: try the next
+        except Exception:  # missing, being written or corrupted: try the next
             continue
         progress = meta.get("progress", {})
-        if path.name != "best.safetensors" or not checkpoints:
-            s.done = progress.get("done")
-            best = progress.get("best_valid")
-            if isinstance(best, (int, float)) and math.isfinite(best):
-                valid.append(best)
-            break
+        s.done = progress.get("done")
+        best = progress.get("best_valid")
+        if isinstance(best, (int, float)) and math.isfinite(best):
+            valid.append(best)
+        break
     if valid:
         s.best_valid = min(valid)
         s.best_bits = s.best_valid / LN2

@@ -87,8 +87,8 @@ def _model(run: str):
 
 
 def _problem(check) -> str | None:
-    problem = check.problem if hasattr(check, "problem") else check.first_problem()
-    return problem if not check.valid else (problem or None)
+    """The first problem of a PieceCheck (`problem`) or a TuneCheck (`first_problem()`); None when valid."""
+    return (check.problem if hasattr(check, "problem") else check.first_problem()) or None
 
 
 def describe(name: str, files: dict[str, str], check, out_root: Path) -> dict[str, Any]:

@@ -184,7 +184,8 @@ class Handler(BaseHTTPRequestHandler):
             obj = json.loads(raw or b"{}")
             if not isinstance(obj, dict):
                 raise UserError("the JSON body must be an object")
-            return {k: v if isinstance(v, str) else json.dumps(v) if not isinstance(v, (int, float)) else str(v)
+            # every value as the text a form would send: numbers as written, anything else as JSON
+            return {k: v if isinstance(v, str) else str(v) if isinstance(v, (int, float)) else json.dumps(v)
                     for k, v in obj.items()}
         try:
             text = raw.decode("utf-8")
