@@ -37,7 +37,7 @@ from rnnmusic.model import MusicRNN
 from rnnmusic.presets import apply_preset
 from rnnmusic.sample import SampleConfig, filter_logits, sample_ids
 
-from machine import RESULTS, machine_info
+from machine import machine_info, write_results
 
 GOAL = 30.0
 WINDOW = 100
@@ -124,12 +124,7 @@ def main() -> int:
               "model": mcfg.__dict__ | {"parameters": model.num_parameters()},
               "vocabulary": {"encoding": cfg.encoding, "corpus": cfg.corpus, "size": enc.vocab_size},
               "rows": rows, "goal": GOAL}
-    RESULTS.mkdir(exist_ok=True)
-    name = "generation-quick" if args.quick else "generation"
-    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
-    md = render(result)
-    (RESULTS / f"{name}.md").write_text(md)
-    print(md)
+    write_results("generation-quick" if args.quick else "generation", result, render(result))
     return 0
 
 

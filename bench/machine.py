@@ -1,6 +1,7 @@
 """What machine a benchmark ran on (committed next to every result)."""
 from __future__ import annotations
 
+import json
 import os
 import platform
 from pathlib import Path
@@ -16,3 +17,11 @@ def machine_info() -> dict:
         pass
     return {"cpu": cpu or platform.processor(), "cores": os.cpu_count(), "python": platform.python_version(),
             "platform": platform.platform()}
+
+
+def write_results(name: str, result: dict, markdown: str) -> None:
+    """results/NAME.json (the numbers) and results/NAME.md (the table people read), which is also printed."""
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / f"{name}.md").write_text(markdown)
+    print(markdown)

@@ -40,7 +40,7 @@ import threading
 import time
 from pathlib import Path
 
-from machine import RESULTS, machine_info
+from machine import machine_info, write_results
 
 GOAL_MB = 2048
 HERE = Path(__file__).resolve()
@@ -177,12 +177,7 @@ def main() -> int:
                                                                     if not k.startswith("job") and k != "steps"},
               "cache": str(cache) if cache else "off", "goal_mb": GOAL_MB, "rows": rows,
               "pass": all(r["under_goal"] for r in rows)}
-    RESULTS.mkdir(exist_ok=True)
-    name = "memory-quick" if args.quick else "memory"
-    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
-    md = render(result)
-    (RESULTS / f"{name}.md").write_text(md)
-    print(md)
+    write_results("memory-quick" if args.quick else "memory", result, render(result))
     return 0
 
 

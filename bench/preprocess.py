@@ -23,7 +23,6 @@ the founding pipeline as the median of 3 cold runs (music21's pickles removed be
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -34,7 +33,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-from machine import RESULTS, machine_info
+from machine import machine_info, write_results
 
 
 def machine() -> dict:
@@ -185,9 +184,7 @@ def main() -> int:
               "founding_cold_runs_s": [round(x, 3) for x in colds], "founding_warm_runs_s": [round(x, 3) for x in warms],
               "command": "python bench/preprocess.py" + (" --quick" if args.quick else ""), "quick": args.quick,
               "midi": rows, "musicxml_reference": reference}
-    RESULTS.mkdir(exist_ok=True)
     name = "preprocess-quick" if args.quick else "preprocess"
-    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     m = result["machine"]
     ratio = lambda r: f"{r['speedup_vs_founding_cold']:,}x" if r["speedup_vs_founding_cold"] else ""
     md = [
@@ -217,8 +214,7 @@ def main() -> int:
         *[f"| {r['pipeline']} | {r['seconds']:.3f} | {r['files_per_s']:,} | {r['notes_per_s']:,} |" for r in reference],
         "", f"Command: `{result['command']}`.", "",
     ]
-    (RESULTS / f"{name}.md").write_text("\n".join(md))
-    print("\n".join(md))
+    write_results(name, result, "\n".join(md))
     return 0
 
 

@@ -9,7 +9,6 @@ batch of 64. Peak memory: the process's max RSS after loading the corpus and tra
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from rnnmusic.model import MusicRNN, detach_state
 from rnnmusic.sample import SampleConfig, sample_ids
 from rnnmusic.dataset import prepare
 
-from machine import RESULTS, machine_info
+from machine import machine_info, write_results
 
 
 def machine() -> dict:
@@ -87,9 +86,7 @@ def main() -> int:
     result = {"machine": machine(), "commit": commit, "date": time.strftime("%Y-%m-%d"),
               "config": {"model": {k: v for k, v in mcfg.__dict__.items()}, "corpus": cfg.corpus, "encoding": cfg.encoding},
               "training": tr, "generation_single": gen1, "generation_batch64": gen64, "peak_rss_mb": round(max(rss_train, rss_mb()))}
-    RESULTS.mkdir(exist_ok=True)
     suffix = "-quick" if args.quick else ""
-    (RESULTS / f"speed{suffix}.json").write_text(json.dumps(result, indent=2) + "\n")
     m = result["machine"]
     md = [
         "# Speed of the default config", "",
@@ -104,8 +101,7 @@ def main() -> int:
         f"| peak RSS (corpus + training + generation) | {result['peak_rss_mb']} MB |", "",
         "Command: `.venv/bin/python bench/speed.py` (or `make bench`).", "",
     ]
-    (RESULTS / f"speed{suffix}.md").write_text("\n".join(md))
-    print("\n".join(md))
+    write_results(f"speed{suffix}", result, "\n".join(md))
     return 0
 
 

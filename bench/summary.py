@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from machine import RESULTS, machine_info
+from machine import RESULTS, machine_info, write_results
 
 
 def load(name: str, quick: bool) -> dict | None:
@@ -65,7 +65,6 @@ def main() -> int:
     command = "make bench" + (" (--quick)" if args.quick else "")
     result = {"machine": m, "date": time.strftime("%Y-%m-%d %H:%M"), "command": command, "rows": rows,
               "memory": me["rows"] if me else None, "gpu": "not measured (no GPU device lent to this task)"}
-    (RESULTS / f"summary{'-quick' if args.quick else ''}.json").write_text(json.dumps(result, indent=2) + "\n")
     commits = sorted({x["commit"] for x in (tr, ge, pr, me) if x})
     md = [
         "# Benchmark summary" + (" (--quick: smoke test, not the reported figures)" if args.quick else ""), "",
@@ -82,8 +81,7 @@ def main() -> int:
         f"Command: `{command}` (runs bench/speed.py, preprocess.py, training.py, generation.py, memory.py, "
         "summary.py).", "",
     ]
-    (RESULTS / f"summary{'-quick' if args.quick else ''}.md").write_text("\n".join(md))
-    print("\n".join(md))
+    write_results(f"summary{'-quick' if args.quick else ''}", result, "\n".join(md))
     return 0
 
 

@@ -46,7 +46,7 @@ from rnnmusic.presets import apply_preset
 from rnnmusic.run import RunDir
 from rnnmusic.train import Trainer
 
-from machine import RESULTS, machine_info
+from machine import machine_info, write_results
 
 GOAL = 20.0
 
@@ -201,12 +201,8 @@ def main() -> int:
                          "ratio": round(time_ratio, 1) if time_ratio else None},
         "goal": GOAL,
     }
-    RESULTS.mkdir(exist_ok=True)
-    name = "training" + (f"-{args.tag}" if args.tag else "") + ("-quick" if args.quick else "")
-    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
-    md = render(result)
-    (RESULTS / f"{name}.md").write_text(md)
-    print(md)
+    write_results("training" + (f"-{args.tag}" if args.tag else "") + ("-quick" if args.quick else ""), result,
+                  render(result))
     return 0
 
 
