@@ -214,10 +214,6 @@ def write_audio(path: Path, samples: np.ndarray, sample_rate: int) -> Path:
     kind = path.suffix.lower()
     if kind not in AUDIO_SUFFIXES:
         raise UserError(f"{path}: audio is written as {' or '.join(AUDIO_SUFFIXES)}, not {kind or 'no suffix'}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"{path}: cannot create the folder: {exc.strerror or exc}") from None
     pcm = _pcm16(samples)
     tmp = temp_sibling(path)
     try:

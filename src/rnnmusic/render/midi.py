@@ -156,8 +156,13 @@ def _with_program(abc_text: str, program: int) -> str:
 def temp_sibling(out_path: Path) -> Path:
     """An unused hidden name next to `out_path` for writing it atomically (write there, then os.replace).
 
-    The file is not created here, so whoever writes it gives it the usual (umask) permissions.
+    The folder is created when missing (a one-line UserError naming `out_path` when it cannot be). The file is
+    not created here, so whoever writes it gives it the usual (umask) permissions.
     """
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{out_path}: cannot create the folder: {exc.strerror or exc}") from None
     return out_path.parent / f".{out_path.name}.{uuid.uuid4().hex[:12]}.tmp"
 
 
@@ -277,11 +282,6 @@ def abc_to_midi(abc_text: str, out_path: Path, *, program: int | str | dict[int,
     prog = programs if isinstance(programs, int) else DEFAULT_PROGRAM
     if not abc_text.strip():
         raise UserError(f"{out_path}: cannot convert ABC to MIDI: the ABC text is empty")
-    try:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"{out_path}: cannot create the folder: {exc.strerror or exc}") from None
-
     tmp_out = temp_sibling(out_path)
     try:
         exe = find_abc2midi()
