@@ -39,11 +39,13 @@ def main() -> int:
                      "ours": f"{tr['throughput']['ours']['targets_per_s']:,} /s",
                      "founding": f"{tr['throughput']['founding']['targets_per_s']:,} /s",
                      "ratio": tr["throughput_ratio"], "goal": 20.0, "file": "training.md"})
-        rows.append({"claim": f"training: wall time to validation loss {tl['target_valid_window_loss']} "
-                              "(founding window metric)",
-                     "ours": f"{tl['ours_s']} s" if tl["ours_s"] else
-                             f"not reached in {tl['ours']['train_s']} s (best {tl['ours']['best_valid_window_loss']})",
-                     "founding": f"{tl['founding_s']} s", "ratio": tl["ratio"], "goal": 20.0, "file": "training.md"})
+        for k, name in (("window", "founding window metric"), ("piece", "whole validation pieces")):
+            race = tl[k]
+            rows.append({"claim": f"training: wall time to validation loss {race['target']} ({name}; conservative)",
+                         "ours": f"{race['ours_s']} s" if race["ours_s"] else
+                                 f"not reached in {tl['ours']['train_s']} s (best {tl['ours']['best'][k]})",
+                         "founding": f"{race['founding_s']} s", "ratio": race["ratio_conservative"], "goal": 20.0,
+                         "file": "training.md"})
     if ge:
         for g in ge["rows"]:
             rows.append({"claim": f"generation: tokens/s, {'one piece' if g['batch'] == 1 else 'batch of 64'}, "

@@ -19,13 +19,12 @@ carried and detached), as `Trainer._fit` does.
 1. Throughput: target predictions (scored targets) per second, over the same number of timed steps on each
    side after warm-up steps, the two sides alternating in rounds so that machine load falls on both.
 2. Wall time to the same validation loss: the founding side trains for a time budget (training time only:
-   the clock stops during evaluations), evaluated every few steps; the target is the best validation loss it
-   reached and its time is when it first reached it. Ours then trains from the same initial weights,
-   until it reaches that loss (or the same budget runs out, in which case the
-   ratio is reported as not reached), evaluated every `--eval-every-ours` steps (its time is rounded up to
-   the next evaluation, which can only favour the founding side). The validation loss is the founding metric: windows of 100 tokens of the
-   validation pieces (every `--valid-stride`-th), zero state, the token after each window scored (nats).
-   The loss over whole validation pieces (state carried, every token scored) is recorded too.
+   the clock stops during evaluations), evaluated every `--eval-s` seconds of training; each target is the
+   best validation loss it reached and its time is when it first reached it. Ours then trains from the same
+   initial weights until it reaches both targets (or the same budget runs out: "not reached"), evaluated
+   every `--eval-s-ours` seconds. Two validation losses: the founding metric (windows of 100 tokens of the
+   validation pieces, every `--valid-stride`-th, zero state, the token after each window scored) and the
+   loss over whole validation pieces (state carried, every token scored). Nats.
 """
 from __future__ import annotations
 
@@ -52,12 +51,12 @@ GOAL = 20.0
 
 
 def configs(args) -> tuple[ModelConfig, TrainConfig, TrainConfig]:
-    model, train = apply_preset("notes-window100", {}, {"max_tunes": args.pieces, "threads": args.threads})
+    model, train = apply_preset("notes-window100", {}, {"max_tunes": args.pieces or None, "threads": args.threads})
     if args.quick:
         model.update({"layers": 2, "hidden": 128, "embed": 64})
     mcfg = ModelConfig(**model)
     window = TrainConfig(**train)
-    chunks = TrainConfig(**(train | {"window": 0, "seq_len": args.seq_len}))
+    chunks = TrainConfig(**(train | {"window": 0, "seq_len": args.seq_len, "batch_size": args.ours_batch}))
     return mcfg, window, chunks
 
 
@@ -110,47 +109,57 @@ def throughput(sides: list[Side], warmup: int, rounds: int, per_round: int) -> d
     return stats
 
 
-def to_loss(side: Side, valid_windows: WindowBatches, budget_s: float, eval_every: int,
-            target: float | None) -> dict:
-    """Train until `target` (or the budget); evaluate every `eval_every` steps, the clock stopped meanwhile."""
-    trained, steps, curve = 0.0, 0, []
-    best, best_at = float("inf"), None
+def to_loss(side: Side, valid_windows: WindowBatches, budget_s: float, eval_s: float,
+            targets: dict | None) -> dict:
+    """Train until both `targets` are reached (or the budget runs out), evaluating both validation losses
+    every `eval_s` seconds of training; the clock is stopped while evaluating."""
+    trained, steps, curve, next_eval = 0.0, 0, [], eval_s
+    best = {"window": float("inf"), "piece": float("inf")}
+    best_at: dict = {"window": None, "piece": None}
+    reached: dict = {"window": None, "piece": None}
     while trained < budget_s:
         t0 = time.perf_counter()
         side.step()
         trained += time.perf_counter() - t0
         steps += 1
-        if steps % eval_every and trained < budget_s:
+        if trained < next_eval and trained < budget_s:
             continue
-        loss = side.t.evaluate(valid_windows)
-        curve.append({"step": steps, "train_s": round(trained, 2), "valid_window_loss": round(loss, 4)})
-        if loss < best:
-            best, best_at = loss, curve[-1]
-        if target is not None and loss <= target:
+        next_eval = trained + eval_s
+        state, side.t.state = side.t.state, None
+        losses = {"window": side.t.evaluate(valid_windows), "piece": side.t.evaluate(side.full_valid)}
+        side.t.state = state
+        point = {"step": steps, "train_s": round(trained, 2), "valid_window_loss": round(losses["window"], 4),
+                 "valid_piece_loss": round(losses["piece"], 4)}
+        curve.append(point)
+        for k, v in losses.items():
+            if v < best[k]:
+                best[k], best_at[k] = v, point
+            if targets is not None and reached[k] is None and v <= targets[k]:
+                reached[k] = point
+        if targets is not None and all(reached.values()):
             break
-    side.t.state = None
-    pieces = side.t.evaluate(side.full_valid)
-    return {"steps": steps, "train_s": round(trained, 2), "best_valid_window_loss": round(best, 4),
-            "reached_at": best_at, "valid_piece_loss_at_end": round(pieces, 4), "curve": curve,
-            "reached_target": target is None or best <= target}
+    return {"steps": steps, "train_s": round(trained, 2), "eval_every_s": eval_s,
+            "best": {k: round(v, 4) for k, v in best.items()}, "best_at": best_at,
+            "reached": reached if targets is not None else best_at, "curve": curve}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small network (LSTM 2x128), short budget: a smoke test")
     ap.add_argument("--tag", default="", help="write results/training-TAG.{json,md} (a run with other settings)")
-    ap.add_argument("--pieces", type=int, default=120, help="Bach chorales used (max_tunes)")
-    ap.add_argument("--seq-len", type=int, default=128, help="our truncated-BPTT chunk length")
+    ap.add_argument("--pieces", type=int, default=0, help="Bach chorales used (max_tunes; 0 = all)")
+    ap.add_argument("--seq-len", type=int, default=32, help="our truncated-BPTT chunk length")
+    ap.add_argument("--ours-batch", type=int, default=16, help="our batch (chunks per step); founding: the preset's 64")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (both sides)")
     ap.add_argument("--rounds", type=int, default=3, help="throughput: alternating rounds")
     ap.add_argument("--per-round", type=int, default=3, help="throughput: timed steps per side per round")
     ap.add_argument("--budget", type=float, default=120.0, help="time-to-loss: training seconds of each side")
-    ap.add_argument("--eval-every", type=int, default=10, help="time-to-loss: founding side's steps between evaluations")
-    ap.add_argument("--eval-every-ours", type=int, default=2, help="time-to-loss: our side's steps between evaluations")
-    ap.add_argument("--valid-stride", type=int, default=20, help="validation windows start every N tokens")
+    ap.add_argument("--eval-s", type=float, default=10.0, help="time-to-loss: founding side's training seconds between evaluations")
+    ap.add_argument("--eval-s-ours", type=float, default=2.0, help="time-to-loss: our side's training seconds between evaluations")
+    ap.add_argument("--valid-stride", type=int, default=5, help="validation windows start every N tokens")
     args = ap.parse_args()
     if args.quick:
-        args.rounds, args.per_round, args.budget, args.pieces = 2, 2, 20.0, min(args.pieces, 60)
+        args.rounds, args.per_round, args.budget, args.pieces = 2, 2, 20.0, 60
     torch.set_num_threads(args.threads)
     mcfg, wcfg, ccfg = configs(args)
     data = prepare(wcfg)
@@ -167,18 +176,25 @@ def main() -> int:
         for s in (found, ours):
             s.full_valid = ours.t.valid_data  # whole validation pieces, state carried (PieceBatches)
         initial = found.t.evaluate(valid_windows)
-        race_f = to_loss(found, valid_windows, args.budget, args.eval_every, None)
+        race_f = to_loss(found, valid_windows, args.budget, args.eval_s, None)
         print(json.dumps({k: v for k, v in race_f.items() if k != "curve"}), file=sys.stderr)
-        target = race_f["best_valid_window_loss"]
-        race_o = to_loss(ours, valid_windows, args.budget, args.eval_every_ours, target)
+        targets = race_f["best"]
+        race_o = to_loss(ours, valid_windows, args.budget, args.eval_s_ours, targets)
         print(json.dumps({k: v for k, v in race_o.items() if k != "curve"}), file=sys.stderr)
         params = found.t.model.num_parameters()
     total_s = time.perf_counter() - t_start
 
     tput_ratio = speed["ours"]["targets_per_s"] / speed["founding"]["targets_per_s"]
-    t_found = race_f["reached_at"]["train_s"]
-    t_ours = race_o["reached_at"]["train_s"] if race_o["reached_target"] else None
-    time_ratio = t_found / t_ours if t_ours else None
+    races = {}
+    for metric in ("window", "piece"):
+        t_found = race_f["reached"][metric]["train_s"]
+        hit = race_o["reached"][metric]
+        t_ours = hit["train_s"] if hit else None
+        # the founding side is evaluated every eval_s seconds, so it may have reached its best up to one
+        # interval before its recorded time: the conservative ratio charges that interval to it
+        races[metric] = {"target": targets[metric], "founding_s": t_found, "ours_s": t_ours,
+                         "ratio": round(t_found / t_ours, 1) if t_ours else None,
+                         "ratio_conservative": round(max(t_found - args.eval_s, 0.0) / t_ours, 1) if t_ours else None}
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     command = "python " + " ".join(["bench/training.py", *sys.argv[1:]])
     result = {
@@ -196,9 +212,7 @@ def main() -> int:
                   "optimizer": wcfg.optimizer, "lr": wcfg.lr, "lr_schedule": wcfg.lr_schedule, "grad_clip": wcfg.grad_clip},
         "throughput": speed, "throughput_ratio": round(tput_ratio, 1),
         "initial_valid_window_loss": round(initial, 4),
-        "time_to_loss": {"target_valid_window_loss": target, "founding": race_f, "ours": race_o,
-                         "founding_s": t_found, "ours_s": t_ours,
-                         "ratio": round(time_ratio, 1) if time_ratio else None},
+        "time_to_loss": {"founding": race_f, "ours": race_o, **races},
         "goal": GOAL,
     }
     write_results("training" + (f"-{args.tag}" if args.tag else "") + ("-quick" if args.quick else ""), result,
@@ -215,7 +229,6 @@ def verdict(ratio: float | None, goal: float) -> str:
 def render(r: dict) -> str:
     m, d, sp, tl, mo = r["machine"], r["data"], r["throughput"], r["time_to_loss"], r["model"]
     f, o = tl["founding"], tl["ours"]
-    ours_time = f"{tl['ours_s']:.1f}" if tl["ours_s"] else f"not reached in {o['train_s']:.0f}"
     lines = [
         "# Training: many-to-many truncated BPTT vs the founding many-to-one window", "",
         f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads); commit "
@@ -224,12 +237,14 @@ def render(r: dict) -> str:
             " **--quick run: small network, not the reported figures.**" if r["quick"] else ""), "",
         f"Network (both sides, same initial weights): {mo['cell'].upper()} {mo['layers']}x{mo['hidden']}, embed "
         f"{mo['embed']}, dropout {mo['dropout']}, {mo['parameters']:,} parameters; {r['train']['optimizer']} lr "
-        f"{r['train']['lr']:g} ({r['train']['lr_schedule']}), gradient clip {r['train']['grad_clip']}, batch "
-        f"{r['train']['ours']['batch_size']}. Data: `{d['encoding']}` encoding of the first {d['pieces_train'] + d['pieces_valid']} "
+        f"{r['train']['lr']:g} ({r['train']['lr_schedule']}), gradient clip {r['train']['grad_clip']}. Data: `{d['encoding']}` encoding of the first {d['pieces_train'] + d['pieces_valid']} "
         f"{', '.join(d['corpus'])} ({d['pieces_train']} train / {d['pieces_valid']} validation pieces, "
         f"{d['train_tokens']:,} train tokens, vocabulary {d['vocab']:,}). Founding: window "
         f"{r['train']['founding']['window']}, stride {r['train']['founding']['window_stride']} "
-        f"({d['founding_windows_per_epoch']:,} windows per epoch); ours: chunks of {r['train']['ours']['seq_len']}.", "",
+        f"({d['founding_windows_per_epoch']:,} windows per epoch), batch {r['train']['founding']['batch_size']}; ours: chunks "
+        f"of {r['train']['ours']['seq_len']}, batch {r['train']['ours']['batch_size']} (the founding side's batch of 64 "
+        "windows is its own setting; ours is chosen for updates per second, since on this corpus the number of "
+        "updates, not of targets, limits how fast the loss falls).", "",
         "## Throughput (target predictions per second)", "",
         "| training | timed steps | targets/step | seconds | targets/s |", "|---|---|---|---|---|",
         *[f"| {name} | {s['steps']} | {s['targets_per_step']:,} | {s['seconds']} | {s['targets_per_s']:,} |"
@@ -237,18 +252,24 @@ def render(r: dict) -> str:
                           ("ours: truncated BPTT, many-to-many", sp["ours"]))],
         "", f"Ratio: **{r['throughput_ratio']}x** (goal >= {r['goal']:g}x: {verdict(r['throughput_ratio'], r['goal'])}).", "",
         "## Wall time to the same validation loss", "",
-        f"Validation loss: the founding metric, {d['valid_windows']:,} windows of 100 tokens over the validation "
-        f"pieces, zero state, the next token scored (nats; {r['initial_valid_window_loss']} before training). Target: "
-        f"the best the founding side reached in {r['settings']['budget']:g} s of training = **{tl['target_valid_window_loss']}**. "
-        f"Training time only (the clock stops while evaluating); the founding side is evaluated every "
-        f"{r['settings']['eval_every']} steps, ours every {r['settings']['eval_every_ours']} (a time is that of the "
-        "first evaluation at or below the target).", "",
-        "| training | steps | reached target at (s) | best window loss | loss on whole validation pieces |",
-        "|---|---|---|---|---|",
-        f"| founding | {f['reached_at']['step']} | {tl['founding_s']:.1f} | {f['best_valid_window_loss']} | {f['valid_piece_loss_at_end']} |",
-        f"| ours | {o['reached_at']['step'] if tl['ours_s'] else o['steps']} | {ours_time} | {o['best_valid_window_loss']} | {o['valid_piece_loss_at_end']} |",
-        "", f"Ratio: **{tl['ratio']}x** (goal >= {r['goal']:g}x: {verdict(tl['ratio'], r['goal'])})." if tl["ratio"] else
-        "Ratio: ours did not reach the target within the budget.", "",
+        f"Two validation losses (nats), both computed at every evaluation: the founding metric, "
+        f"{d['valid_windows']:,} windows of 100 tokens over the validation pieces, zero state, the token after each "
+        f"window scored ({r['initial_valid_window_loss']} before training); and the loss over whole validation "
+        "pieces, state carried from the start, every token scored. Each target is the best value the founding "
+        f"side reached in {r['settings']['budget']:g} s of training. Training time only (the clock stops while "
+        f"evaluating); the founding side is evaluated every {f['eval_every_s']:g} s of training, ours every "
+        f"{o['eval_every_s']:g} s, a time being that of the first evaluation at or below the target. As the founding "
+        "side may have got there up to one interval before its evaluation, the conservative ratio subtracts "
+        "that interval from its time.", "",
+        "| metric | target (founding best) | founding reached it at (s) | ours reached it at (s) | ours: best in budget | ratio | conservative ratio |",
+        "|---|---|---|---|---|---|---|",
+        *[f"| {name} | {tl[k]['target']} | {tl[k]['founding_s']:.1f} | "
+          f"{tl[k]['ours_s'] if tl[k]['ours_s'] else 'not reached in ' + format(o['train_s'], '.0f')} | {o['best'][k]} | "
+          f"{str(tl[k]['ratio']) + 'x' if tl[k]['ratio'] else '-'} | "
+          f"**{str(tl[k]['ratio_conservative']) + 'x' if tl[k]['ratio_conservative'] else '-'}** ({verdict(tl[k]['ratio_conservative'], r['goal'])}) |"
+          for k, name in (("window", "window of 100 (founding metric)"), ("piece", "whole pieces"))],
+        "", f"Steps: founding {f['steps']}, ours {o['steps']} (ours stops once both targets are reached). "
+        "Every evaluation of both sides is in the JSON (`curve`).", "",
         f"Command: `{r['command']}` ({r['seconds']:.0f} s).", "",
     ]
     return "\n".join(lines)
