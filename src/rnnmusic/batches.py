@@ -10,7 +10,8 @@ The grouping is fixed; each epoch shuffles the order of the batches (determinist
 the epoch). A training step is addressed by (epoch, index): that is the data position a checkpoint stores,
 and resuming rebuilds exactly the same chunks.
 
-Pieces are token ids (1-D int arrays) or frames (2-D float arrays, T x D); a padded target frame starts
+Pieces are token ids (1-D int arrays), token ids with conditioning (2-D int arrays, T x C: the `lead`
+encoding; the model scores column 0) or frames (2-D float arrays, T x D); a padded target frame starts
 with `IGNORE`. `WindowBatches` is the founding many-to-one training: every window of `window` steps
 predicts the step after it, the state starts from zero in every window, and only that last prediction is
 scored. Same model, same loss, the data presented the other way.
@@ -76,7 +77,7 @@ class PieceBatches:
 def _empty(example: np.ndarray, rows: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
     """Zero inputs and all-IGNORE targets shaped for pieces like `example` (ids or frames)."""
     shape = (rows, steps) + example.shape[1:]
-    dtype = np.int64 if example.ndim == 1 else np.float32
+    dtype = np.int64 if np.issubdtype(example.dtype, np.integer) else np.float32
     return np.zeros(shape, dtype=dtype), np.full(shape, IGNORE, dtype=dtype)
 
 

@@ -113,12 +113,14 @@ def _train_settings(args: argparse.Namespace) -> tuple[dict, dict]:
     if args.corpus:
         tcfg["corpus"] = _sources(args.corpus)
     mcfg, tcfg = apply_preset(args.preset, mcfg, tcfg)
+    if tcfg.get("encoding") == "lead" and "corpus" not in tcfg:
+        tcfg["corpus"] = ["lead-sheets"]  # built-in lead sheets (the default ABC corpus has no chords)
     if "encoding_options" in tcfg:
         from .encodings import get_encoding
 
         enc_name = tcfg.get("encoding", TrainConfig().encoding)
         enc = get_encoding(enc_name)
-        allowed = set(enc.defaults) | ({"min_count"} if enc.kind == "tokens" else set())
+        allowed = set(enc.defaults) | ({"min_count"} if enc.kind != "frames" else set())
         bad = set(tcfg["encoding_options"]) - allowed
         if bad:
             flags = ", ".join("--" + b.replace("_", "-").replace("onsets", "no-onsets") for b in sorted(bad))
@@ -226,6 +228,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from .sample import SampleConfig
 
     model, enc, _ = load_model(args.run)
+    if enc.kind == "lead":
+        return _generate_lead(args, model, enc)
+    if args.chords or args.bars or args.meter or args.swing != 0.5 or args.accompaniment != "comp":
+        raise UserError("--chords, --bars, --swing, --accompaniment and --meter need a model trained on lead sheets "
+                        f"(--encoding lead); this one uses {enc.name}")
     midi_side = enc.piece_format == "midi"
     if args.prime and args.prime_file:
         raise UserError("give --prime or --prime-file, not both")
@@ -263,6 +270,35 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.evaluate and all(files):
         _evaluate_and_report(files, args.reference,
                              args.reference_max, args.max_copy_bars, out, quiet=True)
+    return 0
+
+
+def _generate_lead(args: argparse.Namespace, model, enc) -> int:
+    from .lead_generate import generate_lead
+    from .render.programs import parse_programs
+    from .sample import SampleConfig
+
+    if args.prime or args.prime_file:
+        raise UserError("--prime/--prime-file do not apply to lead-sheet models: give --chords (and --key)")
+    program = parse_programs(args.program) if args.program else None
+    if isinstance(program, dict):
+        raise UserError("--program for a lead sheet is the melody's one program, e.g. --program 66")
+    cfg = SampleConfig(count=args.count, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+                       seed=args.seed, max_length=args.max_length or 4000)
+    out = Path(args.out) if args.out else Path(args.run) / "generated"
+    report = generate_lead(model, enc, cfg, out, chords=args.chords, bars=args.bars, key=args.key, meter=args.meter,
+                           tempo=args.tempo, swing=args.swing, accompaniment=args.accompaniment,
+                           formats=args.formats or "mid,wav,musicxml,svg", program=program,
+                           title=Path(args.run).resolve().name)
+    print(report.table())
+    s = report.summary
+    print(f"{len(report.pieces)} pieces over {'the progression' if args.chords else 'chords the model proposed'} "
+          f"in {report.settings['key']}; files in {out}/, report {out / 'report.md'}")
+    if s["with_chords"] is not None:
+        print(f"strong-beat chord tones: {s['with_chords']:.1%} with the chords, "
+              + (f"{s['withheld']:.1%} with them withheld, " if s["withheld"] is not None else "")
+              + (f"{s['training_data']:.1%} in the training data, " if s["training_data"] is not None else "")
+              + (f"{s['chance']:.1%} by chance" if s["chance"] is not None else ""))
     return 0
 
 
@@ -409,11 +445,12 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"run {run.root}")
     print(f"  model: {model_cfg.cell} {model_cfg.layers} layers x {model_cfg.hidden}, embed {model_cfg.embed}, "
           f"dropout {model_cfg.dropout}, {head} head{extras}")
-    size = f"{enc.vocab_size} tokens" if model_cfg.kind == "tokens" else f"frames {enc.vocab_size} wide"
+    size = f"{enc.vocab_size} tokens" if model_cfg.kind != "frames" else f"frames {enc.vocab_size} wide"
     opts = ", ".join(f"{k}={v}" for k, v in enc.options.items())
     print(f"  encoding: {enc.name} ({opts or 'no options'}), {size}; corpus {', '.join(cfg.corpus)}")
     training = "many-to-one, window " + str(cfg.window) if cfg.window else f"many-to-many, chunks of {cfg.seq_len}"
-    keys = ("keys normalized to C major / A minor" if cfg.normalize_key else "keys as written") + (
+    normalized = cfg.normalize_key or getattr(enc, "normalizes_key", False)
+    keys = ("keys normalized to C major / A minor" if normalized else "keys as written") + (
         f", +/-{cfg.augment_keys} semitone augmentation" if cfg.augment_keys else "")
     print(f"  training: {training}; {cfg.optimizer}, lr {cfg.lr}; {keys}")
     if p:
@@ -470,6 +507,18 @@ def build_parser() -> argparse.ArgumentParser:
                         "default: fiddle (40) for ABC, the corpus' for MIDI")
     p.add_argument("--no-evaluate", dest="evaluate", action="store_false",
                    help="skip the musical-metrics report (OUT/evaluation.md/.html/.png)")
+    g = p.add_argument_group("melody over chords (models trained with --encoding lead)")
+    g.add_argument("--chords", metavar="PROGRESSION",
+                   help='chord progression, e.g. "Dm7 G7 | Cmaj7 | A7 | Dm7 G7" (bar lines |, repeats |: :|, '
+                        '%% = previous bar, . = previous chord for one slot, N.C.), or a file holding one; '
+                        "without it the model proposes the chords")
+    g.add_argument("--bars", type=int, help="bars to generate (the progression is looped or cut; default: the "
+                                            "progression's length, or 16)")
+    g.add_argument("--swing", type=float, default=0.5, help="swing ratio of the off-beat eighths in MIDI/WAV: "
+                                                            "0.5 straight (default) .. 2/3 triplet swing .. 0.75")
+    g.add_argument("--accompaniment", default="comp", help="comp (piano comping + walking bass, default), "
+                                                           "block (block chords), bass, none")
+    g.add_argument("--meter", help="time signature of the progression, e.g. 3/4 (default: the corpus' usual)")
     _add_reference_flags(p)
     p.set_defaults(func=cmd_generate)
 

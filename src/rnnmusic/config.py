@@ -16,7 +16,7 @@ SCHEDULES = ("constant", "cosine", "plateau")
 class ModelConfig:
     """The network: one recurrent core, an input layer and a head chosen by the encoding's kind."""
 
-    kind: str = "tokens"      # what the encoding produces: "tokens" (ids) or "frames" (multi-hot piano roll)
+    kind: str = "tokens"      # what the encoding produces: "tokens" (ids), "lead" (ids + chord conditioning) or "frames"
     vocab_size: int = 0       # filled from the fitted encoding (frames: the frame width)
     cell: str = "lstm"        # lstm | gru | rnn
     layers: int = 2
@@ -30,7 +30,7 @@ class ModelConfig:
     @property
     def step_unit(self) -> str:
         """What one scored step is: a "token" or a "frame" (the unit of losses and speeds)."""
-        return "token" if self.kind == "tokens" else "frame"
+        return "frame" if self.kind == "frames" else "token"
 
     def validate(self) -> None:
         if self.cell not in CELLS:

@@ -3,7 +3,8 @@
 ABC encodings read tunes with `corpus.load_abc`; MIDI-side encodings (notes, pianoroll, events) read
 `Piece`s with `corpus.load_pieces` (MIDI, MusicXML, kern, ABC, built-in classical corpora). For the latter,
 `normalize_key` transposes every piece to C major / A minor (the shift is kept per piece in the corpus
-report) and `augment_keys` adds a transposed copy of each training piece. The split is by piece and is
+report) and `augment_keys` adds a transposed copy of each training piece. The `lead` encoding reads lead
+sheets (melody + chords) and always normalizes keys. The split is by piece and is
 made before augmentation, so no transposition of a validation piece is ever trained on.
 """
 from __future__ import annotations
@@ -71,10 +72,13 @@ def _prepare_pieces(cfg: TrainConfig, enc: Encoding, fit: bool) -> TrainingData:
     from .errors import UserError
     from .keys import augment, estimate_key, normalize_key
 
-    corpus = load_pieces(cfg.corpus, tracks=cfg.tracks, max_pieces=cfg.max_tunes)
+    from .corpus.scores import Limits
+
+    lead = getattr(enc, "needs_chords", False)  # lead sheets: melody + chords (corpus.leadsheets)
+    corpus = load_pieces(cfg.corpus, tracks=cfg.tracks, max_pieces=cfg.max_tunes, limits=Limits(lead=lead))
     report = corpus.report
     train, valid = corpus.split(cfg.valid_fraction, cfg.split_seed)
-    if cfg.normalize_key:
+    if cfg.normalize_key or getattr(enc, "normalizes_key", False):
         train, valid = (_normalized(ps, report, normalize_key) for ps in (train, valid))
     else:
         for p in (*train, *valid):
@@ -85,6 +89,10 @@ def _prepare_pieces(cfg: TrainConfig, enc: Encoding, fit: bool) -> TrainingData:
     train = _augmented(train, cfg, report, augment)
     if fit:
         enc.fit(train)
+    if lead:
+        extra = enc.withheld_copies(train)
+        report.warnings.append(f"chords withheld: {len(extra)} training pieces added again without their chords")
+        train = train + extra
     return TrainingData(enc, _encode_all(enc, train), _encode_all(enc, valid), report, pieces)
 
 
@@ -146,7 +154,7 @@ def _encode_all(enc: Encoding, pieces: list) -> list[np.ndarray]:
     key = hashlib.sha256(json.dumps(enc.to_dict(), sort_keys=True, default=str).encode())
     for p in pieces:
         key.update(np.ascontiguousarray(p.notes).tobytes())
-        key.update(repr((p.tempo, p.time_signature)).encode())
+        key.update(repr((p.tempo, p.time_signature, p.meta.get("chords"))).encode())
     folder = cache_dir()
     path = folder / "encoded" / f"{key.hexdigest()[:32]}.npz" if folder else None
     if path is not None and path.exists():

@@ -54,6 +54,26 @@ class FrameInput(nn.Module):
         return self.proj(x)
 
 
+class LeadInput(nn.Module):
+    """Lead-sheet steps (B, T, 3): token id, chord id, bar position (`encodings.lead`) -> (B, T, E): the sum of
+    the token's embedding, the chord's embedding, a projection of the chord's tones (12 pitch classes in the
+    key's frame, so that unseen chord qualities still say which notes fit) and the bar position's embedding."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        from .encodings.lead import N_CHORD_IDS, N_POSITIONS, chord_tone_table
+
+        self.embedding = nn.Embedding(cfg.vocab_size, cfg.embed)
+        self.chord = nn.Embedding(N_CHORD_IDS, cfg.embed)
+        self.tones = nn.Linear(12, cfg.embed, bias=False)
+        self.position = nn.Embedding(N_POSITIONS, cfg.embed)
+        self.register_buffer("tone_table", torch.from_numpy(chord_tone_table()), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tok, chord, pos = x.unbind(-1)
+        return self.embedding(tok) + self.chord(chord) + self.tones(self.tone_table[chord]) + self.position(pos)
+
+
 # -- heads --------------------------------------------------------------------------------------------------
 class ProjectionHead(nn.Module):
     """Hidden states -> one output per vocabulary entry (token) or key (frame)."""
@@ -73,6 +93,13 @@ class SoftmaxHead(ProjectionHead):
     def loss(logits: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
         return F.cross_entropy(logits.reshape(-1, logits.size(-1)), target.reshape(-1), reduction=reduction,
                                ignore_index=IGNORE)
+
+
+class LeadHead(SoftmaxHead):
+    """Softmax over the lead vocabulary; targets are (B, T, 3) steps of which the token id is scored."""
+
+    def loss(self, logits: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+        return super().loss(logits, target[..., 0], reduction)
 
 
 def _frame_mask(target: torch.Tensor) -> torch.Tensor:
@@ -188,6 +215,7 @@ class NadeHead(nn.Module):
 KINDS: dict[str, tuple[type[nn.Module], dict[str, type[nn.Module]]]] = {
     "tokens": (TokenInput, {"softmax": SoftmaxHead}),
     "frames": (FrameInput, {"sigmoid": SigmoidHead, "nade": NadeHead, "mse": MseHead}),
+    "lead": (LeadInput, {"softmax": LeadHead}),
 }
 
 
@@ -288,7 +316,9 @@ class MusicRNN(nn.Module):
 
 def count_targets(target: torch.Tensor) -> int:
     """Scored targets in a batch: tokens, or frames for frame targets (B, T, D)."""
-    return int((target != IGNORE).sum() if target.dim() == 2 else _frame_mask(target).sum())
+    if target.dtype.is_floating_point:
+        return int(_frame_mask(target).sum())
+    return int(((target[..., 0] if target.dim() == 3 else target) != IGNORE).sum())
 
 
 def detach_state(state: State | None) -> State | None:

@@ -65,7 +65,12 @@ class Piece:
         notes[:, PITCH] += semitones
         if len(notes) and (notes[:, PITCH].min() < LOWEST or notes[:, PITCH].max() > HIGHEST):
             raise ValueError(f"transposing by {semitones:+d} leaves the MIDI pitch range")
-        return replace(self, notes=notes, shift=self.shift + semitones, key=None)
+        meta = dict(self.meta)
+        if "chords" in meta:  # a lead sheet's chord symbols move with the notes
+            from .chords import spans_from_text, spans_to_text, transpose_spans
+
+            meta["chords"] = spans_to_text(transpose_spans(spans_from_text(meta["chords"]), semitones))
+        return replace(self, notes=notes, shift=self.shift + semitones, key=None, meta=meta)
 
     def head(self, bars: float) -> "Piece":
         """The opening `bars` bars (notes starting before the cut, shortened to end at it)."""

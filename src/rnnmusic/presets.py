@@ -52,6 +52,16 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
                "corpus": ["bach-chorales"], "optimizer": "rmsprop", "lr": 1e-3, "lr_schedule": "constant",
                "seq_len": 128, "batch_size": 32},
     ),
+    Preset(
+        "lead-jazz",
+        "Founding system 5 (deepjazz), as a chord-conditioned model: the `lead` encoding (melody notes and rests "
+        "with chord-change tokens; every step hears the current chord, root counted from the key's tonic, and "
+        "the bar position), LSTM 2x256. Pass lead sheets with --corpus (ABC with chord symbols such as the "
+        "Nottingham tunes, MusicXML with <harmony>, or MIDI with an accompaniment); generate over a "
+        "progression with `rnnmusic generate RUN --chords ...`.",
+        model={"cell": "lstm", "layers": 2, "hidden": 256, "embed": 128, "dropout": 0.2},
+        train={"encoding": "lead", "corpus": ["lead-sheets"], "seq_len": 128, "batch_size": 32, "lr": 2e-3},
+    ),
 )}
 
 

@@ -165,4 +165,8 @@ def generate(model: MusicRNN, enc: Encoding, cfg: SampleConfig, first_index: int
     """Decoded pieces: ABC tune text without X: for ABC encodings, a Piece for MIDI-side encodings."""
     if enc.kind == "frames":
         return [enc.decode(f) for f in sample_frames(model, enc, cfg, first_index)]
+    if enc.kind == "lead":  # a melody with the chords the model proposes (rnnmusic.lead_generate: given chords)
+        from .lead_sampler import lead_pieces
+
+        return lead_pieces(model, enc, cfg, first_index)
     return [enc.decode(ids) for ids in sample_ids(model, enc, cfg, first_index)]

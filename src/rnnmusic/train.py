@@ -539,7 +539,7 @@ def train(
         run, model_cfg, cfg, enc, train_pieces, valid_pieces,
         [f() for f in DEFAULT_CALLBACKS] if callbacks is None else callbacks, progress_bar, d,
     )
-    unit, steps = ("tokens", "tokens") if enc.kind == "tokens" else ("keys per frame", "frames")
+    unit, steps = ("keys per frame", "frames") if enc.kind == "frames" else ("tokens", "tokens")
     _log(
         f"model: {model_cfg.cell} {model_cfg.layers}x{model_cfg.hidden}, {trainer.model.num_parameters():,} parameters; "
         f"encoding {enc.name} ({enc.vocab_size} {unit}); {len(train_pieces)} train / {len(valid_pieces)} valid pieces, "

@@ -35,6 +35,7 @@ from ..piece import PITCH, Piece, music21_metre, piece_from_score
 from .abc import NOT_ABC, clean_tune, decode_abc_bytes, files_in, folk_files, split_tunebook, tune_sources
 from .builtin import builtin_names, find_builtin, music21_corpus_dir
 from .cache import PieceCache, cache_dir
+from .leadsheets import add_chord_part, lead_piece, music21_key
 from .music21_fixes import add_missing_repeat_starts, first_voice, midi_of_stream, quiet
 from .report import DUPLICATE, CorpusReport
 from .split import keyed_split
@@ -92,6 +93,9 @@ CLASSICAL_CORPORA: dict[str, ClassicalCorpus] = {c.name: c for c in (
     ClassicalCorpus("palestrina", "Palestrina mass movements in four to six voices (kern)", ("palestrina",), 1318),
     ClassicalCorpus("trecento", "Italian trecento songs and motets (Landini, Jacopo da Bologna and others)",
                     ("trecento",), 102),
+    ClassicalCorpus("lead-sheets", "Lead sheets with chord symbols: music21's two MusicXML songs (Foster, Berlin) "
+                    "and its two Nottingham tunes (ABC); the `lead` encoding's default (pass more with --corpus)",
+                    ("leadSheet", "nottingham-dataset"), 4, suffixes=(".mxl", ".xml", ".abc")),
 )}
 
 
@@ -112,10 +116,11 @@ class Limits:
     max_notes: int = 200_000          # per piece
     min_tempo: float = 10.0           # quarter notes per minute, every tempo in the file
     max_tempo: float = 1000.0
+    lead: bool = False                # read lead sheets: melody + chords (`corpus.leadsheets`)
 
     def key(self) -> str:
         """The part of the cache key: the limits that decide what a parsed file gives."""
-        return f"{self.max_notes}:{self.min_tempo:g}:{self.max_tempo:g}"
+        return f"{self.max_notes}:{self.min_tempo:g}:{self.max_tempo:g}" + (":lead" if self.lead else "")
 
 
 @dataclass
@@ -270,8 +275,10 @@ def _describe_tracks(tracks: Sequence[Any], limit: int = 8) -> str:
     return ", ".join(parts) + (f", ... {len(tracks) - limit} more" if len(tracks) > limit else "") if parts else "none"
 
 
-def _from_score(score, source: str, selector: TrackSelector, limits: Limits) -> tuple[Piece | None, str | None]:
-    """The Piece of a symusic Score (ticks) after the track selection and limits, or (None, reason)."""
+def _from_score(score, source: str, selector: TrackSelector, limits: Limits,
+                exact_chords: bool = False) -> tuple[Piece | None, str | None]:
+    """The Piece of a symusic Score (ticks) after the track selection and limits, or (None, reason); a lead
+    sheet (`limits.lead`) when asked, its chords from a chord-symbol part (`exact_chords`) or estimated."""
     tracks = list(score.tracks)
     chosen = selector.select(tracks)
     if not chosen:
@@ -287,6 +294,8 @@ def _from_score(score, source: str, selector: TrackSelector, limits: Limits) -> 
         qpm = float(t.qpm)
         if not limits.min_tempo <= qpm <= limits.max_tempo:
             return None, f"tempo {qpm:.4g} qpm outside {limits.min_tempo:g}..{limits.max_tempo:g}"
+    if limits.lead:
+        return lead_piece(score, source, exact=exact_chords)
     piece = piece_from_score(score, tracks=chosen, source=source)
     if not len(piece):
         return None, "no notes"
@@ -315,6 +324,11 @@ def _piece_from_stream(s, source: str, selector: TrackSelector, limits: Limits, 
     if written > limits.max_notes:  # the MIDI writer is slow on big scores: don't even try
         return None, f"{written:,} notes, more than the limit of {limits.max_notes:,}"
     meta: dict[str, Any] = {"format": fmt}
+    key = None
+    if limits.lead:
+        if not add_chord_part(s):
+            return None, "no chord symbols"
+        key = music21_key(s) if fmt == "abc" else None  # ABC's K: field; else the chords' key (lead_piece)
     try:
         if add_missing_repeat_starts(s):
             meta["repeats"] = "start repeats added after end repeats"
@@ -324,9 +338,10 @@ def _piece_from_stream(s, source: str, selector: TrackSelector, limits: Limits, 
         return None, f"music21 cannot turn it into MIDI ({_short(e)})"
     if applied:
         meta["conversion"] = "; ".join(applied)
-    piece, reason = _from_score(score, source, selector, limits)
+    piece, reason = _from_score(score, source, selector, limits, exact_chords=limits.lead)
     if piece is None:
         return None, reason
+    piece.key = key or piece.key
     piece.time_signature = music21_metre(s) or piece.time_signature
     piece.meta.update(meta)
     return piece, None
@@ -374,7 +389,7 @@ def _read_abc(path: str, data: bytes, selector: TrackSelector, limits: Limits,
         if stop_after is not None and len(out.pieces) >= stop_after:
             out.found, out.cacheable = n, False  # a partial result is not cached
             break
-        cleaned, why, _ = clean_tune(raw, keep_chords=False)
+        cleaned, why, _ = clean_tune(raw, keep_chords=limits.lead)
         if cleaned is None:
             out.drops.append((why or "no notes", source))
             continue

@@ -8,11 +8,12 @@ from .abc_char import AbcChar
 from .abc_tokens import AbcTokens
 from .base import Encoding, FrameEncoding
 from .events import Events
+from .lead import Lead
 from .notes import Notes
 from .pianoroll import PianoRoll
 
 ENCODINGS: dict[str, type[Encoding] | type[FrameEncoding]] = {
-    cls.name: cls for cls in (AbcChar, AbcTokens, Notes, PianoRoll, Events)
+    cls.name: cls for cls in (AbcChar, AbcTokens, Notes, PianoRoll, Events, Lead)
 }
 
 
@@ -37,4 +38,4 @@ def encoding_from_dict(d: dict[str, Any]) -> Encoding:
 
 
 __all__ = ["Encoding", "FrameEncoding", "ENCODINGS", "get_encoding", "encoding_from_dict", "AbcChar", "AbcTokens",
-           "Notes", "PianoRoll", "Events"]
+           "Notes", "PianoRoll", "Events", "Lead"]
