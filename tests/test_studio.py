@@ -59,11 +59,13 @@ def studio(runs, tmp_path_factory):
     url = line.split()[2].rstrip("/")
     yield url, out
     proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(20)
+    try:  # stops promptly, and leaves no worker behind holding its output open
+        _, err = proc.communicate(timeout=30)
     except subprocess.TimeoutExpired:
         proc.kill()
-    assert proc.returncode == 0, proc.stderr.read()[-2000:]
+        proc.wait()
+        pytest.fail("the studio and its workers had not stopped 30 s after Ctrl-C")
+    assert proc.returncode == 0, err[-2000:]
 
 
 def request(url: str, method: str, path: str, body: str | None = None, headers: dict | None = None):

@@ -292,7 +292,8 @@ def _generate_lead(args: argparse.Namespace, model, enc) -> int:
                            title=Path(args.run).resolve().name)
     print(report.table())
     s = report.summary
-    print(f"{len(report.pieces)} pieces over {'the progression' if args.chords else 'chords the model proposed'} "
+    n = len(report.pieces)
+    print(f"{n} piece{'s' if n != 1 else ''} over {'the progression' if args.chords else 'chords the model proposed'} "
           f"in {report.settings['key']}; files in {out}/, report {out / 'report.md'}")
     if s["with_chords"] is not None:
         print(f"strong-beat chord tones: {s['with_chords']:.1%} with the chords, "

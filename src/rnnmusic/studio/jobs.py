@@ -60,10 +60,18 @@ def _warm() -> None:
         importlib.import_module(name)
 
 
-def _init_worker(threads: int) -> None:
+def _init_worker(threads: int, parent: int) -> None:
     import torch
 
     torch.set_num_threads(max(1, threads))
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker never outlives the studio, even a killed one: it exits once it has been orphaned."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def _progress_writer(folder: Path) -> Callable[[str, int, int], None]:
@@ -184,7 +192,7 @@ class JobQueue:
     def _new_pool(self) -> ProcessPoolExecutor:
         threads = max(1, (os.cpu_count() or 1) // self.workers)
         pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_init_worker, initargs=(threads,))
+                                   initializer=_init_worker, initargs=(threads, os.getpid()))
         for _ in range(self.workers):
             pool.submit(_warm)
         return pool
@@ -239,4 +247,8 @@ class JobQueue:
         return s | {"state": "running", **{k: progress[k] for k in ("stage", "done", "total")}}
 
     def shutdown(self) -> None:
+        """Stop now (Ctrl-C): waiting jobs are cancelled and running ones end with their worker, so the studio
+        does not wait for a long generation before it exits."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        for worker in multiprocessing.active_children():  # the pool's workers are this process's only children
+            worker.terminate()
