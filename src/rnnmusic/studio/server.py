@@ -19,7 +19,9 @@ from __future__ import annotations
 import json
 import mimetypes
 import re
+import signal
 import sys
+import threading
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -288,11 +290,20 @@ def make_server(studio: Studio, host: str = "127.0.0.1", port: int = 8765) -> Th
     return server
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(roots: Sequence[str | Path], *, out: str | Path = "out/studio", host: str = "127.0.0.1", port: int = 8765,
           workers: int = 2) -> int:
-    """Run the studio until Ctrl-C; prints the address it listens on (useful with --port 0)."""
+    """Run the studio until Ctrl-C or SIGTERM; prints the address it listens on (useful with --port 0)."""
     if not 0 <= port <= 65535:
         raise UserError(f"--port must be 0..65535, got {port}")
+    if threading.current_thread() is threading.main_thread():
+        # Ctrl-C stops the studio even when it was started with SIGINT ignored (as a background job, or by a
+        # parent that ignores it), and so does SIGTERM (service managers, `kill`)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _interrupt)
     studio = Studio(roots, out, workers=workers)
     server = make_server(studio, host, port)
     url_host = host if ":" not in host else f"[{host}]"
