@@ -295,3 +295,23 @@ def test_training_monitor_in_the_browser(studio, browser, runs):
     _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '#samples li[data-file="samples/epoch-003/piece-001.mid"]'),
           30)
     assert "epoch 3 of 3" in browser.find_element(By.ID, "status").text
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_studio_stops_on_ctrl_c_or_sigterm_even_when_started_with_sigint_ignored(tmp_path, sig):
+    """A background job of a non-interactive shell starts with SIGINT ignored; the studio still stops on it,
+    and its worker processes go with it."""
+    proc = subprocess.Popen([sys.executable, "-m", "rnnmusic", "serve", "--root", str(tmp_path), "--out",
+                             str(tmp_path / "out"), "--port", "0", "--workers", "1"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    assert proc.stdout.readline().startswith("rnnmusic studio: http://127.0.0.1:")
+    proc.send_signal(sig)
+    try:
+        out, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        pytest.fail(f"the studio had not stopped 30 s after signal {sig}")
+    assert proc.returncode == 0, err[-2000:]
+    assert "rnnmusic studio: stopped" in out
