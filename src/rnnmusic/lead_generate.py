@@ -30,7 +30,7 @@ from .errors import UserError
 from .evaluate.chord_fit import chance_share, chord_tone_share, share
 from .evaluate.piece_check import check_piece
 from .keys import MAJOR, Key, normalizing_shift, parse_key
-from .lead_sampler import sample_lead, trimmed
+from .lead_sampler import sample_lead
 from .model import MusicRNN
 from .render.leadsheet import ACCOMPANIMENTS, LEAD_FORMATS, write_lead_sheet
 from .sample import SampleConfig
@@ -110,10 +110,6 @@ def _time_signature(enc: Lead, meter: str | None) -> tuple[int, int]:
     return num, den
 
 
-def _fit(melody_notes, spans: Sequence[ChordSpan], ts) -> tuple[int, int]:
-    return chord_tone_share(melody_notes, list(spans), ts)
-
-
 def generate_lead(model: MusicRNN, enc: Lead, cfg: SampleConfig, out_dir: str | Path, *,
                   chords: str | None = None, bars: int | None = None, key: str | None = None,
                   meter: str | None = None, tempo: float | None = None, swing: float = 0.5,
@@ -163,12 +159,11 @@ def generate_lead(model: MusicRNN, enc: Lead, cfg: SampleConfig, out_dir: str | 
     for i, tokens in enumerate(drawn):
         if progress is not None:
             progress("rendering", i, cfg.count)
-        frame = trimmed(enc.detokenize(tokens), n_bars * bar_len)
-        frame = replace(frame, time_signature=ts)
+        frame = replace(enc.detokenize(tokens), time_signature=ts).head(n_bars)
         played = list(frame_spans) if frame_spans else _spans_of(frame, n_bars * bar_len)
-        withheld = trimmed(enc.detokenize(run(True, 1, i, played)[0]), n_bars * bar_len)
-        h, n = _fit(frame.notes, played, ts)
-        hw, nw = _fit(withheld.notes, played, ts)
+        withheld = replace(enc.detokenize(run(True, 1, i, played)[0]), time_signature=ts).head(n_bars)
+        h, n = chord_tone_share(frame.notes, played, ts)
+        hw, nw = chord_tone_share(withheld.notes, played, ts)
         ch = chance_share(frame.notes, played, ts)
         totals["with"][0] += h
         totals["with"][1] += n

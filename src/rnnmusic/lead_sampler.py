@@ -15,9 +15,9 @@ from the requested key.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
-import numpy as np
 import torch
 
 from .chords import Chord, ChordSpan
@@ -50,14 +50,14 @@ def _changes(spans: Sequence[ChordSpan], grid: int) -> list[tuple[int, Chord | N
 @torch.no_grad()
 def sample_lead(model: MusicRNN, enc: Lead, cfg: SampleConfig, *, total: int, bar_steps: int,
                 spans: Sequence[ChordSpan] | None = None, withhold: bool = False,
-                first_chord: Chord | None | str = "free", first_index: int = 0) -> list[list[str]]:
+                first_chord: Chord | None = None, first_index: int = 0) -> list[list[str]]:
     """Token strings of cfg.count pieces (no <s>/</s>), each `total` grid steps long."""
     cfg.validate()
     model.eval()
     grid = enc.grid
     given = spans is not None and not withhold
     changes = _changes(spans, grid) if given else []
-    if not given and first_chord != "free" and not withhold:
+    if not given and first_chord is not None and not withhold:
         changes = [(0, first_chord)]  # only the opening chord is forced; the model proposes the rest
     n = cfg.count
     gens = [torch.Generator().manual_seed(cfg.seed * 1_000_003 + first_index + i) for i in range(n)]
@@ -74,6 +74,7 @@ def sample_lead(model: MusicRNN, enc: Lead, cfg: SampleConfig, *, total: int, ba
     allowed = melody_ok | (chord_ok if not (given or withhold) else torch.zeros_like(chord_ok))
     durations = torch.tensor([0 if p is None or p[0] == "chord" else (p[1][1] if p[0] == "note" else p[1])
                               for p in parsed])
+    longest, shortest = int(durations.max()), int(durations[melody_ok].min())
 
     def row(i: int, tok_id: int) -> list[int]:
         return [tok_id, *states[i].condition()]
@@ -103,17 +104,13 @@ def sample_lead(model: MusicRNN, enc: Lead, cfg: SampleConfig, *, total: int, ba
                 continue
             mask = allowed.clone()
             remaining = total - st.time
-            if remaining <= durations.max():  # near the end: nothing much longer than what is left
-                mask &= (durations <= max(remaining, int(durations[melody_ok].min()))) | ~melody_ok
+            if remaining <= longest:  # near the end: nothing much longer than what is left
+                mask &= (durations <= max(remaining, shortest)) | ~melody_ok
             logit = last[i].masked_fill(~mask, float("-inf"))
             probs = filter_logits(logit.unsqueeze(0), cfg.temperature, cfg.top_k, cfg.top_p)[0]
             tid = int(torch.multinomial(probs, 1, generator=gens[i]))
-            tok = vocab[tid]
-            p = parsed[tid]
-            if p is not None and p[0] == "chord" and withhold:
-                p = None
-            out[i].append(tok)
-            st.advance(p)
+            out[i].append(vocab[tid])
+            st.advance(parsed[tid])
             feed.append(row(i, tid))
             if st.time >= total:
                 done[i] = True
@@ -123,17 +120,6 @@ def sample_lead(model: MusicRNN, enc: Lead, cfg: SampleConfig, *, total: int, ba
     return out
 
 
-def trimmed(piece, total_quarters: float):
-    """The piece cut to end at `total_quarters` (the last notes shortened)."""
-    from dataclasses import replace
-
-    from .piece import DUR, START
-
-    notes = piece.notes[piece.notes[:, START] < total_quarters - 1e-9].copy()
-    notes[:, DUR] = np.minimum(notes[:, DUR], total_quarters - notes[:, START])
-    return replace(piece, notes=notes)
-
-
 def lead_pieces(model: MusicRNN, enc: Lead, cfg: SampleConfig, first_index: int = 0, bars: int = 16) -> list:
     """Pieces of `bars` bars in the corpus' usual metre, the model proposing the chords from a C major chord
     (what `sample.generate` returns for lead models, e.g. the samples written during training)."""
@@ -141,4 +127,4 @@ def lead_pieces(model: MusicRNN, enc: Lead, cfg: SampleConfig, first_index: int 
     bar_steps = enc.bar_steps(ts)
     tokens = sample_lead(model, enc, cfg, total=bars * bar_steps, bar_steps=bar_steps, first_chord=Chord(0, "maj"),
                          first_index=first_index)
-    return [trimmed(enc.detokenize(t), bars * bar_steps / enc.grid) for t in tokens]
+    return [replace(enc.detokenize(t), time_signature=ts).head(bars) for t in tokens]

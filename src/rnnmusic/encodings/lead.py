@@ -29,6 +29,7 @@ alone, and "the same model with chords withheld" is a baseline it was trained fo
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any, Sequence
 
@@ -36,7 +37,7 @@ import numpy as np
 
 from ..chords import QUALITY_NAMES, Chord, ChordSpan, parse_chord, spans_from_text, spans_to_text
 from ..piece import PITCH, Piece
-from .base import SPECIALS, Encoding, grid_steps, snap
+from .base import Encoding, grid_steps, snap
 from .notes import _fraction_str, parse_pitch, pitch_name
 
 CHORD = "@"
@@ -244,18 +245,14 @@ class Lead(Encoding):
         out = []
         for p in list(pieces)[::every]:
             meta = {k: v for k, v in p.meta.items() if k != "chords"}
-            out.append(Piece(p.notes, tempo=p.tempo, time_signature=p.time_signature, program=p.program,
-                             source=p.source + " (chords withheld)", key=p.key, shift=p.shift, meta=meta))
+            out.append(replace(p, source=p.source + " (chords withheld)", meta=meta))
         return out
 
     # -- tokens -> piece -------------------------------------------------------------------------------
     def decode(self, ids) -> Piece:
+        """The piece of token ids or of a (T, 3) array as `encode` writes it (its first column)."""
         a = np.asarray(ids)
-        if a.ndim == 2:
-            a = a[:, 0]
-        n = len(self.vocab)
-        toks = [self.vocab[i] for i in (int(x) for x in a.reshape(-1)) if 0 <= i < n]
-        return self.detokenize([t for t in toks if t not in SPECIALS])
+        return super().decode(a[:, 0] if a.ndim == 2 else a.reshape(-1))
 
     def detokenize(self, tokens: Sequence[str]) -> Piece:
         g = self.grid

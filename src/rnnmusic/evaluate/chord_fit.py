@@ -35,27 +35,26 @@ def _strong(onsets: np.ndarray, time_signature: Sequence[int]) -> np.ndarray:
     return np.any([np.abs(pos - b) < EPS for b in beats] + [np.abs(pos - bar) < EPS], axis=0)
 
 
+def _counted(notes: np.ndarray, spans: list[ChordSpan], time_signature: Sequence[int]):
+    """(pitch, chord) of every melody note on a strong beat with a chord sounding: the notes both shares count."""
+    notes = np.asarray(notes)
+    if not len(notes) or not spans:
+        return
+    for row in notes[_strong(notes[:, START], time_signature)]:
+        chord = chord_at(spans, float(row[START]))
+        if chord is not None:
+            yield int(row[PITCH]), chord
+
+
 def chord_tone_share(notes: np.ndarray, spans: list[ChordSpan], time_signature: Sequence[int]) -> tuple[int, int]:
     """(hits, counted notes): melody notes on strong beats under a chord, and how many are chord tones."""
-    if not len(notes) or not spans:
-        return 0, 0
-    hits = total = 0
-    for row in np.asarray(notes)[_strong(np.asarray(notes)[:, START], time_signature)]:
-        chord = chord_at(spans, float(row[START]))
-        if chord is None:
-            continue
-        total += 1
-        hits += int(row[PITCH]) % 12 in chord.tones()
-    return hits, total
+    counted = [pitch % 12 in chord.tones() for pitch, chord in _counted(notes, spans, time_signature)]
+    return sum(counted), len(counted)
 
 
 def chance_share(notes: np.ndarray, spans: list[ChordSpan], time_signature: Sequence[int]) -> float | None:
     """The expected share for pitch classes drawn uniformly, over the same counted notes."""
-    sizes = []
-    for row in np.asarray(notes)[_strong(np.asarray(notes)[:, START], time_signature)] if len(notes) else []:
-        chord = chord_at(spans, float(row[START]))
-        if chord is not None:
-            sizes.append(len(set(chord.tones())) / 12)
+    sizes = [len(set(chord.tones())) / 12 for _, chord in _counted(notes, spans, time_signature)]
     return float(np.mean(sizes)) if sizes else None
 
 
