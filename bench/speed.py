@@ -4,7 +4,8 @@
 
 Training: tokens (target predictions) per second over timed truncated-BPTT steps on real tunes (O'Neill's,
 abc-tokens), after warm-up steps. Generation: tokens per second of the stateful sampler, one tune and a
-batch of 64. Peak memory: the process's max RSS after loading the corpus and training.
+batch of 64. Tokenizing: abc-tokens over the whole Essen collection (music21's, about 8,500 tunes), tokens
+per second. Peak memory: the process's max RSS after loading the corpus and training.
 """
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ from rnnmusic.batches import IGNORE, PieceBatches
 from rnnmusic.config import ModelConfig, TrainConfig
 from rnnmusic.model import MusicRNN, detach_state
 from rnnmusic.sample import SampleConfig, sample_ids
+from rnnmusic.corpus.abc import load_abc
 from rnnmusic.dataset import prepare
+from rnnmusic.encodings import get_encoding
 
 from machine import machine_info, write_results
 
@@ -72,6 +75,16 @@ def bench_generation(model, enc, count: int, length: int = 400) -> dict:
     return {"count": count, "tokens": tokens, "seconds": round(dt, 3), "tokens_per_s": round(tokens / dt)}
 
 
+def bench_tokenize(corpus: str = "essen") -> dict:
+    """abc-tokens over a whole built-in collection (was a timed assertion in the tests: under 3 s)."""
+    texts = [t.text for t in load_abc([corpus]).tunes]
+    enc = get_encoding("abc-tokens")
+    t0 = time.perf_counter()
+    n = sum(len(enc.tokenize(t)) for t in texts)
+    dt = time.perf_counter() - t0
+    return {"corpus": corpus, "tunes": len(texts), "tokens": n, "seconds": round(dt, 3), "tokens_per_s": round(n / dt)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer timed steps and tokens; writes speed-quick.*")
@@ -82,10 +95,11 @@ def main() -> int:
     rss_train = rss_mb()
     gen1 = bench_generation(model, enc, 1, 50 if args.quick else 400)
     gen64 = bench_generation(model, enc, 64, 50 if args.quick else 400)
+    tok = bench_tokenize("oneills" if args.quick else "essen")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     result = {"machine": machine(), "commit": commit, "date": time.strftime("%Y-%m-%d"),
               "config": {"model": {k: v for k, v in mcfg.__dict__.items()}, "corpus": cfg.corpus, "encoding": cfg.encoding},
-              "training": tr, "generation_single": gen1, "generation_batch64": gen64, "peak_rss_mb": round(max(rss_train, rss_mb()))}
+              "training": tr, "generation_single": gen1, "generation_batch64": gen64, "tokenize": tok, "peak_rss_mb": round(max(rss_train, rss_mb()))}
     suffix = "-quick" if args.quick else ""
     m = result["machine"]
     md = [
@@ -98,6 +112,7 @@ def main() -> int:
         f"| training, tokens/s (batch {cfg.batch_size} x {cfg.seq_len}, {tr['steps_timed']} steps) | {tr['train_tokens_per_s']:,} |",
         f"| generation, 1 tune, tokens/s | {gen1['tokens_per_s']:,} |",
         f"| generation, batch of 64, tokens/s | {gen64['tokens_per_s']:,} |",
+        f"| tokenizing abc-tokens, {tok['corpus']} ({tok['tunes']:,} tunes, {tok['tokens']:,} tokens in {tok['seconds']} s), tokens/s | {tok['tokens_per_s']:,} |",
         f"| peak RSS (corpus + training + generation) | {result['peak_rss_mb']} MB |", "",
         "Command: `.venv/bin/python bench/speed.py` (or `make bench`).", "",
     ]

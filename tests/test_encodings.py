@@ -9,7 +9,6 @@ import glob
 import json
 import os
 import re
-import time
 
 import music21
 import numpy as np
@@ -323,11 +322,3 @@ def test_music21_reads_the_same_notes(oneills, essen):
     assert _notes(normalise("M:4/4\nL:1/8\nK:A Mixolydian\nFGAB cdef|")) == _notes("M:4/4\nL:1/8\nK:Amix\nFGAB cdef|")
 
 
-# -- speed ----------------------------------------------------------------------------------------------
-def test_tokenize_speed(essen):
-    enc = get_encoding("abc-tokens")
-    t0 = time.perf_counter()
-    n = sum(len(enc.tokenize(t)) for t in essen)
-    elapsed = time.perf_counter() - t0
-    print(f"\nabc-tokens: {len(essen)} Essen tunes, {n} tokens in {elapsed:.2f}s")
-    assert elapsed < 3.0

@@ -161,7 +161,7 @@ def test_chord_tone_share_on_strong_beats():
 
 # -- a small model trained on real tunes, generating over chords ---------------------------------------------------
 TRAIN_FILES = ("reelsa-c.abc", "reelsd-g.abc")
-EPOCHS = "12"
+EPOCHS = "30"  # 12 left the chord fit too close to the margins on another CPU (CI): measured over 6 seeds
 
 
 @pytest.fixture(scope="module")
@@ -208,13 +208,18 @@ def test_generate_over_a_progression_writes_melody_and_accompaniment(lead_run, t
 
 
 def test_the_chords_change_the_melody_and_it_fits_them(lead_run, tmp_path):
-    """Same seed, two progressions: different melodies, each fitting its own chords on strong beats more
-    often than chance and more often than the other melody does."""
-    major, minor = "C | F | G7 | C | Am | Dm | G7 | C", "Am | E7 | Am | Dm | Am | E7 | Am | Am"
-    a = _generate(lead_run, tmp_path / "a", "--chords", major, "--count", "6", "--formats", "mid")
+    """Same seed, a major and a minor progression (16 bars, 8 melodies each): different melodies, each fitting
+    its own chords on strong beats well above chance, above the other progression's melodies, and above the
+    same model's melodies with the chords withheld.
+
+    Measured with 6 training seeds (scratch runs of this fixture): own fit 0.63-0.75 against chance 0.27, the
+    other melodies 0.35-0.48, withheld 0.41-0.55; the smallest own-minus-other margin was 0.19."""
+    major = " | ".join(["C | F | G7 | C | Am | Dm | G7 | C"] * 2)
+    minor = " | ".join(["Am | E7 | Am | Dm | Am | E7 | Am | Am"] * 2)
+    a = _generate(lead_run, tmp_path / "a", "--chords", major, "--count", "8", "--formats", "mid")
     chord_file = tmp_path / "minor.txt"
     chord_file.write_text("# a progression file: one line per bar or several\n" + minor.replace(" | ", "\n") + "\n")
-    b = _generate(lead_run, tmp_path / "b", "--chords", str(chord_file), "--count", "6", "--formats", "mid")
+    b = _generate(lead_run, tmp_path / "b", "--chords", str(chord_file), "--count", "8", "--formats", "mid")
     ma = [symusic.Score(p["files"]["mid"]).to("quarter").tracks[0].notes.numpy() for p in a["pieces"]]
     mb = [symusic.Score(p["files"]["mid"]).to("quarter").tracks[0].notes.numpy() for p in b["pieces"]]
     assert any(len(x["pitch"]) != len(y["pitch"]) or (x["pitch"] != y["pitch"]).any() for x, y in zip(ma, mb))
@@ -227,11 +232,12 @@ def test_the_chords_change_the_melody_and_it_fits_them(lead_run, tmp_path):
             hits, total = hits + h, total + n
         return hits / total
 
-    spans_b = parse_progression(minor, 4.0)
-    own, other = fit(mb, spans_b), fit(ma, spans_b)
-    chance = b["summary"]["chance"]
-    assert own > chance + 0.15 and own > other + 0.1, (own, other, chance)
-    assert b["summary"]["with_chords"] > b["summary"]["withheld"]
+    for own_melodies, other_melodies, progression, report in ((ma, mb, major, a), (mb, ma, minor, b)):
+        spans = parse_progression(progression, 4.0)
+        own, other = fit(own_melodies, spans), fit(other_melodies, spans)
+        s = report["summary"]
+        assert own > s["chance"] + 0.2 and own > other + 0.1, (progression, own, other, s["chance"])
+        assert s["with_chords"] > s["withheld"] + 0.05, (progression, s)
 
 
 def test_without_chords_the_model_proposes_them(lead_run, tmp_path):
