@@ -153,9 +153,9 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2, help="torch threads (both sides)")
     ap.add_argument("--rounds", type=int, default=3, help="throughput: alternating rounds")
     ap.add_argument("--per-round", type=int, default=3, help="throughput: timed steps per side per round")
-    ap.add_argument("--budget", type=float, default=120.0, help="time-to-loss: training seconds of each side")
+    ap.add_argument("--budget", type=float, default=300.0, help="time-to-loss: training seconds of each side")
     ap.add_argument("--eval-s", type=float, default=10.0, help="time-to-loss: founding side's training seconds between evaluations")
-    ap.add_argument("--eval-s-ours", type=float, default=2.0, help="time-to-loss: our side's training seconds between evaluations")
+    ap.add_argument("--eval-s-ours", type=float, default=1.0, help="time-to-loss: our side's training seconds between evaluations")
     ap.add_argument("--valid-stride", type=int, default=5, help="validation windows start every N tokens")
     args = ap.parse_args()
     if args.quick:
