@@ -43,6 +43,10 @@ def runs(tmp_path_factory):
     cfg = TrainConfig(corpus=["bach-chorales"], max_tunes=12, encoding="notes", epochs=2, batch_size=4, seq_len=64,
                       sample_every=1, sample_count=1, sample_max_length=64, seed=5, patience=0)
     train(root / "chorales", cfg, small, progress_bar=False)
+    # a lead-sheet model (melody over chords) on the built-in lead sheets
+    cfg = TrainConfig(corpus=["lead-sheets"], encoding="lead", epochs=2, batch_size=4, seq_len=64, sample_every=2,
+                      sample_count=1, seed=5, patience=0)
+    train(root / "lead", cfg, small, progress_bar=False)
     return root
 
 
@@ -130,8 +134,30 @@ def test_generate_request_bounds():
         generate_request({"meter": "3/4"}, piece_format="midi", kind="tokens")
 
 
+def test_lead_requests_are_checked_before_work_is_queued():
+    ok = generate_request({"run": "r0/x", "chords": "Dm7 G7 | Cmaj7", "bars": "8", "swing": "0.6", "key": "Bb",
+                           "meter": "3/4", "accompaniment": "bass", "tempo": "160"}, piece_format="midi", kind="lead")
+    assert (ok.chords, ok.bars, ok.swing, ok.key, ok.meter, ok.accompaniment) == (
+        "Dm7 G7 | Cmaj7", 8, 0.6, "Bb major", "3/4", "bass")
+    assert generate_request({}, piece_format="midi", kind="lead").chords == ""  # the model proposes chords
+    bad = [({"chords": "Dm7 G7 | Hx7"}, "'Hx7' in bar 2"),
+           ({"chords": "/etc/hostname"}, "unknown chord symbol '/etc/hostname'"),  # text, never a file name
+           ({"swing": "0.9"}, "swing must be 0.5..0.75"), ({"bars": "0"}, "bars must be 1..512"),
+           ({"accompaniment": "tuba"}, "accompaniment must be one of comp, block, bass, none"),
+           ({"meter": "C"}, "meter must be like 4/4"), ({"key": "H"}, "key must be"),
+           ({"only_valid": "on"}, "do not apply to lead-sheet models"), ({"chords": "C " * 1001}, "limited to 2000")]
+    for form, message in bad:
+        with pytest.raises(UserError, match=message):
+            generate_request(form, piece_format="midi", kind="lead")
+    for kind, fmt in (("tokens", "abc"), ("tokens", "midi"), ("frames", "midi")):
+        with pytest.raises(UserError, match="apply to lead-sheet models"):
+            generate_request({"chords": "C | G"}, piece_format=fmt, kind=kind)
+
+
 def test_catalog_summary(runs):
-    midi, abc = list_runs([runs])
+    found = {s.id: s for s in list_runs([runs])}
+    abc, midi, lead = found["r0/tiny"], found["r0/chorales"], found["r0/lead"]
+    assert len(found) == 3 and (lead.kind, lead.encoding, lead.piece_format) == ("lead", "lead", "midi")
     assert (abc.id, abc.encoding, abc.epochs, abc.epochs_planned, abc.done) == ("r0/tiny", "abc-tokens", 2, 2, "epochs")
     assert abc.params > 1000 and abc.best_valid is not None and len(abc.loss) == 2
     assert abc.samples == ["samples/epoch-001.abc", "samples/epoch-002.abc"]
@@ -185,6 +211,30 @@ def test_jobs_run_side_by_side_and_pages_stay_responsive(studio):
             for fmt in ("abc", "mid", "wav", "svg", "musicxml"):
                 assert (out / item["files"][fmt]).is_file(), (fmt, item)
             assert set(item["metrics"]) >= {"pitch_range", "pitch_class_entropy"}
+
+
+def test_melody_over_chords_from_the_studio(studio):
+    """A lead-sheet model generates over the chords typed in the form: melody, piano and bass in the MIDI,
+    audio and sheet music; the page gets the chords back bar by bar, and a bad symbol is refused at once."""
+    import symusic
+
+    url, out = studio
+    chords = "Dm7 G7 | Cmaj7 | A7 | Dm7 G7"
+    status, text = request(url, "POST", "/api/generate",
+                           "run=r0/lead&count=1&bars=8&swing=0.6&tempo=150&accompaniment=comp&chords=" + quote(chords))
+    assert status == 202, text
+    s = wait_job(url, json.loads(text)["job"])
+    assert s["state"] == "done", s
+    item, = s["items"]
+    assert item["chords"] == f"{chords} | {chords}" and item["key"] == "C major" and 0 <= item["chord_tones"] <= 1
+    assert {"mid", "wav", "svg", "musicxml"} <= set(item["files"])
+    midi = symusic.Score(str(out / item["files"]["mid"]))
+    assert [t.program for t in midi.tracks if t.note_num()][1:] == [0, 32] and round(midi.tempos[0].qpm) == 150
+    assert 'class="harm"' in (out / item["files"]["svg"]).read_text()
+    status, text = request(url, "POST", "/api/generate", "run=r0/lead&chords=" + quote("Dm7 G7 | Hx7"))
+    assert status == 400 and "'Hx7' in bar 2" in json.loads(text)["error"]
+    status, text = request(url, "POST", "/api/generate", "run=r0/tiny&chords=C")
+    assert status == 400 and "lead-sheet models" in json.loads(text)["error"]
 
 
 def test_queue_is_bounded(runs, tmp_path):
@@ -270,6 +320,34 @@ def test_generate_in_the_browser(studio, browser):
     assert {"ABC", "MIDI", "MusicXML", "WAV"} <= set(links)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "studio-generate.png"))
+
+
+@needs_chromium
+def test_melody_over_chords_in_the_browser(studio, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    url, _ = studio
+    browser.get(f"{url}/generate?run={quote('r0/lead')}")
+    assert "Generate with lead" in browser.find_element(By.TAG_NAME, "h1").text
+    # a lead-sheet model's form: chords, bars, meter, swing and accompaniment; no token length, no ABC prime
+    assert not browser.find_elements(By.ID, "length") and not browser.find_elements(By.ID, "prime")
+    browser.find_element(By.ID, "chords").send_keys("C | F | G7 | C")
+    Select(browser.find_element(By.ID, "accompaniment")).select_by_value("block")
+    count = browser.find_element(By.ID, "count")
+    count.clear()
+    count.send_keys("1")
+    browser.find_element(By.ID, "go").click()
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "article.piece") or d.find_element(By.ID, "error").text)
+    assert not browser.find_element(By.ID, "error").text
+    assert browser.find_element(By.CSS_SELECTOR, "article.piece p.chords").text == "C major: C | F | G7 | C"
+    assert "strong-beat notes are chord tones" in browser.find_element(By.CSS_SELECTOR, "article.piece p.chord-tones").text
+    sheet = _wait(browser, lambda d: d.execute_script(IMAGE_READY, "article.piece img.sheet"), 60)
+    assert sheet[0] > 100 and sheet[1] > 50
+    duration = _wait(browser, lambda d: d.execute_script(AUDIO_READY, "article.piece audio"), 60)
+    assert duration > 0.5
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "studio-lead.png"))
 
 
 @needs_chromium

@@ -395,6 +395,20 @@ def spans_to_text(spans: list[ChordSpan]) -> str:
                     for s in spans)
 
 
+def progression_text(spans: list[ChordSpan], bar_length: float = 4.0) -> str:
+    """The chords as a lead sheet shows them, bar by bar: ``"Dm7 G7 | Cmaj7 | % | N.C."``, the chords that
+    start in each bar (``%``: none starts there). Read back by `parse_progression` when every bar is split
+    evenly, as progressions written that way are."""
+    if not spans:
+        return ""
+    bars = max(1, math.ceil(round(spans[-1].end / bar_length, 6)))
+    cells: list[list[str]] = [[] for _ in range(bars)]
+    for s in spans:
+        bar = min(bars - 1, int(round(s.start / bar_length, 6)))
+        cells[bar].append("N.C." if s.chord is None else s.chord.name())
+    return " | ".join(" ".join(c) if c else "%" for c in cells)
+
+
 def spans_from_text(text: str) -> list[ChordSpan]:
     """The spans written by `spans_to_text` ("" -> []). Raises ValueError for anything else."""
     if not text.strip():

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .checkpoint import write_atomic
-from .chords import Chord, ChordSpan, fit_to_bars, progression_key, read_progression, spans_to_text, transpose_spans
+from .chords import (Chord, ChordSpan, fit_to_bars, parse_progression, progression_key, read_progression, spans_to_text,
+                     transpose_spans)
 from .encodings.lead import Lead
 from .errors import UserError
 from .evaluate.chord_fit import chance_share, chord_tone_share, share
@@ -115,7 +116,9 @@ def generate_lead(model: MusicRNN, enc: Lead, cfg: SampleConfig, out_dir: str | 
                   meter: str | None = None, tempo: float | None = None, swing: float = 0.5,
                   accompaniment: str = "comp", formats: str | Sequence[str] = LEAD_FORMATS,
                   program: int | None = None, title: str = "rnnmusic",
-                  progress: Callable[[str, int, int], None] | None = None) -> LeadReport:
+                  progress: Callable[[str, int, int], None] | None = None, chord_files: bool = True) -> LeadReport:
+    """`chords` is progression text, or (with `chord_files`, as on the command line) a file holding one; the
+    studio passes chord_files=False, so that text from a web form is never taken for a path."""
     from .generate import _out_dir, parse_formats
 
     if not isinstance(enc, Lead):
@@ -132,7 +135,7 @@ def generate_lead(model: MusicRNN, enc: Lead, cfg: SampleConfig, out_dir: str | 
     bar_len = ts[0] * 4.0 / ts[1]
     spans = None
     if chords:
-        spans = read_progression(chords, bar_len)
+        spans = read_progression(chords, bar_len) if chord_files else parse_progression(chords, bar_len)
         written_bars = max(1, round(spans[-1].end / bar_len))
         spans = fit_to_bars(spans, bars or written_bars, bar_len)
     n_bars = bars or (round(spans[-1].end / bar_len) if spans else DEFAULT_BARS)

@@ -81,19 +81,43 @@ def _choice(name: str, label: str, options: Sequence[str] | None, hint: str) -> 
     return f'<label>{label} {field}</label>'
 
 
+def _lead_fields(limits: dict[str, Any]) -> str:
+    """A lead-sheet model's controls: the chords (empty: the model proposes them), bars, meter, swing and
+    the accompaniment."""
+    b_lo, b_hi = limits["bars"]
+    s_lo, s_hi = limits["swing"]
+    accompaniments = "".join(f'<option value="{a}">{a}</option>' for a in limits["accompaniments"])
+    return (f'<label class="wide">Chords<textarea name="chords" id="chords" rows="2" maxlength="{limits["chords"]}" '
+            'placeholder="Dm7 G7 | Cmaj7 | A7 | Dm7 G7 (bar lines |, repeats |: :|, % repeats a bar); '
+            'empty: the model proposes chords"></textarea></label>'
+            f'<label>Bars <input name="bars" id="bars" type="number" min="{b_lo}" max="{b_hi}" '
+            'placeholder="auto" title="the progression\'s length, or 16 bars"></label>'
+            '<label>Meter <input name="meter" id="meter" placeholder="4/4"></label>'
+            f'<label>Swing <input name="swing" id="swing" type="number" step="0.01" min="{s_lo}" max="{s_hi}" '
+            'value="0.5"></label>'
+            f'<label>Accompaniment <select name="accompaniment" id="accompaniment">{accompaniments}</select></label>')
+
+
 def generate_page(s: RunSummary, limits: dict[str, Any], keys: Sequence[str] | None,
                   meters: Sequence[str] | None, runs: Sequence[tuple[str, str]] = ()) -> str:
     """The generate form for run `s`; `runs` ((id, name) of every run) fill the model chooser."""
-    abc = s.piece_format == "abc"
+    abc, lead = s.piece_format == "abc", s.kind == "lead"
     lo, hi = limits["length"]
-    extra = (_choice("key", "Key", keys, "G, Em, Ador") + _choice("meter", "Meter", meters, "6/8") +
-             '<label class="wide">Prime (ABC opening)<textarea name="prime" id="prime" rows="2" '
-             f'maxlength="{limits["prime"]}" placeholder="e.g. L:1/8 then a bar of notes"></textarea></label>'
-             ) if abc else (
-        '<label>Key <input name="key" id="key" placeholder="G, Em, Bb major"></label>'
-        f'<label>Tempo <input name="tempo" id="tempo" type="number" min="{limits["tempo"][0]}" '
-        f'max="{limits["tempo"][1]}" placeholder="corpus tempo"></label>')
+    tempo = (f'<label>Tempo <input name="tempo" id="tempo" type="number" min="{limits["tempo"][0]}" '
+             f'max="{limits["tempo"][1]}" placeholder="corpus tempo"></label>')
+    if lead:
+        extra = _lead_fields(limits) + '<label>Key <input name="key" id="key" placeholder="from the chords"></label>' + tempo
+    elif abc:
+        extra = (_choice("key", "Key", keys, "G, Em, Ador") + _choice("meter", "Meter", meters, "6/8") +
+                 '<label class="wide">Prime (ABC opening)<textarea name="prime" id="prime" rows="2" '
+                 f'maxlength="{limits["prime"]}" placeholder="e.g. L:1/8 then a bar of notes"></textarea></label>')
+    else:
+        extra = '<label>Key <input name="key" id="key" placeholder="G, Em, Bb major"></label>' + tempo
     unit = "frames" if s.kind == "frames" else "tokens"
+    length = "" if lead else f"""<label>Length ({unit}) <input name="length" id="length" type="number" min="{lo}" max="{hi}"
+ value="{128 if s.kind == "frames" else 400}"></label>"""
+    only_valid = "" if lead else """<label class="check"><span><input type="checkbox" name="only_valid" id="only_valid" checked> only valid pieces</span>
+<small>draws more until the count pass the checks</small></label>"""
     chooser = "".join(f'<option value="{escape(i)}"{" selected" if i == s.id else ""}>{escape(n)} ({escape(i)})</option>'
                       for i, n in runs)
     body = f"""<h1>Generate with {escape(s.name)}</h1>
@@ -103,14 +127,12 @@ epoch {s.epochs} &middot; best validation {_loss(s)}</p>
 <form id="generate" class="controls" autocomplete="off">
 <input type="hidden" name="run" value="{escape(s.id)}">
 <label>Count <input name="count" id="count" type="number" min="1" max="{limits["count"]}" value="2"></label>
-<label>Length ({unit}) <input name="length" id="length" type="number" min="{lo}" max="{hi}"
- value="{128 if s.kind == "frames" else 400}"></label>
+{length}
 <label>Temperature <input name="temperature" id="temperature" type="number" step="0.05" min="0.05" max="5" value="0.9"></label>
 <label>Top-p <input name="top_p" id="top_p" type="number" step="0.01" min="0.05" max="1" value="1"></label>
 <label>Seed <input name="seed" id="seed" type="number" min="0" value="0"></label>
 {extra}
-<label class="check"><span><input type="checkbox" name="only_valid" id="only_valid" checked> only valid pieces</span>
-<small>draws more until the count pass the checks</small></label>
+{only_valid}
 <button type="submit" id="go">Generate</button>
 </form>
 <div id="job" class="job" hidden><progress id="job-bar" max="1" value="0"></progress> <span id="job-text"></span></div>

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
 from ..errors import UserError
+from ..render.leadsheet import ACCOMPANIMENTS
 
 MAX_COUNT = 8
 TOKEN_LENGTH = (16, 3000)      # tokens per piece (ABC and event encodings)
@@ -22,6 +23,10 @@ SEED = (0, 2**31 - 1)
 TEMPO = (20.0, 320.0)
 MAX_PRIME = 2000               # characters of ABC opening
 METER_RE = re.compile(r"^(C\|?|[1-9]\d?/(1|2|4|8|16|32))$")
+LEAD_METER_RE = re.compile(r"^[1-9]\d?/(1|2|4|8|16)$")
+BARS = (1, 512)
+SWING = (0.5, 0.75)
+MAX_CHORDS = 2000              # characters of chord progression
 ABC_KEY_RE = re.compile(r"^[A-G][#b]?(m|min|maj|dor|mix|lyd|phr|loc|ion|aeo)?$", re.IGNORECASE)
 
 
@@ -39,6 +44,11 @@ class GenerateRequest:
     tempo: float | None = None
     prime: str = ""
     only_valid: bool = False   # draw more (up to 10x count for ABC, 5x for MIDI) until `count` pass the checks
+    # lead-sheet models (melody over chords)
+    chords: str = ""           # progression text; empty: the model proposes the chords
+    bars: int | None = None    # None: the progression's length (16 when the model proposes)
+    swing: float = 0.5
+    accompaniment: str = "comp"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,7 +86,7 @@ def _flag(form: Mapping[str, Any], name: str) -> bool:
 
 def generate_request(form: Mapping[str, Any], *, piece_format: str, kind: str) -> GenerateRequest:
     """Validate a generation request for a model whose encoding writes `piece_format` ("abc" or "midi") and
-    is of `kind` ("tokens" or "frames")."""
+    is of `kind` ("tokens", "frames" or "lead")."""
     lengths = FRAME_LENGTH if kind == "frames" else TOKEN_LENGTH
     req = GenerateRequest(
         run=_text(form, "run", 300),
@@ -92,6 +102,13 @@ def generate_request(form: Mapping[str, Any], *, piece_format: str, kind: str) -
         prime=_text(form, "prime", MAX_PRIME),
         only_valid=_flag(form, "only_valid"),
     )
+    lead_fields = {"chords": _text(form, "chords", MAX_CHORDS), "bars": _number(form, "bars", int, BARS, None),
+                   "swing": _number(form, "swing", float, SWING, 0.5),
+                   "accompaniment": _text(form, "accompaniment", 20) or "comp"}
+    if kind == "lead":
+        return _lead_request(req, lead_fields)
+    if lead_fields["chords"] or lead_fields["bars"] is not None or form.get("swing") or form.get("accompaniment"):
+        raise UserError("chords, bars, swing and accompaniment apply to lead-sheet models (trained with --encoding lead)")
     if piece_format == "abc":
         if req.tempo is not None:
             raise UserError("tempo applies to MIDI-side models; an ABC tune's tempo is part of the tune")
@@ -110,12 +127,40 @@ def generate_request(form: Mapping[str, Any], *, piece_format: str, kind: str) -
         if req.prime or req.meter:
             raise UserError("prime and meter apply to ABC models; a MIDI-side model takes key and tempo")
         if req.key:
-            from ..keys import parse_key
+            req.key = _parse_key(req.key)
+    return req
 
-            try:
-                req.key = str(parse_key(req.key))
-            except (UserError, ValueError):
-                raise UserError(f"key must be like G, Em, Bb major or F# minor, got {req.key!r}") from None
+
+def _parse_key(text: str) -> str:
+    from ..keys import parse_key
+
+    try:
+        return str(parse_key(text))
+    except (UserError, ValueError):
+        raise UserError(f"key must be like G, Em, Bb major or F# minor, got {text!r}") from None
+
+
+def _lead_request(req: GenerateRequest, fields: dict[str, Any]) -> GenerateRequest:
+    """A lead-sheet model's request: the chords are parsed here as text (never as a file name), so a bad
+    symbol is refused before any work is queued, with the symbol and its bar named."""
+    from ..chords import ChordError, parse_progression
+
+    for name, value in fields.items():
+        setattr(req, name, value)
+    if req.prime or req.only_valid:
+        raise UserError("prime and only-valid do not apply to lead-sheet models: give chords (and a key)")
+    if req.accompaniment not in ACCOMPANIMENTS:
+        raise UserError(f"accompaniment must be one of {', '.join(ACCOMPANIMENTS)}, got {req.accompaniment!r}")
+    if req.meter and not LEAD_METER_RE.match(req.meter):
+        raise UserError(f"meter must be like 4/4, 3/4 or 6/8, got {req.meter!r}")
+    if req.key:
+        req.key = _parse_key(req.key)
+    if req.chords:
+        num, den = (int(x) for x in (req.meter or "4/4").split("/"))
+        try:
+            parse_progression(req.chords, num * 4.0 / den)
+        except ChordError as e:
+            raise UserError(f"chords: {e}") from None
     return req
 
 

@@ -206,7 +206,9 @@ class Handler(BaseHTTPRequestHandler):
                 return self._html(pages.monitor_page(summary))
             keys, meters = header_choices(folder)
             limits = {"count": params.MAX_COUNT, "prime": params.MAX_PRIME, "tempo": params.TEMPO,
-                      "length": params.FRAME_LENGTH if summary.kind == "frames" else params.TOKEN_LENGTH}
+                      "length": params.FRAME_LENGTH if summary.kind == "frames" else params.TOKEN_LENGTH,
+                      "chords": params.MAX_CHORDS, "bars": params.BARS, "swing": params.SWING,
+                      "accompaniments": params.ACCOMPANIMENTS}
             runs = [(run_id, folder.name) for run_id, folder in catalog.find_runs(st.roots)]
             return self._html(pages.generate_page(summary, limits, keys, meters, runs))
         if path.startswith("/static/"):

@@ -36,6 +36,12 @@ function resultCard(item) {
     el("span", {class: item.valid ? "badge ok" : "badge bad"}, item.valid ? "valid" : "invalid");
   card.append(el("h3", {}, item.name + " ", badge));
   if (item.problem) card.append(el("p", {class: "problem"}, item.problem));
+  if (item.chords) {  // a melody over chords: the key and the chords it was played over
+    card.append(el("p", {class: "chords"}, el("b", {}, item.key + ": "), item.chords));
+    if (item.chord_tones !== null && item.chord_tones !== undefined)
+      card.append(el("p", {class: "chord-tones"},
+        `${Math.round(item.chord_tones * 100)}% of the melody's strong-beat notes are chord tones`));
+  }
   if (f.wav) card.append(el("audio", {controls: "", preload: "metadata", src: fileUrl(f.wav)}));
   if (f.svg) card.append(el("img", {class: "sheet", alt: `sheet music of ${item.name}`, src: fileUrl(f.svg)}));
   if (f.roll) card.append(el("img", {class: "roll", alt: `piano roll of ${item.name}`, src: fileUrl(f.roll)}));
