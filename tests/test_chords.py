@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from rnnmusic.chords import (QUALITIES, QUALITY_NAMES, Chord, ChordError, ChordSpan, chord_at, estimate_chords,
-                             fit_to_bars, parse_chord, parse_progression, progression_key, read_progression,
-                             recognize, spans_from_text, spans_to_text)
+                             fit_to_bars, parse_chord, parse_progression, progression_key, progression_text,
+                             read_progression, recognize, spans_from_text, spans_to_text)
 from rnnmusic.errors import UserError
 
 PARSE_TABLE = [
@@ -298,3 +298,19 @@ def test_progression_key_transposes(n):
 def test_progression_key_needs_chords():
     with pytest.raises(ChordError):
         progression_key(parse_progression("N.C. | N.C."))
+
+
+@pytest.mark.parametrize("text,meter_quarters", [
+    ("Dm7 G7 | Cmaj7 | A7 | Dm7 G7", 4.0), ("C | F G7 | N.C. | Am", 4.0), ("Em | B7 | Em Am D | G", 3.0),
+    ("F#m7b5 B7 | Em", 4.0)])
+def test_progression_text_reads_back(text, meter_quarters):
+    spans = parse_progression(text, meter_quarters)
+    shown = progression_text(spans, meter_quarters)
+    assert parse_progression(shown, meter_quarters) == spans
+    assert shown == text
+
+
+def test_progression_text_marks_bars_where_no_chord_starts():
+    spans = [ChordSpan(0.0, 8.0, Chord(0, "maj")), ChordSpan(8.0, 12.0, Chord(7, "7"))]
+    assert progression_text(spans, 4.0) == "C | % | G7"
+    assert progression_text([], 4.0) == ""
