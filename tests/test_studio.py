@@ -290,6 +290,26 @@ IMAGE_READY = ("const i = document.querySelector(arguments[0]);"
                "return i && i.complete && i.naturalWidth > 0 ? [i.naturalWidth, i.naturalHeight] : null;")
 
 
+def _generate_one(browser) -> None:
+    """Ask for one piece on the open Generate page and wait for it (no error shown)."""
+    from selenium.webdriver.common.by import By
+
+    count = browser.find_element(By.ID, "count")
+    count.clear()
+    count.send_keys("1")
+    browser.find_element(By.ID, "go").click()
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "article.piece") or d.find_element(By.ID, "error").text)
+    assert not browser.find_element(By.ID, "error").text
+
+
+def _sheet_and_audio_ready(browser) -> None:
+    """The result's sheet music has loaded with a real size, and its audio has a positive duration."""
+    sheet = _wait(browser, lambda d: d.execute_script(IMAGE_READY, "article.piece img.sheet"), 60)
+    assert sheet[0] > 100 and sheet[1] > 50
+    duration = _wait(browser, lambda d: d.execute_script(AUDIO_READY, "article.piece audio"), 60)
+    assert duration > 0.5
+
+
 @needs_chromium
 def test_generate_in_the_browser(studio, browser):
     from selenium.webdriver.common.by import By
@@ -305,17 +325,9 @@ def test_generate_in_the_browser(studio, browser):
     Select(browser.find_element(By.ID, "model")).select_by_value("r0/chorales")   # the model chooser
     _wait(browser, lambda d: "Generate with chorales" in d.find_element(By.TAG_NAME, "h1").text, 30)
     browser.find_element(By.ID, "key").send_keys("D major")
-    count = browser.find_element(By.ID, "count")
-    count.clear()
-    count.send_keys("1")
-    browser.find_element(By.ID, "go").click()
-    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "article.piece") or d.find_element(By.ID, "error").text)
-    assert not browser.find_element(By.ID, "error").text
+    _generate_one(browser)
     assert len(browser.find_elements(By.CSS_SELECTOR, "article.piece")) == 1
-    sheet = _wait(browser, lambda d: d.execute_script(IMAGE_READY, "article.piece img.sheet"), 60)
-    assert sheet[0] > 100 and sheet[1] > 50
-    duration = _wait(browser, lambda d: d.execute_script(AUDIO_READY, "article.piece audio"), 60)
-    assert duration > 0.5
+    _sheet_and_audio_ready(browser)
     links = {a.text: a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, ".downloads a")}
     assert {"ABC", "MIDI", "MusicXML", "WAV"} <= set(links)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -334,18 +346,10 @@ def test_melody_over_chords_in_the_browser(studio, browser):
     assert not browser.find_elements(By.ID, "length") and not browser.find_elements(By.ID, "prime")
     browser.find_element(By.ID, "chords").send_keys("C | F | G7 | C")
     Select(browser.find_element(By.ID, "accompaniment")).select_by_value("block")
-    count = browser.find_element(By.ID, "count")
-    count.clear()
-    count.send_keys("1")
-    browser.find_element(By.ID, "go").click()
-    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "article.piece") or d.find_element(By.ID, "error").text)
-    assert not browser.find_element(By.ID, "error").text
+    _generate_one(browser)
     assert browser.find_element(By.CSS_SELECTOR, "article.piece p.chords").text == "C major: C | F | G7 | C"
     assert "strong-beat notes are chord tones" in browser.find_element(By.CSS_SELECTOR, "article.piece p.chord-tones").text
-    sheet = _wait(browser, lambda d: d.execute_script(IMAGE_READY, "article.piece img.sheet"), 60)
-    assert sheet[0] > 100 and sheet[1] > 50
-    duration = _wait(browser, lambda d: d.execute_script(AUDIO_READY, "article.piece audio"), 60)
-    assert duration > 0.5
+    _sheet_and_audio_ready(browser)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "studio-lead.png"))
 
