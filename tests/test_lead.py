@@ -180,7 +180,7 @@ def lead_run(tmp_path_factory):
 def _generate(run: Path, out: Path, *args: str) -> dict:
     r = run_cli("generate", str(run), "--out", str(out), *args, timeout=600)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-    return json.loads((out / "report.json").read_text())
+    return json.loads((out / "report.json").read_text()) | {"stdout": r.stdout}
 
 
 def test_generate_over_a_progression_writes_melody_and_accompaniment(lead_run, tmp_path):
@@ -204,7 +204,8 @@ def test_generate_over_a_progression_writes_melody_and_accompaniment(lead_run, t
     s = report["summary"]
     assert s["with_chords"] is not None and s["withheld"] is not None and 0.2 < s["chance"] < 0.4
     assert 0.5 < s["training_data"] < 0.9
-    assert "strong beats" in (tmp_path / "report.md").read_text()
+    md = (tmp_path / "report.md").read_text()
+    assert "strong beats" in md and "- piece-001 (C major): Dm7 G7 | Cmaj7 | A7 | Dm7 G7 | Dm7 G7 | Cmaj7 | A7 | Dm7 G7" in md
 
 
 def test_the_chords_change_the_melody_and_it_fits_them(lead_run, tmp_path):
@@ -244,6 +245,8 @@ def test_without_chords_the_model_proposes_them(lead_run, tmp_path):
     report = _generate(lead_run, tmp_path, "--bars", "8", "--key", "G", "--count", "2",
                        "--accompaniment", "block", "--formats", "mid,musicxml")
     assert report["settings"]["proposed_by_model"] and report["settings"]["key"] == "G major"
+    assert "## Chords (proposed by the model)\n\n- piece-001 (G major): G" in (tmp_path / "report.md").read_text()
+    assert "piece-001 chords: G" in report["stdout"] and "piece-002 chords: G" in report["stdout"]
     for piece in report["pieces"]:
         spans = spans_from_text(piece["chords"])
         assert spans and spans[0].chord == Chord(7, "maj")  # opens on the tonic of G major

@@ -291,6 +291,9 @@ def _generate_lead(args: argparse.Namespace, model, enc) -> int:
                            formats=args.formats or "mid,wav,musicxml,svg", program=program,
                            title=Path(args.run).resolve().name)
     print(report.table())
+    if not args.chords:  # the chords the model chose, as a lead sheet writes them
+        for p in report.pieces:
+            print(f"{p.name} chords: {report.progression(p)}")
     s = report.summary
     n = len(report.pieces)
     print(f"{n} piece{'s' if n != 1 else ''} over {'the progression' if args.chords else 'chords the model proposed'} "

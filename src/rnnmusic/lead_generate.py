@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .checkpoint import write_atomic
-from .chords import (Chord, ChordSpan, fit_to_bars, parse_progression, progression_key, read_progression, spans_to_text,
-                     transpose_spans)
+from .chords import (Chord, ChordSpan, fit_to_bars, parse_progression, progression_key, progression_text,
+                     read_progression, spans_from_text, spans_to_text, transpose_spans)
 from .encodings.lead import Lead
 from .errors import UserError
 from .evaluate.chord_fit import chance_share, chord_tone_share, share
@@ -60,6 +60,11 @@ class LeadReport:
         return {"settings": self.settings, "summary": self.summary,
                 "pieces": [p.__dict__ for p in self.pieces]}
 
+    def progression(self, piece: LeadPiece) -> str:
+        """The chords `piece` was played over, bar by bar as a lead sheet writes them ("Dm7 G7 | Cmaj7")."""
+        num, den = (int(x) for x in self.settings["meter"].split("/"))
+        return progression_text(spans_from_text(piece.chords), num * 4.0 / den)
+
     def table(self) -> str:
         rows = ["| piece | key | notes | strong-beat chord tones | chords withheld | chance | files |",
                 "|---|---|---|---|---|---|---|"]
@@ -82,7 +87,8 @@ class LeadReport:
             self.table(), "",
             f"Training data (measured when the encoding was fitted): {_pct(s['training_data'])}. "
             f"Chords withheld: the same model and seeds, told nothing of the chords. Chance: uniform pitch classes.",
-            "",
+            "", "## Chords" + ("" if self.settings["chords"] else " (proposed by the model)"), "",
+            *[f"- {p.name} ({p.key}): {self.progression(p)}" for p in self.pieces], "",
         ])
 
 
@@ -199,7 +205,5 @@ def generate_lead(model: MusicRNN, enc: Lead, cfg: SampleConfig, out_dir: str | 
 
 
 def _spans_of(piece, end: float) -> list[ChordSpan]:
-    from .chords import spans_from_text
-
     spans = [s for s in spans_from_text(piece.meta.get("chords", "")) if s.start < end]
     return [ChordSpan(s.start, min(s.end, end), s.chord) for s in spans]

@@ -147,7 +147,6 @@ def generate_job(params: dict[str, Any], run: str, folder: str, out_root: str) -
 
 def _lead_job(model, enc, cfg, req, run: str, folder: Path, out_root: Path, progress, caught) -> dict[str, Any]:
     """A melody over the request's chords (or chords the model proposes), with its accompaniment."""
-    from ..chords import progression_text, spans_from_text
     from ..lead_generate import generate_lead
     from ..render.leadsheet import LEAD_FORMATS
 
@@ -156,10 +155,8 @@ def _lead_job(model, enc, cfg, req, run: str, folder: Path, out_root: Path, prog
                            meter=req.meter or None, tempo=req.tempo, swing=req.swing,
                            accompaniment=req.accompaniment, formats=LEAD_FORMATS, title=Path(run).name,
                            progress=progress, chord_files=False)
-    num, den = (int(x) for x in report.settings["meter"].split("/"))
     items = [describe(p.name, p.files, None, out_root) |
-             {"valid": p.check["valid"], "problem": p.check["problem"], "key": p.key,
-              "chords": progression_text(spans_from_text(p.chords), num * 4.0 / den),
+             {"valid": p.check["valid"], "problem": p.check["problem"], "key": p.key, "chords": report.progression(p),
               "chord_tones": p.fit.get("with_chords")} for p in report.pieces]
     progress("done", len(items), len(items))
     return {"items": items, "warnings": sorted({str(w.message) for w in caught})}
