@@ -307,19 +307,22 @@ def serve(roots: Sequence[str | Path], *, out: str | Path = "out/studio", host: 
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, _interrupt)
     studio = Studio(roots, out, workers=workers)
-    server = make_server(studio, host, port)
-    url_host = host if ":" not in host else f"[{host}]"
-    print(f"rnnmusic studio: http://{url_host}:{server.server_address[1]}/  (runs under "
-          f"{', '.join(map(str, studio.roots))}; results in {studio.out}; Ctrl-C stops)", flush=True)
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"warning: listening on {host}: anyone who can reach this machine can use the studio "
-              "(it has no login)", file=sys.stderr, flush=True)
+    server = None
     started = time.time()
-    try:
+    try:  # from here on, Ctrl-C or SIGTERM at any moment stops the studio cleanly (even right after the
+        # address is printed, when a script that read it may already be sending the signal)
+        server = make_server(studio, host, port)
+        url_host = host if ":" not in host else f"[{host}]"
+        print(f"rnnmusic studio: http://{url_host}:{server.server_address[1]}/  (runs under "
+              f"{', '.join(map(str, studio.roots))}; results in {studio.out}; Ctrl-C stops)", flush=True)
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            print(f"warning: listening on {host}: anyone who can reach this machine can use the studio "
+                  "(it has no login)", file=sys.stderr, flush=True)
         server.serve_forever(poll_interval=0.25)
     except KeyboardInterrupt:
         print(f"rnnmusic studio: stopped after {time.time() - started:.0f} s", flush=True)
     finally:
-        server.server_close()
+        if server is not None:
+            server.server_close()
         studio.jobs.shutdown()
     return 0
