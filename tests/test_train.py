@@ -144,10 +144,13 @@ def test_train_then_generate_playable_tunes(tmp_path):
     model, enc, meta = load_model(out)
     cfg_s = SampleConfig(count=8, temperature=0.8, seed=11, max_length=400)
     assert generate(model, enc, cfg_s) == generate(model, enc, cfg_s), "same seed, same output"
+    # 16 tunes (the first 8 are the ones above): a model this small writes tunes abc2midi accepts 1 to 4 times
+    # in 8 across training seeds (measured with seeds 1-4), 3 to 6 times in 16
+    cfg_16 = SampleConfig(count=16, temperature=0.8, seed=11, max_length=400)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tunes abc2midi rejects are reported, not fatal
-        report = generate_tunes(model, enc, cfg_s, tmp_path / "gen", formats="abc,mid")
-    assert sum(t.check.header_ok for t in report.tunes) >= 6, report.table()
+        report = generate_tunes(model, enc, cfg_16, tmp_path / "gen", formats="abc,mid")
+    assert sum(t.check.header_ok for t in report.tunes) >= 12, report.table()
     accepted = [t for t in report.tunes if t.check.abc2midi_ok]
     assert len(accepted) >= 2, report.table()
     assert all((tmp_path / "gen" / f"{t.name}.mid").stat().st_size > 50 for t in accepted)
