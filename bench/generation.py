@@ -13,8 +13,8 @@ sides and both generate exactly the same number of tokens.
 * founding (Classical-Piano-Composer's generate loop, batched): a window of the last 100 tokens (starting
   from 100 tokens of a validation chorale) goes through the recurrent core from a zero state at every step,
   the output layer runs on the last position only (as the founding many-to-one network's Dense layer did:
-  the LSTM returned its last output alone), that output is turned into probabilities (`filter_logits`, temperature 1) and sampled, the token appended and
-  the window shifted by one.
+  the LSTM returned its last output alone), that output is turned into probabilities (`filter_logits`,
+  temperature 1) and sampled, the token appended and the window shifted by one.
 
 Tokens/s = generated tokens / seconds, one piece and a batch of 64 pieces (each row its own piece). The two
 sides alternate (ours, founding) for `--rounds` rounds per batch size, in one process with fixed torch
@@ -177,8 +177,8 @@ def why_one_piece(r: dict) -> list[str]:
     return [
         "## What bounds one piece", "",
         f"With one piece, each of our tokens multiplies one vector by every weight matrix once: {mb:.0f} MB of "
-        f"fp32 weights (all but the embedding, of which one row is read) per token, {ours_ms:.2f} ms per token here ({mb / ours_ms:.0f} GB/s). The founding "
-        f"loop does 100 times the recurrent arithmetic per token ({found_ms:.1f} ms), but its 100 time steps "
+        f"fp32 weights (all but the embedding, of which one row is read) per token, {ours_ms:.2f} ms per token "
+        f"here ({mb / ours_ms:.0f} GB/s). The founding loop does 100 times the recurrent arithmetic per token ({found_ms:.1f} ms), but its 100 time steps "
         f"re-read the same {small['matrix']} recurrent matrix of each layer ({small['mb']} MB), which stays in the "
         f"cores' caches: in this run one vector times it took {small['us']} us ({small['gb_per_s']} GB/s), against "
         f"{big['us']} us ({big['gb_per_s']} GB/s) for a layer's {big['matrix']} input and recurrent matrices, the "

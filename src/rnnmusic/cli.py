@@ -274,7 +274,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _generate_lead(args: argparse.Namespace, model, enc) -> int:
-    from .lead_generate import generate_lead
+    from .lead_generate import MAX_TOKENS, generate_lead
     from .render.programs import parse_programs
     from .sample import SampleConfig
 
@@ -284,7 +284,7 @@ def _generate_lead(args: argparse.Namespace, model, enc) -> int:
     if isinstance(program, dict):
         raise UserError("--program for a lead sheet is the melody's one program, e.g. --program 66")
     cfg = SampleConfig(count=args.count, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                       seed=args.seed, max_length=args.max_length or 4000)
+                       seed=args.seed, max_length=args.max_length or MAX_TOKENS)
     out = Path(args.out) if args.out else Path(args.run) / "generated"
     report = generate_lead(model, enc, cfg, out, chords=args.chords, bars=args.bars, key=args.key, meter=args.meter,
                            tempo=args.tempo, swing=args.swing, accompaniment=args.accompaniment,
@@ -293,7 +293,7 @@ def _generate_lead(args: argparse.Namespace, model, enc) -> int:
     print(report.table())
     if not args.chords:  # the chords the model chose, as a lead sheet writes them
         for p in report.pieces:
-            print(f"{p.name} chords: {report.progression(p)}")
+            print(f"{p.name} chords: {p.progression}")
     s = report.summary
     n = len(report.pieces)
     print(f"{n} piece{'s' if n != 1 else ''} over {'the progression' if args.chords else 'chords the model proposed'} "

@@ -33,10 +33,12 @@ from .evaluate.piece_check import check_piece
 from .keys import MAJOR, Key, normalizing_shift, parse_key
 from .lead_sampler import sample_lead
 from .model import MusicRNN
+from .piece import bar_quarters
 from .render.leadsheet import ACCOMPANIMENTS, LEAD_FORMATS, write_lead_sheet
 from .sample import SampleConfig
 
 DEFAULT_BARS = 16
+MAX_TOKENS = 4000  # bounds the tokens drawn per piece; the bars set its length
 
 
 @dataclass
@@ -44,6 +46,7 @@ class LeadPiece:
     name: str
     key: str
     chords: str                     # spans_to_text of the chords it was played over (in its key)
+    progression: str                # the same chords bar by bar, as a lead sheet writes them ("Dm7 G7 | Cmaj7")
     fit: dict[str, Any]             # strong-beat chord tones: with chords, withheld, chance
     check: dict[str, Any]
     files: dict[str, str] = field(default_factory=dict)
@@ -59,11 +62,6 @@ class LeadReport:
     def to_dict(self) -> dict[str, Any]:
         return {"settings": self.settings, "summary": self.summary,
                 "pieces": [p.__dict__ for p in self.pieces]}
-
-    def progression(self, piece: LeadPiece) -> str:
-        """The chords `piece` was played over, bar by bar as a lead sheet writes them ("Dm7 G7 | Cmaj7")."""
-        num, den = (int(x) for x in self.settings["meter"].split("/"))
-        return progression_text(spans_from_text(piece.chords), num * 4.0 / den)
 
     def table(self) -> str:
         rows = ["| piece | key | notes | strong-beat chord tones | chords withheld | chance | files |",
@@ -88,7 +86,7 @@ class LeadReport:
             f"Training data (measured when the encoding was fitted): {_pct(s['training_data'])}. "
             f"Chords withheld: the same model and seeds, told nothing of the chords. Chance: uniform pitch classes.",
             "", "## Chords" + ("" if self.settings["chords"] else " (proposed by the model)"), "",
-            *[f"- {p.name} ({p.key}): {self.progression(p)}" for p in self.pieces], "",
+            *[f"- {p.name} ({p.key}): {p.progression}" for p in self.pieces], "",
         ])
 
 
@@ -138,7 +136,7 @@ def generate_lead(model: MusicRNN, enc: Lead, cfg: SampleConfig, out_dir: str | 
     cfg.validate()
     fmts = parse_formats(formats, LEAD_FORMATS)
     ts = _time_signature(enc, meter)
-    bar_len = ts[0] * 4.0 / ts[1]
+    bar_len = bar_quarters(ts)
     spans = None
     if chords:
         spans = read_progression(chords, bar_len) if chord_files else parse_progression(chords, bar_len)
@@ -188,7 +186,7 @@ def generate_lead(model: MusicRNN, enc: Lead, cfg: SampleConfig, out_dir: str | 
         check = check_piece(melody, min_bars=0.0).to_dict()
         files = write_lead_sheet(melody, real_spans, out / name, style=accompaniment, swing_ratio=swing, tempo=tempo,
                                  formats=fmts, title=f"{title} {i + 1}")
-        pieces.append(LeadPiece(name, str(k), spans_to_text(real_spans),
+        pieces.append(LeadPiece(name, str(k), spans_to_text(real_spans), progression_text(real_spans, bar_len),
                                 {"with_chords": share(h, n), "withheld": share(hw, nw), "chance": ch,
                                  "strong_beat_notes": n}, check, files))
     summary = {"with_chords": share(*totals["with"]), "withheld": share(*totals["withheld"]),

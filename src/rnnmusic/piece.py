@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -24,6 +24,11 @@ def note_array(notes: Iterable[tuple[float, float, int, int]] | np.ndarray) -> n
     if len(a):
         a = a[np.lexsort((a[:, PITCH], a[:, START]))]
     return a
+
+
+def bar_quarters(time_signature: Sequence[int]) -> float:
+    """Quarter notes in a bar of `time_signature` (numerator, denominator): 4/4 -> 4.0, 6/8 -> 3.0."""
+    return int(time_signature[0]) * 4.0 / int(time_signature[1])
 
 
 @dataclass
@@ -48,8 +53,7 @@ class Piece:
     @property
     def bar_length(self) -> float:
         """Quarter notes per bar."""
-        num, den = self.time_signature
-        return num * 4.0 / den
+        return bar_quarters(self.time_signature)
 
     @property
     def end(self) -> float:

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..chords import QUALITIES, ChordError, ChordSpan, parse_chord, progression_key, recognize, spans_to_text
 from ..keys import Key
-from ..piece import DUR, PITCH, START, Piece
+from ..piece import DUR, PITCH, START, Piece, bar_quarters
 
 MELODY_NAMES = ("melody", "lead", "vocal", "voice", "solo")
 CHORD_PART_ID = "rnnmusic-chords"
@@ -184,7 +184,7 @@ def lead_piece(score, source: str, *, exact: bool) -> tuple[Piece | None, str | 
     tracks = [i for i, t in enumerate(q.tracks) if not t.is_drum and t.note_num()]
     tempo = float(q.tempos[0].qpm) if len(q.tempos) else 120.0
     ts = (q.time_signatures[0].numerator, q.time_signatures[0].denominator) if len(q.time_signatures) else (4, 4)
-    bar = ts[0] * 4.0 / ts[1]
+    bar = bar_quarters(ts)
     if exact:
         if len(tracks) < 2:
             return None, "no chord symbols" if tracks else "no notes"

@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from ..chords import ChordSpan, chord_at
-from ..piece import PITCH, START
+from ..piece import PITCH, START, bar_quarters
 
 EPS = 1.0 / 48
 
@@ -23,7 +23,7 @@ EPS = 1.0 / 48
 def strong_beats(time_signature: Sequence[int]) -> tuple[float, list[float]]:
     """(bar length, strong-beat offsets within the bar) in quarter notes."""
     num, den = int(time_signature[0]), int(time_signature[1])
-    bar = num * 4.0 / den
+    bar = bar_quarters(time_signature)
     if num % 2 == 0 and num >= 4 or (den == 8 and num in (6, 12)):
         return bar, [0.0, bar / 2]
     return bar, [0.0]

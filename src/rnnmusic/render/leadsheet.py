@@ -25,7 +25,7 @@ import numpy as np
 
 from ..chords import QUALITIES, ROOT_NAMES, SUFFIX, Chord, ChordSpan
 from ..errors import UserError
-from ..piece import DUR, PITCH, START, TPQ, Piece
+from ..piece import DUR, PITCH, START, TPQ, Piece, bar_quarters
 
 __all__ = [
     "ACCOMPANIMENTS",
@@ -76,11 +76,6 @@ class Track:
 
 
 # -- time helpers ------------------------------------------------------------------------------------------
-def _bar_length(time_signature: tuple[int, int]) -> float:
-    num, den = time_signature
-    return num * 4.0 / den
-
-
 def _beat_length(time_signature: tuple[int, int]) -> float:
     """The counted beat in quarter notes: the denominator's note (a quarter in 4/4, an eighth in 6/8)."""
     return 4.0 / time_signature[1]
@@ -168,7 +163,7 @@ def block_track(spans: Sequence[ChordSpan], time_signature: tuple[int, int] = (4
 
     The chord is voiced in close position in E3..C5 with smooth voice leading (`voice_chord`), with its root
     (or slash bass) added an octave below the voicing."""
-    bar = _bar_length(time_signature)
+    bar = bar_quarters(time_signature)
     rows, previous = [], None
     for span in _chord_spans(spans):
         voicing = voice_chord(span.chord, previous)
@@ -205,7 +200,7 @@ def comp_track(spans: Sequence[ChordSpan], time_signature: tuple[int, int] = (4,
     chords = _chord_spans(spans)
     if not chords:
         return Track("Piano", PIANO, _notes([]))
-    bar, beat = _bar_length(time_signature), _beat_length(time_signature)
+    bar, beat = bar_quarters(time_signature), _beat_length(time_signature)
     hits = _comp_hits(time_signature)
     four = time_signature == (4, 4)
     first_bar = int(np.floor(chords[0].start / bar + EPS))
@@ -253,7 +248,7 @@ def _bass_positions(time_signature: tuple[int, int]) -> tuple[list[float], bool]
     for a root-fifth line: 1 and 3 in 3/4 (as a waltz bass), every beat in 2/4, every dotted quarter in compound
     meters, and the bar line and the middle beat in the rest."""
     num, den = time_signature
-    bar, beat = _bar_length(time_signature), _beat_length(time_signature)
+    bar, beat = bar_quarters(time_signature), _beat_length(time_signature)
     if time_signature in ((4, 4), (2, 2)):
         return [float(k) for k in range(int(bar))], True
     if _is_compound(time_signature):
@@ -277,7 +272,7 @@ def bass_track(spans: Sequence[ChordSpan], time_signature: tuple[int, int] = (4,
     chords = _chord_spans(spans)
     if not chords:
         return Track("Bass", ACOUSTIC_BASS, _notes([]))
-    bar = _bar_length(time_signature)
+    bar = bar_quarters(time_signature)
     positions, walking = _bass_positions(time_signature)
     first_bar = int(np.floor(chords[0].start / bar + EPS))
     last_bar = int(np.ceil(chords[-1].end / bar - EPS))

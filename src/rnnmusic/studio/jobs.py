@@ -132,34 +132,32 @@ def generate_job(params: dict[str, Any], run: str, folder: str, out_root: str) -
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if enc.kind == "lead":
-            return _lead_job(model, enc, cfg, req, run, folder, out_root, progress, caught)
-        if enc.piece_format == "midi":
-            report = generate_pieces(model, enc, cfg, folder, formats=STUDIO_FORMATS, key=req.key or None,
-                                     tempo=req.tempo, title=Path(run).name, min_bars=4, progress=progress,
-                                     only_valid=req.only_valid)
+            items = _lead_items(model, enc, cfg, req, run, folder, out_root, progress)
         else:
-            report = generate_tunes(model, enc, cfg, folder, formats=STUDIO_FORMATS, title=Path(run).name,
-                                    progress=progress, only_valid=req.only_valid)
-        items = [describe(t.name, t.files, t.check, out_root) for t in report.tunes]
+            if enc.piece_format == "midi":
+                report = generate_pieces(model, enc, cfg, folder, formats=STUDIO_FORMATS, key=req.key or None,
+                                         tempo=req.tempo, title=Path(run).name, min_bars=4, progress=progress,
+                                         only_valid=req.only_valid)
+            else:
+                report = generate_tunes(model, enc, cfg, folder, formats=STUDIO_FORMATS, title=Path(run).name,
+                                        progress=progress, only_valid=req.only_valid)
+            items = [describe(t.name, t.files, t.check, out_root) for t in report.tunes]
     progress("done", len(items), len(items))
     return {"items": items, "warnings": sorted({str(w.message) for w in caught})}
 
 
-def _lead_job(model, enc, cfg, req, run: str, folder: Path, out_root: Path, progress, caught) -> dict[str, Any]:
-    """A melody over the request's chords (or chords the model proposes), with its accompaniment."""
-    from ..lead_generate import generate_lead
+def _lead_items(model, enc, cfg, req, run: str, folder: Path, out_root: Path, progress) -> list[dict[str, Any]]:
+    """Melodies over the request's chords (or chords the model proposes), with their accompaniment."""
+    from ..lead_generate import MAX_TOKENS, generate_lead
     from ..render.leadsheet import LEAD_FORMATS
 
-    cfg = replace(cfg, max_length=4000)  # bars set the length; this only bounds the tokens drawn (as the CLI)
-    report = generate_lead(model, enc, cfg, folder, chords=req.chords or None, bars=req.bars, key=req.key or None,
-                           meter=req.meter or None, tempo=req.tempo, swing=req.swing,
-                           accompaniment=req.accompaniment, formats=LEAD_FORMATS, title=Path(run).name,
-                           progress=progress, chord_files=False)
-    items = [describe(p.name, p.files, None, out_root) |
-             {"valid": p.check["valid"], "problem": p.check["problem"], "key": p.key, "chords": report.progression(p),
-              "chord_tones": p.fit.get("with_chords")} for p in report.pieces]
-    progress("done", len(items), len(items))
-    return {"items": items, "warnings": sorted({str(w.message) for w in caught})}
+    report = generate_lead(model, enc, replace(cfg, max_length=MAX_TOKENS), folder, chords=req.chords or None,
+                           bars=req.bars, key=req.key or None, meter=req.meter or None, tempo=req.tempo,
+                           swing=req.swing, accompaniment=req.accompaniment, formats=LEAD_FORMATS,
+                           title=Path(run).name, progress=progress, chord_files=False)
+    return [describe(p.name, p.files, None, out_root) |
+            {"valid": p.check["valid"], "problem": p.check["problem"], "key": p.key, "chords": p.progression,
+             "chord_tones": p.fit.get("with_chords")} for p in report.pieces]
 
 
 def render_job(params: dict[str, Any], run: str, folder: str, out_root: str) -> dict[str, Any]:

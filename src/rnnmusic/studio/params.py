@@ -102,12 +102,9 @@ def generate_request(form: Mapping[str, Any], *, piece_format: str, kind: str) -
         prime=_text(form, "prime", MAX_PRIME),
         only_valid=_flag(form, "only_valid"),
     )
-    lead_fields = {"chords": _text(form, "chords", MAX_CHORDS), "bars": _number(form, "bars", int, BARS, None),
-                   "swing": _number(form, "swing", float, SWING, 0.5),
-                   "accompaniment": _text(form, "accompaniment", 20) or "comp"}
     if kind == "lead":
-        return _lead_request(req, lead_fields)
-    if lead_fields["chords"] or lead_fields["bars"] is not None or form.get("swing") or form.get("accompaniment"):
+        return _lead_request(req, form)
+    if any(str(form.get(name) or "").strip() for name in ("chords", "bars", "swing", "accompaniment")):
         raise UserError("chords, bars, swing and accompaniment apply to lead-sheet models (trained with --encoding lead)")
     if piece_format == "abc":
         if req.tempo is not None:
@@ -140,13 +137,16 @@ def _parse_key(text: str) -> str:
         raise UserError(f"key must be like G, Em, Bb major or F# minor, got {text!r}") from None
 
 
-def _lead_request(req: GenerateRequest, fields: dict[str, Any]) -> GenerateRequest:
+def _lead_request(req: GenerateRequest, form: Mapping[str, Any]) -> GenerateRequest:
     """A lead-sheet model's request: the chords are parsed here as text (never as a file name), so a bad
     symbol is refused before any work is queued, with the symbol and its bar named."""
     from ..chords import ChordError, parse_progression
+    from ..piece import bar_quarters
 
-    for name, value in fields.items():
-        setattr(req, name, value)
+    req.chords = _text(form, "chords", MAX_CHORDS)
+    req.bars = _number(form, "bars", int, BARS, None)
+    req.swing = _number(form, "swing", float, SWING, 0.5)
+    req.accompaniment = _text(form, "accompaniment", 20) or "comp"
     if req.prime or req.only_valid:
         raise UserError("prime and only-valid do not apply to lead-sheet models: give chords (and a key)")
     if req.accompaniment not in ACCOMPANIMENTS:
@@ -156,9 +156,8 @@ def _lead_request(req: GenerateRequest, fields: dict[str, Any]) -> GenerateReque
     if req.key:
         req.key = _parse_key(req.key)
     if req.chords:
-        num, den = (int(x) for x in (req.meter or "4/4").split("/"))
         try:
-            parse_progression(req.chords, num * 4.0 / den)
+            parse_progression(req.chords, bar_quarters(req.meter.split("/") if req.meter else (4, 4)))
         except ChordError as e:
             raise UserError(f"chords: {e}") from None
     return req
