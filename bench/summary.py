@@ -31,7 +31,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="summarise the --quick results")
     args = ap.parse_args()
-    tr, ge, pr, me = (load(n, args.quick) for n in ("training", "generation", "preprocess", "memory"))
+    tr, ge, pr, me, pc = (load(n, args.quick) for n in ("training", "generation", "preprocess", "memory", "precision"))
     rows: list[dict] = []
     if tr:
         tl = tr["time_to_loss"]
@@ -66,8 +66,8 @@ def main() -> int:
     m = machine_info() | {"torch": torch.__version__}
     command = "make bench" + (" (--quick)" if args.quick else "")
     result = {"machine": m, "date": time.strftime("%Y-%m-%d %H:%M"), "command": command, "rows": rows,
-              "memory": me["rows"] if me else None, "gpu": "not measured (no GPU device lent to this task)"}
-    commits = sorted({x["commit"] for x in (tr, ge, pr, me) if x})
+              "memory": me["rows"] if me else None, "gpu": gpu_line(pc)}
+    commits = sorted({x["commit"] for x in (tr, ge, pr, me, pc) if x})
     md = [
         "# Benchmark summary" + (" (--quick: smoke test, not the reported figures)" if args.quick else ""), "",
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['platform']}, Python {m['python']}, torch {m['torch']} (CPU); "
@@ -79,12 +79,36 @@ def main() -> int:
           f">= {r['goal']:g}x | {verdict(r['ratio'], r['goal'])} | [{r['file']}]({r['file']}) |" for r in rows], "",
         "Memory (peak resident set, each job in a fresh process; details in [memory.md](memory.md)):", "",
         "| job | peak | goal | result | dense one-hot of the corpus would be |", "|---|---|---|---|---|", *mem, "",
-        "GPU: not measured (no GPU device was lent to this task).", "",
-        f"Command: `{command}` (runs bench/speed.py, preprocess.py, training.py, generation.py, memory.py, "
-        "summary.py).", "",
+        gpu_line(pc), "",
+        f"Command: `{command}` (runs bench/speed.py, preprocess.py, training.py, generation.py, precision.py, "
+        "memory.py, summary.py).", "",
     ]
     write_results(f"summary{'-quick' if args.quick else ''}", result, "\n".join(md))
     return 0
+
+
+def gpu_line(pc: dict | None) -> str:
+    """The GPU row of the issue (tokens/s GPU vs CPU, fraction of the matmul peak), with the CPU's own
+    precision figures, from precision.json."""
+    if not pc:
+        return "GPU and precision: bench/precision.py has not run."
+    rows = pc["rows"]
+    cpu = {(x["batch"], x["precision"]): x for x in rows if x["device"] == "cpu"}
+    cpu_best = max(x["tokens_per_s"] for x in cpu.values())
+    parts = []
+    for batch in sorted({b for b, _ in cpu}):
+        f32, b16 = cpu.get((batch, "fp32")), cpu.get((batch, "bf16"))
+        if f32 and b16:
+            parts.append(f"batch {batch}: bf16 {b16['tokens_per_s']:,} tokens/s against fp32 {f32['tokens_per_s']:,} "
+                         f"({b16['tokens_per_s'] / f32['tokens_per_s']:.2f}x)")
+    line = "CPU training by precision (our way, the training.py network; [precision.md](precision.md)): " + "; ".join(parts) + "."
+    gpu = [x for x in rows if x["device"] == "cuda"]
+    if not gpu:
+        return line + " GPU: not measured (torch saw no GPU on this machine; no device was lent to this task)."
+    top = max(gpu, key=lambda x: x["tokens_per_s"])
+    return (line + f" GPU ({pc['machine']['gpu']}): best {top['tokens_per_s']:,} tokens/s ({top['precision']}, batch "
+            f"{top['batch']}), {top['tokens_per_s'] / cpu_best:.1f}x the fastest CPU row, "
+            f"{top['fraction_of_peak']:.1%} of the GPU's {top['precision']} matmul peak.")
 
 
 if __name__ == "__main__":

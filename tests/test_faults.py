@@ -111,7 +111,7 @@ def test_sigkill_at_random_moments_and_mid_write_then_resume_matches(reference_w
     rng = random.Random(20240611)
     out = tmp_path / "run"
     ckdir = out / "checkpoints"
-    slow = {"RNNMUSIC_TEST_SLOW_WRITE": "0.05"}
+    slow = {"RNNMUSIC_TEST_SLOW_WRITE": "0.2"}
     kills, mid_write, finished = 0, 0, False
     for attempt in range(6):
         args = ["train", "--out", str(out), "--checkpoint-steps", "1", "--keep-checkpoints", "4", *TINY_FLAGS] \
@@ -147,9 +147,11 @@ def test_sigkill_at_random_moments_and_mid_write_then_resume_matches(reference_w
             break
         assert proc.returncode == -signal.SIGKILL, stderr[-2000:]
         leftovers = set(ckdir.glob("*.tmp")) - temps_before
-        if leftovers:  # killed mid-write: the half-written temp file stays behind, under a name resume ignores
+        # killed mid-write: the half-written temp file stays behind, under a name resume ignores. (A kill that
+        # lands after the last byte but before the rename leaves a whole temp file: not a mid-write kill.
+        # Under load the poll above can see the temp file late: a local run once failed so, with 0.05 s.)
+        if leftovers and not all(_loads(p) for p in leftovers):
             mid_write += 1
-            assert not all(_loads(p) for p in leftovers)
         assert_every_file_verifies(out)
         assert _newest_step(out) > before
     print(f"{kills} kills, {mid_write} of them during a checkpoint write")

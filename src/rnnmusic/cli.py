@@ -9,7 +9,7 @@ import warnings
 from dataclasses import fields
 from pathlib import Path
 
-from .config import CELLS, OPTIMIZERS, SCHEDULES, ModelConfig, TrainConfig
+from .config import CELLS, OPTIMIZERS, PRECISIONS, SCHEDULES, ModelConfig, TrainConfig
 from .encodings import ENCODINGS
 from .errors import UserError
 
@@ -82,6 +82,9 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--deterministic", action="store_const", const=True,
                    help="bit-identical results across interruptions (one thread, deterministic kernels)")
     g.add_argument("--threads", type=int, help="torch CPU threads")
+    g.add_argument("--device", help="auto (default: a CUDA GPU when torch sees one, else the CPU), cpu, cuda or cuda:N")
+    g.add_argument("--precision", choices=PRECISIONS,
+                   help="fp32 (default), or bf16/fp16 autocast of the forward pass (weights and checkpoints stay fp32)")
     g.add_argument("--max-minutes", type=float, help="stop (resumably) after this many minutes of training")
     g.add_argument("--max-steps", type=int, help="stop (resumably) at this global step")
     if p.prog.split()[-1] == "train":

@@ -10,6 +10,7 @@ from .errors import UserError
 CELLS = ("lstm", "gru", "rnn")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 SCHEDULES = ("constant", "cosine", "plateau")
+PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 @dataclass
@@ -86,6 +87,8 @@ class TrainConfig:
     seed: int = 1337
     deterministic: bool = False   # bit-identical results across interruptions and reruns (single thread)
     threads: int | None = None    # torch intra-op threads (None = torch default)
+    device: str = "auto"          # auto (a CUDA GPU when torch sees one, else the CPU) | cpu | cuda | cuda:N
+    precision: str = "fp32"       # fp32 | bf16 | fp16: autocast of the forward pass (rnnmusic.device)
     max_minutes: float | None = None   # stop (resumably) after this much training time
     max_steps: int | None = None       # stop (resumably) after this global step
 
@@ -107,6 +110,8 @@ class TrainConfig:
             raise UserError(f"valid fraction must be between 0 and 1, got {self.valid_fraction}")
         if self.lr <= 0:
             raise UserError(f"learning rate must be positive, got {self.lr}")
+        if self.precision not in PRECISIONS:
+            raise UserError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:

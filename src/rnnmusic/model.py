@@ -322,8 +322,9 @@ def count_targets(target: torch.Tensor) -> int:
 
 
 def detach_state(state: State | None) -> State | None:
-    """Cut the graph between truncated-BPTT chunks while keeping the values."""
-    return None if state is None else {k: v.detach() for k, v in state.items()}
+    """Cut the graph between truncated-BPTT chunks while keeping the values (in fp32: under autocast the
+    core returns its state in 16 bits)."""
+    return None if state is None else {k: v.detach().float() for k, v in state.items()}
 
 
 def state_tensors(state: State | None) -> dict[str, torch.Tensor]:

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from . import distributed
+from . import device, distributed
 from .batches import PieceBatches, WindowBatches
 from .checkpoint import (
     load_checkpoint,
@@ -111,12 +111,15 @@ class Trainer:
             torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
         self.model = MusicRNN(model_cfg)
+        self.device = dist.device if dist is not None else device.resolve_device(cfg.device)
+        device.check_precision(cfg.precision, self.device, model_cfg.cell)
+        self.model.to(self.device)
+        self.scaler = device.grad_scaler(self.device, cfg.precision)
         self.net: torch.nn.Module = self.model  # what the training step calls (DDP-wrapped with several processes)
         self._rows = 0  # real rows of this rank's share of the current batch (several processes)
         if dist is not None:
             from torch.nn.parallel import DistributedDataParallel
 
-            self.model.to(dist.device)
             self.net = DistributedDataParallel(
                 self.model, device_ids=[dist.device.index] if dist.device.type == "cuda" else None)
             if not dist.main:  # rank 0 draws the dropout masks one process would; the others their own
@@ -169,6 +172,8 @@ class Trainer:
             t.update({f"optim.{k}": v for k, v in opt_t.items()})
             if self.dist is None:
                 t["rng.torch"] = torch.get_rng_state()
+                if self.device.type == "cuda":  # dropout masks on the GPU come from its own generator
+                    t["rng.cuda"] = torch.cuda.get_rng_state(self.device)
                 t.update({f"hidden.{k}": v for k, v in state_tensors(self.state).items()})
             else:  # collectives: every rank's RNG, every row's recurrent state (rank 0 writes them)
                 rngs = distributed.gather_rng(self.dist)
@@ -183,6 +188,7 @@ class Trainer:
         return {
             "progress": asdict(self.p),
             "optimizer": opt_js,
+            "grad_scaler": device.scaler_state(self.scaler),
             "encoding": self.encoding.name,
             "model": asdict(self.model_cfg),
             "parameters": self.model.num_parameters(),
@@ -207,9 +213,13 @@ class Trainer:
     def restore(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         self.model.load_state_dict(split_prefix(tensors, "model"))
         self.optimizer.load_state_dict(optimizer_from_flat(split_prefix(tensors, "optim"), meta["optimizer"]))
-        self.state = state_from_tensors(split_prefix(tensors, "hidden"))
+        self.state = device.move_state(state_from_tensors(split_prefix(tensors, "hidden")), self.device)
+        if self.scaler is not None and meta.get("grad_scaler"):
+            self.scaler.load_state_dict(meta["grad_scaler"])
         if self.dist is None:
             torch.set_rng_state(tensors["rng.torch"])
+            if "rng.cuda" in tensors and self.device.type == "cuda":
+                torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
         else:
             own = tensors["rng.torch"] if self.dist.main else tensors.get(f"rng.torch.rank{self.dist.rank}")
             if own is not None:
@@ -249,8 +259,11 @@ class Trainer:
         for _, x, y, fresh in data.batches(0):
             if self.dist is not None:
                 x, y, _ = distributed.shard(x, y, self.dist)
-            out, state = self.model(x, None if fresh else state)
-            total += float(self.model.loss(out, y, reduction="sum"))
+            else:
+                x, y = x.to(self.device), y.to(self.device)
+            with self._autocast():
+                out, state = self.model(x, None if fresh else state)
+            total += float(self.model.loss(out.float(), y, reduction="sum"))
             count += count_targets(y)
         if self.dist is not None:
             total, count = distributed.all_sum([total, count], self.dist)
@@ -346,20 +359,34 @@ class Trainer:
             g["lr"] = lr
         scored, loss_sum = count_targets(y), None
         if self.dist is None:
-            out, state = self.model(x, self.state)
-            loss = self.model.loss(out, y)
+            x, y = x.to(self.device), y.to(self.device)
+            with self._autocast():
+                out, state = self.model(x, self.state)
+            loss = self.model.loss(out.float(), y)
         else:
             x, y, self._rows = distributed.shard(x, y, self.dist)
-            out, state = self.net(x, self.state)
-            loss_sum = self.model.loss(out, y, reduction="sum")
+            with self._autocast():
+                out, state = self.net(x, self.state)
+            loss_sum = self.model.loss(out.float(), y, reduction="sum")
             loss = loss_sum * (self.dist.world / max(1, scored))
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        if self.scaler is None:
+            loss.backward()
+        else:  # fp16: scale the loss up for the backward pass, and the gradients back down before clipping
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(self.optimizer)
         if self.cfg.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
-        self.optimizer.step()
+        if self.scaler is None:
+            self.optimizer.step()
+        else:  # skips the step when a gradient overflowed, and adapts the scale
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
         self.state = detach_state(state)
         return loss, loss_sum, scored
+
+    def _autocast(self):
+        return device.autocast(self.device, self.cfg.precision)
 
     def _budget_spent(self, session_start: float) -> str | None:
         c, p = self.cfg, self.p
@@ -513,6 +540,8 @@ def train(
     d = distributed.setup()
     if d is not None:
         distributed.check_batch(cfg.batch_size, d.world)
+    else:  # before the corpus is read: a device or precision this machine lacks
+        device.check_precision(cfg.precision, device.resolve_device(cfg.device), model_cfg.cell)
     run = RunDir(Path(out))
     if run.exists():
         raise UserError(f"{run.root}: already holds a run; use --resume to continue it or choose another --out")
@@ -569,6 +598,8 @@ def resume(
     d = distributed.setup()
     if d is not None:
         distributed.check_batch(cfg.batch_size, d.world)
+    else:
+        device.check_precision(cfg.precision, device.resolve_device(cfg.device), model_cfg.cell)
     enc = run.load_encoding()
     data = prepare(cfg, enc)
     train_pieces, valid_pieces = data.train, data.valid
