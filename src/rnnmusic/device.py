@@ -65,10 +65,8 @@ def grad_scaler(device: torch.device, precision: str) -> torch.amp.GradScaler | 
 
 
 def scaler_state(scaler: torch.amp.GradScaler | None) -> dict[str, Any] | None:
-    """The scaler's state as JSON (scale and growth tracker), for checkpoints."""
-    if scaler is None:
-        return None
-    return {k: (float(v) if isinstance(v, float) else v) for k, v in scaler.state_dict().items()}
+    """The scaler's state (scale, growth tracker and settings: plain numbers) for a checkpoint's JSON."""
+    return None if scaler is None else scaler.state_dict()
 
 
 def move_state(state: dict[str, torch.Tensor] | None, device: torch.device) -> dict[str, torch.Tensor] | None:
