@@ -27,11 +27,12 @@ from pathlib import Path
 import torch
 
 from rnnmusic.dataset import prepare
+from rnnmusic.device import AUTOCAST_DTYPES
 
 from machine import machine_info, write_results
-from training import Side, configs
+from training import Side, configs, throughput
 
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+DTYPES = AUTOCAST_DTYPES | {"fp32": torch.float32}
 
 
 def matmul_peak(device: torch.device, precision: str, n: int, seconds: float) -> float:
@@ -67,26 +68,15 @@ def train_flops_per_token(mcfg) -> float:
 
 def measure(device: torch.device, batch: int, precisions: list[str], mcfg, base, data, folder: Path,
             warmup: int, rounds: int, per_round: int) -> dict[str, dict]:
-    sides = {}
+    """training.throughput over one Side per precision (each step ends by reading its loss back, so the
+    step has finished on the device when the clock stops)."""
+    sides = []
     for p in precisions:
         cfg = type(base)(**(base.__dict__ | {"batch_size": batch, "device": str(device), "precision": p}))
-        sides[p] = Side(f"{device.type}-{batch}-{p}", mcfg, cfg, data, folder)
-    for s in sides.values():
-        for _ in range(warmup):
-            s.step()
-    stats = {p: {"steps": 0, "targets": 0, "seconds": 0.0} for p in precisions}
-    for _ in range(rounds):
-        for p, s in sides.items():
-            for _ in range(per_round):
-                sync(device)
-                t0 = time.perf_counter()
-                n = s.step()  # (reads the loss back: the step has finished on the device)
-                stats[p]["seconds"] += time.perf_counter() - t0
-                stats[p]["targets"] += n
-                stats[p]["steps"] += 1
+        sides.append(Side(p, mcfg, cfg, data, folder / f"{device.type}-{batch}"))
+    stats = throughput(sides, warmup, rounds, per_round)
     for st in stats.values():
-        st["tokens_per_s"] = round(st["targets"] / st["seconds"], 1)
-        st["seconds"] = round(st["seconds"], 2)
+        st["tokens_per_s"] = st.pop("targets_per_s")
     return stats
 
 

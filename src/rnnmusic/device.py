@@ -15,7 +15,6 @@ from typing import Any
 
 import torch
 
-from .config import PRECISIONS
 from .errors import UserError
 
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -43,8 +42,7 @@ def resolve_device(name: str, cuda_available: bool | None = None) -> torch.devic
 
 
 def check_precision(precision: str, device: torch.device, cell: str) -> None:
-    if precision not in PRECISIONS:
-        raise UserError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    """Whether this device runs this precision (one of config.PRECISIONS: TrainConfig.validate checks that)."""
     if precision == "fp16" and device.type == "cpu" and cell != "rnn":
         # (torch 2.13: oneDNN has no fp16 LSTM, and the GRU quietly stays in fp32)
         raise UserError(f"--precision fp16: torch has no fp16 {cell.upper()} on the CPU; use bf16 there, or fp16 on a GPU")

@@ -96,6 +96,7 @@ class Trainer:
         progress_bar: bool | None = None,
         dist: distributed.Dist | None = None,
     ):
+        cfg.validate()
         self.run, self.model_cfg, self.cfg, self.encoding = run, model_cfg, cfg, encoding
         self.callbacks = list(callbacks)
         self.progress_bar = progress_bar
@@ -522,6 +523,19 @@ DEFAULT_CALLBACKS: tuple[Callable[[], Callback], ...] = (LossPlot, SampleWriter)
 
 
 # -- entry points ----------------------------------------------------------------------------------------
+def _start(cfg: TrainConfig, model_cfg: ModelConfig) -> distributed.Dist | None:
+    """The checks that need no data, before the corpus is read, and this process' place among several
+    (None: one process): the settings, then that the batch divides among the processes, or that this
+    machine has the device and precision asked for."""
+    cfg.validate()
+    d = distributed.setup()
+    if d is not None:
+        distributed.check_batch(cfg.batch_size, d.world)
+    else:
+        device.check_precision(cfg.precision, device.resolve_device(cfg.device), model_cfg.cell)
+    return d
+
+
 def train(
     out: str | Path,
     cfg: TrainConfig | None = None,
@@ -536,12 +550,7 @@ def train(
     train one model data-parallel; only rank 0 writes files."""
     cfg = cfg or TrainConfig()
     model_cfg = model_cfg or ModelConfig()
-    cfg.validate()
-    d = distributed.setup()
-    if d is not None:
-        distributed.check_batch(cfg.batch_size, d.world)
-    else:  # before the corpus is read: a device or precision this machine lacks
-        device.check_precision(cfg.precision, device.resolve_device(cfg.device), model_cfg.cell)
+    d = _start(cfg, model_cfg)
     run = RunDir(Path(out))
     if run.exists():
         raise UserError(f"{run.root}: already holds a run; use --resume to continue it or choose another --out")
@@ -594,12 +603,7 @@ def resume(
         if not hasattr(cfg, k):
             raise UserError(f"cannot override unknown setting {k!r}")
         setattr(cfg, k, v)
-    cfg.validate()
-    d = distributed.setup()
-    if d is not None:
-        distributed.check_batch(cfg.batch_size, d.world)
-    else:
-        device.check_precision(cfg.precision, device.resolve_device(cfg.device), model_cfg.cell)
+    d = _start(cfg, model_cfg)
     enc = run.load_encoding()
     data = prepare(cfg, enc)
     train_pieces, valid_pieces = data.train, data.valid
