@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
 
@@ -38,7 +37,7 @@ from rnnmusic.model import MusicRNN
 from rnnmusic.presets import apply_preset
 from rnnmusic.sample import SampleConfig, filter_logits, sample_ids
 
-from machine import machine_info, write_results
+from machine import commit, machine_info, write_results
 
 GOAL = 30.0
 WINDOW = 100
@@ -134,10 +133,9 @@ def main() -> int:
                "ratio": round(f_s / o_s, 1)}
         rows.append(row)
         print(json.dumps(row), file=sys.stderr)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     command = "python bench/generation.py" + (" --quick" if args.quick else "")
     result = {"machine": machine_info() | {"torch": torch.__version__, "torch_threads": torch.get_num_threads()},
-              "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M"), "command": command, "quick": args.quick,
+              "commit": commit(), "date": time.strftime("%Y-%m-%d %H:%M"), "command": command, "quick": args.quick,
               "settings": vars(args), "window": WINDOW,
               "model": mcfg.__dict__ | {"parameters": model.num_parameters()},
               "vocabulary": {"encoding": cfg.encoding, "corpus": cfg.corpus, "size": enc.vocab_size},

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
@@ -17,6 +18,17 @@ def machine_info() -> dict:
         pass
     return {"cpu": cpu or platform.processor(), "cores": os.cpu_count(), "python": platform.python_version(),
             "platform": platform.platform()}
+
+
+def commit() -> str:
+    """The commit measured: `git rev-parse`, or $RNNMUSIC_COMMIT where the tree is a copy without git (a GPU
+    machine's), or ''."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).parent).stdout.strip()
+    except OSError:
+        out = ""
+    return out or os.environ.get("RNNMUSIC_COMMIT", "")
 
 
 def write_results(name: str, result: dict, markdown: str) -> None:

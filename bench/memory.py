@@ -40,7 +40,7 @@ import threading
 import time
 from pathlib import Path
 
-from machine import machine_info, write_results
+from machine import commit, machine_info, write_results
 
 GOAL_MB = 2048
 HERE = Path(__file__).resolve()
@@ -170,9 +170,8 @@ def main() -> int:
         r.setdefault("dense_one_hot_mb", pre["dense_one_hot_mb"])
         r["under_goal"] = r["peak_mb"] < GOAL_MB
         r["below_one_hot"] = r["peak_mb"] < r["dense_one_hot_mb"]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     command = "python bench/memory.py" + (" --quick" if args.quick else "")
-    result = {"machine": machine_info(), "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M"),
+    result = {"machine": machine_info(), "commit": commit(), "date": time.strftime("%Y-%m-%d %H:%M"),
               "command": command, "quick": args.quick, "settings": {k: v for k, v in vars(args).items()
                                                                     if not k.startswith("job") and k != "steps"},
               "cache": str(cache) if cache else "off", "goal_mb": GOAL_MB, "rows": rows,

@@ -18,7 +18,6 @@ The GPU rows appear only on a machine with a CUDA GPU; CPU-only machines say so.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ import torch
 from rnnmusic.dataset import prepare
 from rnnmusic.device import AUTOCAST_DTYPES
 
-from machine import machine_info, write_results
+from machine import commit, machine_info, write_results
 from training import Side, configs, throughput
 
 DTYPES = AUTOCAST_DTYPES | {"fp32": torch.float32}
@@ -100,7 +99,8 @@ def main() -> int:
     gpu = torch.cuda.is_available()
     if gpu:
         precisions = ["fp32", "bf16", "fp16"] if torch.cuda.is_bf16_supported() else ["fp32", "fp16"]
-        plan.append((torch.device("cuda"), [64, 256, 1024], precisions))
+        # batch 4: our CPU default; the largest: every training piece in one batch (more rows would be padding)
+        plan.append((torch.device("cuda"), [4, 64, 256, len(data.train)], precisions))
     rows = []
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="rnnmusic-bench-precision-") as tmp:
@@ -117,10 +117,9 @@ def main() -> int:
                                  "achieved_tflops": round(achieved / 1e12, 4),
                                  "fraction_of_peak": round(achieved / peaks[p], 4)})
                     print(rows[-1], file=sys.stderr)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     result = {"machine": machine_info() | {"torch": torch.__version__, "torch_threads": torch.get_num_threads(),
                                            "gpu": torch.cuda.get_device_name(0) if gpu else None},
-              "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M"),
+              "commit": commit(), "date": time.strftime("%Y-%m-%d %H:%M"),
               "command": "python bench/precision.py" + (" --quick" if args.quick else ""), "quick": args.quick,
               "settings": vars(args), "seconds": round(time.perf_counter() - t_start, 1),
               "model": mcfg.__dict__ | {"train_flops_per_token": flops}, "rows": rows}

@@ -26,14 +26,13 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from importlib.metadata import version
 from pathlib import Path
 
-from machine import machine_info, write_results
+from machine import commit, machine_info, write_results
 
 
 def machine() -> dict:
@@ -175,8 +174,7 @@ def main() -> int:
             remove_music21_pickles(paths)
         shutil.rmtree(work, ignore_errors=True)
 
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    result = {"machine": machine(), "commit": commit, "date": time.strftime("%Y-%m-%d"),
+    result = {"machine": machine(), "commit": commit(), "date": time.strftime("%Y-%m-%d"),
               "corpus": {"files": n, "notes": notes, "source": "first Bach chorales of music21's corpus, "
                                                                 "written as MIDI by music21",
                          "seconds_to_write_midi": round(make_s, 1)},
@@ -190,7 +188,7 @@ def main() -> int:
     md = [
         "# Corpus preprocessing speed: `load_pieces` vs the founding pipeline", "",
         f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, music21 {m['music21']}, "
-        f"symusic {m['symusic']}; commit {commit}, {result['date']}.", "",
+        f"symusic {m['symusic']}; commit {result['commit']}, {result['date']}.", "",
         f"Corpus: {n} MIDI files, {notes:,} notes (the first {n} Bach chorales of music21's corpus, written as "
         "MIDI by music21 into a fresh temporary folder). Notes/s = the files' notes / time, the same numerator "
         "for every row. All rows come from one run.", "",

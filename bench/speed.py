@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import resource
-import subprocess
 import sys
 import time
 
@@ -25,7 +24,7 @@ from rnnmusic.corpus.abc import load_abc
 from rnnmusic.dataset import prepare
 from rnnmusic.encodings import get_encoding
 
-from machine import machine_info, write_results
+from machine import commit, machine_info, write_results
 
 
 def machine() -> dict:
@@ -96,8 +95,7 @@ def main() -> int:
     gen1 = bench_generation(model, enc, 1, 50 if args.quick else 400)
     gen64 = bench_generation(model, enc, 64, 50 if args.quick else 400)
     tok = bench_tokenize("oneills" if args.quick else "essen")
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    result = {"machine": machine(), "commit": commit, "date": time.strftime("%Y-%m-%d"),
+    result = {"machine": machine(), "commit": commit(), "date": time.strftime("%Y-%m-%d"),
               "config": {"model": {k: v for k, v in mcfg.__dict__.items()}, "corpus": cfg.corpus, "encoding": cfg.encoding},
               "training": tr, "generation_single": gen1, "generation_batch64": gen64, "tokenize": tok, "peak_rss_mb": round(max(rss_train, rss_mb()))}
     suffix = "-quick" if args.quick else ""
@@ -105,7 +103,7 @@ def main() -> int:
     md = [
         "# Speed of the default config", "",
         f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads), Python {m['python']}; "
-        f"commit {commit}, {result['date']}.", "",
+        f"commit {result['commit']}, {result['date']}.", "",
         f"Model: {mcfg.cell} {mcfg.layers}x{mcfg.hidden}, embed {mcfg.embed}, {tr['parameters']:,} parameters; "
         f"{cfg.encoding} on {', '.join(cfg.corpus)} ({tr['corpus_tunes']} tunes, {tr['corpus_tokens']:,} tokens, vocab {tr['vocab']}).", "",
         "| measure | value |", "|---|---|",

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,13 +44,14 @@ from rnnmusic.presets import apply_preset
 from rnnmusic.run import RunDir
 from rnnmusic.train import Trainer
 
-from machine import machine_info, write_results
+from machine import commit, machine_info, write_results
 
 GOAL = 20.0
 
 
 def configs(args) -> tuple[ModelConfig, TrainConfig, TrainConfig]:
-    model, train = apply_preset("notes-window100", {}, {"max_tunes": args.pieces or None, "threads": args.threads})
+    model, train = apply_preset("notes-window100", {}, {"max_tunes": args.pieces or None, "threads": args.threads,
+                                                        "device": getattr(args, "device", "cpu")})
     if args.quick:
         model.update({"layers": 2, "hidden": 128, "embed": 64})
     mcfg = ModelConfig(**model)
@@ -151,6 +151,7 @@ def main() -> int:
     ap.add_argument("--seq-len", type=int, default=32, help="our truncated-BPTT chunk length")
     ap.add_argument("--ours-batch", type=int, default=4, help="our batch (chunks per step); founding: the preset's 64")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (both sides)")
+    ap.add_argument("--device", default="cpu", help="where both sides train: cpu (the reported figures), cuda, ...")
     ap.add_argument("--rounds", type=int, default=3, help="throughput: alternating rounds")
     ap.add_argument("--per-round", type=int, default=3, help="throughput: timed steps per side per round")
     ap.add_argument("--budget", type=float, default=300.0, help="time-to-loss: training seconds of each side")
@@ -195,11 +196,11 @@ def main() -> int:
         races[metric] = {"target": targets[metric], "founding_s": t_found, "ours_s": t_ours,
                          "ratio": round(t_found / t_ours, 1) if t_ours else None,
                          "ratio_conservative": round(max(t_found - args.eval_s, 0.0) / t_ours, 1) if t_ours else None}
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     command = "python " + " ".join(["bench/training.py", *sys.argv[1:]])
     result = {
-        "machine": machine_info() | {"torch": torch.__version__, "torch_threads": torch.get_num_threads()},
-        "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M"), "command": command, "quick": args.quick,
+        "machine": machine_info() | {"torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+                                     "device": args.device, "gpu": gpu_name(args.device)},
+        "commit": commit(), "date": time.strftime("%Y-%m-%d %H:%M"), "command": command, "quick": args.quick,
         "settings": vars(args), "seconds": round(total_s, 1),
         "model": mcfg.__dict__ | {"parameters": params},
         "data": {"corpus": wcfg.corpus, "encoding": wcfg.encoding, "pieces_train": len(data.train),
@@ -220,6 +221,10 @@ def main() -> int:
     return 0
 
 
+def gpu_name(device: str) -> str | None:
+    return torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else None
+
+
 def verdict(ratio: float | None, goal: float) -> str:
     if ratio is None:
         return "not reached"
@@ -231,7 +236,8 @@ def render(r: dict) -> str:
     f, o = tl["founding"], tl["ours"]
     lines = [
         "# Training: many-to-many truncated BPTT vs the founding many-to-one window", "",
-        f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads); commit "
+        f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads)"
+        f"{'; both sides trained on the GPU, ' + m['gpu'] if m.get('gpu') else ''}; commit "
         f"{r['commit']}, {r['date']}. Other processes shared the machine; both sides ran in one process, one "
         "after the other (throughput: alternating rounds), so load falls on both." + (
             " **--quick run: small network, not the reported figures.**" if r["quick"] else ""), "",

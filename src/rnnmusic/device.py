@@ -11,6 +11,7 @@ large: `bench/precision.py`); fp16 on the CPU only for the plain RNN, as torch h
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any
 
 import torch
@@ -48,6 +49,24 @@ def check_precision(precision: str, device: torch.device, cell: str) -> None:
         raise UserError(f"--precision fp16: torch has no fp16 {cell.upper()} on the CPU; use bf16 there, or fp16 on a GPU")
     if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise UserError(f"--precision bf16: {torch.cuda.get_device_name(device)} has no bf16 support; use fp16")
+
+
+def make_deterministic(device: torch.device) -> None:
+    """`--deterministic` on a GPU. cuBLAS needs a fixed workspace (torch refuses its products otherwise, so
+    this must run before the first one). cuDNN's LSTM/GRU/RNN draw their dropout masks from a state of
+    their own, set up from the CUDA generator and then advanced inside cuDNN, which a checkpoint cannot
+    hold: `step_seed` re-seeds the generator before every step, so the masks of a step depend only on
+    (seed, step), in a resumed run as in an uninterrupted one."""
+    if device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.benchmark = False
+
+
+def step_seed(device: torch.device, seed: int, step: int) -> None:
+    """Deterministic GPU runs: seed the CUDA generator from (seed, step); this also makes cuDNN set its
+    dropout state up again from it (about 2 MB per GPU)."""
+    if device.type == "cuda":
+        torch.cuda.manual_seed(((seed & 0xFFFFFFFF) << 32) | (step & 0xFFFFFFFF))
 
 
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:

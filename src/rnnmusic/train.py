@@ -114,8 +114,11 @@ class Trainer:
         self.model = MusicRNN(model_cfg)
         self.device = dist.device if dist is not None else device.resolve_device(cfg.device)
         device.check_precision(cfg.precision, self.device, model_cfg.cell)
+        if cfg.deterministic:
+            device.make_deterministic(self.device)
         self.model.to(self.device)
         self.scaler = device.grad_scaler(self.device, cfg.precision)
+        self._seed = cfg.seed  # this process's seed (other ranks of a data-parallel group: their own)
         self.net: torch.nn.Module = self.model  # what the training step calls (DDP-wrapped with several processes)
         self._rows = 0  # real rows of this rank's share of the current batch (several processes)
         if dist is not None:
@@ -124,7 +127,8 @@ class Trainer:
             self.net = DistributedDataParallel(
                 self.model, device_ids=[dist.device.index] if dist.device.type == "cuda" else None)
             if not dist.main:  # rank 0 draws the dropout masks one process would; the others their own
-                torch.manual_seed(distributed.rank_seed(cfg.seed, dist.rank))
+                self._seed = distributed.rank_seed(cfg.seed, dist.rank)
+                torch.manual_seed(self._seed)
         self.optimizer = self._make_optimizer()
         try:
             if cfg.window:
@@ -312,6 +316,8 @@ class Trainer:
                     if fresh:
                         self.state = None
                     lr = self.lr_at(p.step)
+                    if c.deterministic:
+                        device.step_seed(self.device, self._seed, p.step)
                     loss, loss_sum, scored = self.train_step(x, y, lr)
                     now = time.monotonic()
                     p.step, p.batch = p.step + 1, b + 1
