@@ -21,14 +21,16 @@ def machine_info() -> dict:
 
 
 def commit() -> str:
-    """The commit measured: `git rev-parse`, or $RNNMUSIC_COMMIT where the tree is a copy without git (a GPU
-    machine's), or ''."""
+    """The commit measured: $RNNMUSIC_COMMIT where set (a copy of the tree on a GPU machine, whose own git
+    metadata, if any, is not this checkout's), else `git rev-parse`, else ''."""
+    if os.environ.get("RNNMUSIC_COMMIT"):
+        return os.environ["RNNMUSIC_COMMIT"]
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                              cwd=Path(__file__).parent).stdout.strip()
     except OSError:
         out = ""
-    return out or os.environ.get("RNNMUSIC_COMMIT", "")
+    return out
 
 
 def write_results(name: str, result: dict, markdown: str) -> None:
