@@ -13,7 +13,8 @@ warm-up, the precisions of a device alternating in rounds so that machine load f
 fraction of the device's matrix-multiply peak: the training arithmetic per token (3 x the forward pass's
 multiply-adds: the LSTM's 4 gates per layer and the output layer; the element-wise work is left out) times
 tokens/s, over the rate of one large matrix product (4096 x 4096, the same dtype) timed in the same run.
-The GPU rows appear only on a machine with a CUDA GPU; CPU-only machines say so.
+The GPU rows appear only on a machine with a CUDA GPU; CPU-only machines say so. A GPU's fp32 peak is its TF32
+rate where cuDNN may use TF32 (torch's default), as its LSTM kernels then do.
 """
 from __future__ import annotations
 
@@ -35,17 +36,24 @@ DTYPES = AUTOCAST_DTYPES | {"fp32": torch.float32}
 
 
 def matmul_peak(device: torch.device, precision: str, n: int, seconds: float) -> float:
-    """FLOP/s of one n x n by n x n product in this dtype (median of timed repeats)."""
+    """FLOP/s of one n x n by n x n product in this dtype (median of timed repeats). fp32 on a GPU: with
+    TF32 allowed when cuDNN's is (torch's default), since cuDNN then runs the fp32 LSTM on TF32 tensor cores;
+    the peak of plain fp32 products would flatter it."""
     a = torch.randn(n, n, device=device, dtype=DTYPES[precision])
     b = torch.randn(n, n, device=device, dtype=DTYPES[precision])
-    times = []
-    start = time.perf_counter()
-    while time.perf_counter() - start < seconds or len(times) < 3:
-        sync(device)
-        t0 = time.perf_counter()
-        a @ b
-        sync(device)
-        times.append(time.perf_counter() - t0)
+    tf32 = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = device.type == "cuda" and torch.backends.cudnn.allow_tf32
+    try:
+        times = []
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds or len(times) < 3:
+            sync(device)
+            t0 = time.perf_counter()
+            a @ b
+            sync(device)
+            times.append(time.perf_counter() - t0)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = tf32
     times.sort()
     return 2 * n ** 3 / times[len(times) // 2]
 
@@ -82,6 +90,7 @@ def measure(device: torch.device, batch: int, precisions: list[str], mcfg, base,
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small network, few steps: a smoke test")
+    ap.add_argument("--tag", default="", help="write results/precision-TAG.{json,md} (gpu: a run on a GPU machine)")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     ap.add_argument("--pieces", type=int, default=0, help="Bach chorales used (0 = all)")
     ap.add_argument("--rounds", type=int, default=3)
@@ -120,10 +129,11 @@ def main() -> int:
     result = {"machine": machine_info() | {"torch": torch.__version__, "torch_threads": torch.get_num_threads(),
                                            "gpu": torch.cuda.get_device_name(0) if gpu else None},
               "commit": commit(), "date": time.strftime("%Y-%m-%d %H:%M"),
-              "command": "python bench/precision.py" + (" --quick" if args.quick else ""), "quick": args.quick,
+              "command": "python " + " ".join(["bench/precision.py", *sys.argv[1:]]), "quick": args.quick,
               "settings": vars(args), "seconds": round(time.perf_counter() - t_start, 1),
               "model": mcfg.__dict__ | {"train_flops_per_token": flops}, "rows": rows}
-    write_results("precision-quick" if args.quick else "precision", result, render(result))
+    write_results("precision" + (f"-{args.tag}" if args.tag else "") + ("-quick" if args.quick else ""), result,
+                  render(result))
     return 0
 
 
@@ -149,6 +159,10 @@ def render(r: dict) -> str:
         lines.append(f"| {x['device']} | {x['batch']} | {x['precision']} | {x['steps']} | {x['tokens_per_s']:,} | "
                      f"{same} | {x['tokens_per_s'] / best_cpu:.2f}x | {x['matmul_peak_tflops']} | "
                      f"{x['achieved_tflops']} | {x['fraction_of_peak']:.1%} |")
+    if any(x["device"] == "cuda" for x in rows):
+        lines += ["", "Tokens/s counts scored tokens only (a batch pads its pieces to the longest). On the GPU the "
+                  "fp32 peak is the TF32 rate (cuDNN runs fp32 LSTMs on TF32 tensor cores). Where a GPU step's time "
+                  "goes: `bench/gpu_profile.py` ([gpu-profile.md](gpu-profile.md))."]
     lines += ["", f"Command: `{r['command']}` ({r['seconds']:.0f} s).", ""]
     return "\n".join(lines)
 

@@ -32,6 +32,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="summarise the --quick results")
     args = ap.parse_args()
     tr, ge, pr, me, pc = (load(n, args.quick) for n in ("training", "generation", "preprocess", "memory", "precision"))
+    gpu = {n: load(n, args.quick) for n in ("precision-gpu", "training-gpu")}  # from a GPU machine (bench/README.md)
     rows: list[dict] = []
     if tr:
         tl = tr["time_to_loss"]
@@ -66,7 +67,7 @@ def main() -> int:
     m = machine_info() | {"torch": torch.__version__}
     command = "make bench" + (" (--quick)" if args.quick else "")
     result = {"machine": m, "date": time.strftime("%Y-%m-%d %H:%M"), "command": command, "rows": rows,
-              "memory": me["rows"] if me else None, "gpu": gpu_line(pc)}
+              "memory": me["rows"] if me else None, "gpu": gpu_line(pc, **gpu)}
     commits = sorted({x["commit"] for x in (tr, ge, pr, me, pc) if x})
     md = [
         "# Benchmark summary" + (" (--quick: smoke test, not the reported figures)" if args.quick else ""), "",
@@ -79,7 +80,7 @@ def main() -> int:
           f">= {r['goal']:g}x | {verdict(r['ratio'], r['goal'])} | [{r['file']}]({r['file']}) |" for r in rows], "",
         "Memory (peak resident set, each job in a fresh process; details in [memory.md](memory.md)):", "",
         "| job | peak | goal | result | dense one-hot of the corpus would be |", "|---|---|---|---|---|", *mem, "",
-        gpu_line(pc), "",
+        gpu_line(pc, **gpu), "",
         f"Command: `{command}` (runs bench/speed.py, preprocess.py, training.py, generation.py, precision.py, "
         "memory.py, summary.py).", "",
     ]
@@ -87,14 +88,13 @@ def main() -> int:
     return 0
 
 
-def gpu_line(pc: dict | None) -> str:
-    """The GPU row of the issue (tokens/s GPU vs CPU, fraction of the matmul peak), with the CPU's own
-    precision figures, from precision.json."""
+def gpu_line(pc: dict | None, **gpu: dict | None) -> str:
+    """The GPU row of the issue (tokens/s GPU vs CPU, fraction of the matmul peak), after the CPU's own
+    precision figures (precision.json): from precision-gpu.json and training-gpu.json, written on a GPU
+    machine, or from GPU rows of precision.json where this machine has a GPU."""
     if not pc:
         return "GPU and precision: bench/precision.py has not run."
-    rows = pc["rows"]
-    cpu = {(x["batch"], x["precision"]): x for x in rows if x["device"] == "cpu"}
-    cpu_best = max(x["tokens_per_s"] for x in cpu.values())
+    cpu = {(x["batch"], x["precision"]): x for x in pc["rows"] if x["device"] == "cpu"}
     parts = []
     for batch in sorted({b for b, _ in cpu}):
         f32, b16 = cpu.get((batch, "fp32")), cpu.get((batch, "bf16"))
@@ -102,13 +102,29 @@ def gpu_line(pc: dict | None) -> str:
             parts.append(f"batch {batch}: bf16 {b16['tokens_per_s']:,} tokens/s against fp32 {f32['tokens_per_s']:,} "
                          f"({b16['tokens_per_s'] / f32['tokens_per_s']:.2f}x)")
     line = "CPU training by precision (our way, the training.py network; [precision.md](precision.md)): " + "; ".join(parts) + "."
-    gpu = [x for x in rows if x["device"] == "cuda"]
-    if not gpu:
-        return line + " GPU: not measured (torch saw no GPU on this machine; no device was lent to this task)."
-    top = max(gpu, key=lambda x: x["tokens_per_s"])
-    return (line + f" GPU ({pc['machine']['gpu']}): best {top['tokens_per_s']:,} tokens/s ({top['precision']}, batch "
-            f"{top['batch']}), {top['tokens_per_s'] / cpu_best:.1f}x the fastest CPU row, "
-            f"{top['fraction_of_peak']:.1%} of the GPU's {top['precision']} matmul peak.")
+    pg, name = (pc, "precision.md") if any(x["device"] == "cuda" for x in pc["rows"]) else (gpu.get("precision-gpu"), "precision-gpu.md")
+    if not pg:
+        return line + " GPU: not measured (torch saw no GPU on this machine, and no GPU machine's results are here)."
+    rows = pg["rows"]
+    on_gpu = {(x["batch"], x["precision"]): x for x in rows if x["device"] == "cuda"}
+    top = max(on_gpu.values(), key=lambda x: x["tokens_per_s"])
+    cpu_best = max(x["tokens_per_s"] for x in rows if x["device"] == "cpu")
+    half = []
+    for batch in sorted({b for b, _ in on_gpu}):
+        f32 = on_gpu[(batch, "fp32")]["tokens_per_s"]
+        half.append(f"batch {batch}: " + ", ".join(f"{p} {on_gpu[(batch, p)]['tokens_per_s'] / f32:.2f}x"
+                                                   for p in ("bf16", "fp16") if (batch, p) in on_gpu))
+    line += (f" GPU ({pg['machine']['gpu']}, [{name}]({name})): best {top['tokens_per_s']:,} tokens/s ({top['precision']}, "
+             f"batch {top['batch']}), {top['tokens_per_s'] / cpu_best:.1f}x the fastest CPU row of that machine "
+             f"({pg['machine']['cores']} cores, {pg['machine']['torch_threads']} threads), {top['fraction_of_peak']:.1%} of "
+             f"the GPU's {top['precision']} matmul peak; 16-bit autocast against fp32: {'; '.join(half)}.")
+    tg = gpu.get("training-gpu")
+    if tg:
+        w = tg["time_to_loss"]["window"]
+        line += (f" On that GPU, ours against the founding window ([training-gpu.md](training-gpu.md), the CPU's "
+                 f"settings): {tg['throughput_ratio']}x the target predictions/s, and the founding window loss "
+                 f"{w['target']} {str(w['ratio_conservative']) + 'x' if w['ratio_conservative'] else 'not reached'} sooner (conservative).")
+    return line
 
 
 if __name__ == "__main__":

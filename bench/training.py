@@ -249,10 +249,12 @@ def render(r: dict) -> str:
         f"{r['train']['founding']['window']}, stride {r['train']['founding']['window_stride']} "
         f"({d['founding_windows_per_epoch']:,} windows per epoch), batch {r['train']['founding']['batch_size']}; ours: chunks "
         f"of {r['train']['ours']['seq_len']}, batch {r['train']['ours']['batch_size']}. The founding side's batch of 64 "
-        "windows is Classical-Piano-Composer's own (`model.fit(..., batch_size=64)`); a batch of 16 did worse in "
-        "the same 120 s (window loss 4.88 against 4.79). Ours is chosen for updates per second: on this corpus "
-        "the number of updates, not of targets, limits how fast the loss falls (batches of 16, 8, 4 and 2 chunks "
-        "of 32 reached the 120 s founding loss in about 19, 12, 8 and 14 s).", "",
+        "windows is Classical-Piano-Composer's own (`model.fit(..., batch_size=64)`)" + (
+            "; the batch sizes were chosen on the 2-core CPU (bench/README.md), not tuned for the GPU." if m.get("gpu") else
+            "; a batch of 16 did worse in "
+            "the same 120 s (window loss 4.88 against 4.79). Ours is chosen for updates per second: on this corpus "
+            "the number of updates, not of targets, limits how fast the loss falls (batches of 16, 8, 4 and 2 chunks "
+            "of 32 reached the 120 s founding loss in about 19, 12, 8 and 14 s)."), "",
         "## Throughput (target predictions per second)", "",
         "| training | timed steps | targets/step | seconds | targets/s |", "|---|---|---|---|---|",
         *[f"| {name} | {s['steps']} | {s['targets_per_step']:,} | {s['seconds']} | {s['targets_per_s']:,} |"
