@@ -117,7 +117,7 @@ def gpu_line(pc: dict | None, **gpu: dict | None) -> str:
     line += (f" GPU ({pg['machine']['gpu']}, [{name}]({name})): best {top['tokens_per_s']:,} tokens/s ({top['precision']}, "
              f"batch {top['batch']}), {top['tokens_per_s'] / cpu_best:.1f}x the fastest CPU row of that machine "
              f"({pg['machine']['cores']} cores, {pg['machine']['torch_threads']} threads), {top['fraction_of_peak']:.1%} of "
-             f"the GPU's {top['precision']} matmul peak; 16-bit autocast against fp32: {'; '.join(half)}.")
+             f"the GPU's {top['precision']}{' (TF32)' if top['precision'] == 'fp32' else ''} matmul peak; 16-bit autocast against fp32: {'; '.join(half)}.")
     tg = gpu.get("training-gpu")
     if tg:
         w = tg["time_to_loss"]["window"]
