@@ -146,7 +146,7 @@ def _tokenize(text: str) -> list[str]:
                 out[-1] = "\n"
             else:
                 append("\n")
-        elif len(tok) > 2 and (tok[1] == ":" and c.isalpha() or c == "[" and tok[2] == ":"):
+        elif len(tok) > 2 and (tok[1] == ":" and c.isalpha() or c == "[" and tok[1].isalpha() and tok[2] == ":"):
             append(normalise_field(tok))
         else:
             append(tok)
