@@ -75,7 +75,7 @@ def test_autocast_runs_the_core_in_16_bits_and_keeps_weights_and_state_in_fp32(t
     t = _trainer(tmp_path, precision, CELL[precision])
     _, x, y, _ = next(t.train_data.batches(0))
     with autocast(t.device, precision):
-        out, _ = t.model(x)
+        out, _ = t.model(x.to(t.device))
     assert out.dtype == dtype  # autocast really applies
     loss16, _, _ = t.train_step(x, y, 1e-3)
     assert all(p.dtype == torch.float32 for p in t.model.parameters())

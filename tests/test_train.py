@@ -1,5 +1,6 @@
 """End-to-end training: real tunes, real checkpoints, a real SIGKILL, bit-for-bit resume."""
 import csv
+import shutil
 import signal
 import subprocess
 import sys
@@ -86,10 +87,9 @@ def test_sigterm_checkpoints_and_exits_cleanly(tmp_path, cli):
     flags = [f if f != "2" or TINY_FLAGS[i - 1] != "--epochs" else "500" for i, f in enumerate(TINY_FLAGS)]
     proc = subprocess.Popen([sys.executable, "-m", "rnnmusic", "train", "--out", str(out), *flags],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (out / "config.json").exists():
+    deadline = time.monotonic() + 120  # until training runs (a GPU's start-up can outlast a fixed pause)
+    while time.monotonic() < deadline and proc.poll() is None and not any((out / "checkpoints").glob("step-*.safetensors")):
         time.sleep(0.05)
-    time.sleep(1.5)
     proc.send_signal(signal.SIGTERM)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 0, stderr
@@ -151,7 +151,8 @@ def test_train_then_generate_playable_tunes(tmp_path):
         warnings.simplefilter("ignore")  # tunes abc2midi rejects are reported, not fatal
         report = generate_tunes(model, enc, cfg_16, tmp_path / "gen", formats="abc,mid")
     assert sum(t.check.header_ok for t in report.tunes) >= 12, report.table()
-    accepted = [t for t in report.tunes if t.check.abc2midi_ok]
+    # abc2midi where it is installed (make test installs it as root); else music21's reading of the tune
+    accepted = [t for t in report.tunes if (t.check.abc2midi_ok if shutil.which("abc2midi") else t.check.music21_ok)]
     assert len(accepted) >= 2, report.table()
     assert all((tmp_path / "gen" / f"{t.name}.mid").stat().st_size > 50 for t in accepted)
     assert all(t.text.startswith(f"X:{i + 1}\n") for i, t in enumerate(report.tunes))
