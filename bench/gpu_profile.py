@@ -11,6 +11,7 @@ of kernels launched per step, and the kernels that take the most GPU time.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import tempfile
 import time
@@ -19,10 +20,8 @@ from pathlib import Path
 import torch
 from torch.autograd import DeviceType
 
-from rnnmusic.dataset import prepare
-
 from machine import commit, machine_info, write_results
-from training import Side, configs
+from training import Side, prepared
 
 PROFILED_STEPS = 10
 
@@ -62,17 +61,14 @@ def main() -> int:
     if not torch.cuda.is_available():
         print("bench/gpu_profile.py: torch sees no CUDA GPU here; nothing to profile", file=sys.stderr)
         return 0
-    torch.set_num_threads(args.threads)
     args.quick, args.seq_len, args.ours_batch, args.device = False, 32, 4, "cuda"  # (what training.configs reads)
-    mcfg, _, base = configs(args)
-    data = prepare(base)
-    mcfg.vocab_size, mcfg.kind = data.encoding.vocab_size, data.encoding.kind
+    mcfg, _, base, data = prepared(args)
     rows = []
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="rnnmusic-bench-gpu-profile-") as tmp:
         for batch in (4, 64):
             for precision in ("fp32", "bf16"):
-                cfg = type(base)(**(base.__dict__ | {"batch_size": batch, "device": "cuda", "precision": precision}))
+                cfg = dataclasses.replace(base, batch_size=batch, device="cuda", precision=precision)
                 row = {"batch": batch, "precision": precision,
                        **profile(Side(f"{precision}-{batch}", mcfg, cfg, data, Path(tmp)), 5, 30)}
                 rows.append(row)

@@ -19,6 +19,7 @@ rate where cuDNN may use TF32 (torch's default), as its LSTM kernels then do.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import tempfile
 import time
@@ -26,11 +27,10 @@ from pathlib import Path
 
 import torch
 
-from rnnmusic.dataset import prepare
 from rnnmusic.device import AUTOCAST_DTYPES
 
 from machine import commit, machine_info, write_results
-from training import Side, configs, throughput
+from training import Side, prepared, throughput
 
 DTYPES = AUTOCAST_DTYPES | {"fp32": torch.float32}
 
@@ -79,7 +79,7 @@ def measure(device: torch.device, batch: int, precisions: list[str], mcfg, base,
     step has finished on the device when the clock stops)."""
     sides = []
     for p in precisions:
-        cfg = type(base)(**(base.__dict__ | {"batch_size": batch, "device": str(device), "precision": p}))
+        cfg = dataclasses.replace(base, batch_size=batch, device=str(device), precision=p)
         sides.append(Side(p, mcfg, cfg, data, folder / f"{device.type}-{batch}"))
     stats = throughput(sides, warmup, rounds, per_round)
     for st in stats.values():
@@ -98,11 +98,8 @@ def main() -> int:
     args = ap.parse_args()
     if args.quick:
         args.rounds, args.per_round, args.pieces = 1, 2, 60
-    torch.set_num_threads(args.threads)
     args.seq_len, args.ours_batch = 32, 4  # (what training.configs reads)
-    mcfg, _, base = configs(args)
-    data = prepare(base)
-    mcfg.vocab_size, mcfg.kind = data.encoding.vocab_size, data.encoding.kind
+    mcfg, _, base, data = prepared(args)
     flops = train_flops_per_token(mcfg)
     plan = [(torch.device("cpu"), [4, 64], ["fp32", "bf16"])]
     gpu = torch.cuda.is_available()

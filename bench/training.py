@@ -60,6 +60,16 @@ def configs(args) -> tuple[ModelConfig, TrainConfig, TrainConfig]:
     return mcfg, window, chunks
 
 
+def prepared(args) -> tuple[ModelConfig, TrainConfig, TrainConfig, object]:
+    """`configs(args)` on `args.threads` torch threads, with the corpus prepared and the model sized to its
+    vocabulary: (model, founding config, our config, data)."""
+    torch.set_num_threads(args.threads)
+    mcfg, wcfg, ccfg = configs(args)
+    data = prepare(wcfg)
+    mcfg.vocab_size, mcfg.kind = data.encoding.vocab_size, data.encoding.kind
+    return mcfg, wcfg, ccfg, data
+
+
 class Side:
     """One way of training: a Trainer plus an endless stream of its batches."""
 
@@ -165,10 +175,7 @@ def main() -> int:
     if args.quick:
         args.rounds, args.per_round, args.budget, args.pieces = 2, 2, 20.0, 60
     args.ours_races = args.ours_races or (1 if args.quick else 3)
-    torch.set_num_threads(args.threads)
-    mcfg, wcfg, ccfg = configs(args)
-    data = prepare(wcfg)
-    mcfg.vocab_size, mcfg.kind = data.encoding.vocab_size, data.encoding.kind
+    mcfg, wcfg, ccfg, data = prepared(args)
     valid_windows = WindowBatches(data.valid, wcfg.batch_size, wcfg.window, stride=args.valid_stride, shuffle=False)
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="rnnmusic-bench-training-") as tmp:
