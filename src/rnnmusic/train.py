@@ -105,17 +105,16 @@ class Trainer:
             distributed.check_batch(cfg.batch_size, dist.world)
             if not dist.main:
                 self.progress_bar = False
+        self.device = dist.device if dist is not None else device.resolve_device(cfg.device)
+        device.check_precision(cfg.precision, self.device, model_cfg.cell)
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True)
             torch.set_num_threads(1)
+            device.make_deterministic(self.device)
         elif cfg.threads:
             torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
         self.model = MusicRNN(model_cfg)
-        self.device = dist.device if dist is not None else device.resolve_device(cfg.device)
-        device.check_precision(cfg.precision, self.device, model_cfg.cell)
-        if cfg.deterministic:
-            device.make_deterministic(self.device)
         self.model.to(self.device)
         self.scaler = device.grad_scaler(self.device, cfg.precision)
         self._seed = cfg.seed  # this process's seed (other ranks of a data-parallel group: their own)
