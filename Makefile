@@ -51,6 +51,7 @@ bench: setup
 	$(PY) bench/training.py $(BENCH_ARGS)
 	$(PY) bench/generation.py $(BENCH_ARGS)
 	$(PY) bench/precision.py $(BENCH_ARGS)
+	$(PY) bench/optimizer.py $(BENCH_ARGS)
 	$(PY) bench/memory.py $(BENCH_ARGS)
 	$(PY) bench/summary.py $(BENCH_ARGS)
 

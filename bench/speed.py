@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/speed.py            # writes bench/results/speed.json and speed.md
 
-Training: tokens (target predictions) per second over timed truncated-BPTT steps on real tunes (O'Neill's,
-abc-tokens), after warm-up steps. Generation: tokens per second of the stateful sampler, one tune and a
+Training: tokens (target predictions) per second of the trainer's own step (`training.Side`: truncated BPTT,
+clipping, fused Adam) on real tunes (O'Neill's, abc-tokens), over an epoch's worth of steps after warm-up steps.
+Generation: tokens per second of the stateful sampler, one tune and a
 batch of 64. Tokenizing: abc-tokens over the whole Essen collection (music21's, about 8,500 tunes), tokens
 per second. Peak memory: the process's max RSS after loading the corpus and training.
 """
@@ -12,19 +13,20 @@ from __future__ import annotations
 import argparse
 import resource
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 
-from rnnmusic.batches import IGNORE, PieceBatches
 from rnnmusic.config import ModelConfig, TrainConfig
-from rnnmusic.model import MusicRNN, detach_state
 from rnnmusic.sample import SampleConfig, sample_ids
 from rnnmusic.corpus.abc import load_abc
 from rnnmusic.dataset import prepare
 from rnnmusic.encodings import get_encoding
 
 from machine import commit, machine_info, write_results
+from training import Side
 
 
 def machine() -> dict:
@@ -35,32 +37,24 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench_training(cfg: TrainConfig, mcfg: ModelConfig, steps: int = 30, warmup: int = 5) -> dict:
+def bench_training(cfg: TrainConfig, mcfg: ModelConfig, steps: int | None = None, warmup: int = 5) -> dict:
+    """The trainer's own step (`training.Side`) on the default corpus: target predictions per second over
+    `steps` steps (None: an epoch's worth, as batches of pieces of similar length fill their rows unevenly)."""
     data = prepare(cfg)
     enc = data.encoding
-    stream = PieceBatches(data.train + data.valid, cfg.batch_size, cfg.seq_len)
-    mcfg.vocab_size = enc.vocab_size
-    torch.manual_seed(0)
-    model = MusicRNN(mcfg)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    state, n, t0 = None, 0, 0.0
-    for i, (_, x, y, fresh) in enumerate(stream.batches(0)):
-        if fresh:
-            state = None
-        if i == warmup:
-            t0, n = time.perf_counter(), 0
-        out, state = model(x, state)
-        loss = model.loss(out, y)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
-        state = detach_state(state)
-        n += int((y != IGNORE).sum())
-        if i == warmup + steps:
-            break
-    dt = time.perf_counter() - t0
-    return {"corpus_tunes": len(data.train) + len(data.valid), "corpus_tokens": stream.tokens, "vocab": enc.vocab_size,
+    mcfg.vocab_size, mcfg.kind = enc.vocab_size, enc.kind
+    with tempfile.TemporaryDirectory(prefix="rnnmusic-bench-speed-") as tmp:
+        side = Side("speed", mcfg, cfg, data, Path(tmp))
+        for _ in range(warmup):
+            side.step()
+        steps = steps or side.t.train_data.num_batches
+        t0, n = time.perf_counter(), 0
+        for _ in range(steps):
+            n += side.step()
+        dt = time.perf_counter() - t0
+    model = side.t.model.eval()
+    return {"corpus_tunes": len(data.train) + len(data.valid),
+            "corpus_tokens": int(sum(len(p) for p in data.train + data.valid)), "vocab": enc.vocab_size,
             "parameters": model.num_parameters(), "batch_size": cfg.batch_size, "seq_len": cfg.seq_len,
             "steps_timed": steps, "train_tokens_per_s": round(n / dt), "model": model, "encoding": enc}
 
@@ -89,7 +83,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="fewer timed steps and tokens; writes speed-quick.*")
     args = ap.parse_args()
     cfg, mcfg = TrainConfig(), ModelConfig()
-    tr = bench_training(cfg, mcfg, steps=5 if args.quick else 30)
+    tr = bench_training(cfg, mcfg, steps=5 if args.quick else None)
     model, enc = tr.pop("model"), tr.pop("encoding")
     rss_train = rss_mb()
     gen1 = bench_generation(model, enc, 1, 50 if args.quick else 400)
@@ -107,7 +101,7 @@ def main() -> int:
         f"Model: {mcfg.cell} {mcfg.layers}x{mcfg.hidden}, embed {mcfg.embed}, {tr['parameters']:,} parameters; "
         f"{cfg.encoding} on {', '.join(cfg.corpus)} ({tr['corpus_tunes']} tunes, {tr['corpus_tokens']:,} tokens, vocab {tr['vocab']}).", "",
         "| measure | value |", "|---|---|",
-        f"| training, tokens/s (batch {cfg.batch_size} x {cfg.seq_len}, {tr['steps_timed']} steps) | {tr['train_tokens_per_s']:,} |",
+        f"| training, tokens/s (batch {cfg.batch_size} x {cfg.seq_len}, {tr['steps_timed']} steps{', an epoch' if not args.quick else ''}) | {tr['train_tokens_per_s']:,} |",
         f"| generation, 1 tune, tokens/s | {gen1['tokens_per_s']:,} |",
         f"| generation, batch of 64, tokens/s | {gen64['tokens_per_s']:,} |",
         f"| tokenizing abc-tokens, {tok['corpus']} ({tok['tunes']:,} tunes, {tok['tokens']:,} tokens in {tok['seconds']} s), tokens/s | {tok['tokens_per_s']:,} |",
