@@ -61,7 +61,7 @@ def main() -> int:
     if not torch.cuda.is_available():
         print("bench/gpu_profile.py: torch sees no CUDA GPU here; nothing to profile", file=sys.stderr)
         return 0
-    args.quick, args.seq_len, args.ours_batch, args.device = False, 32, 4, "cuda"  # (what training.configs reads)
+    args.quick, args.device = False, "cuda"  # (what training.configs reads)
     mcfg, _, base, data = prepared(args)
     rows = []
     t_start = time.perf_counter()

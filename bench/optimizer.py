@@ -101,8 +101,7 @@ def main() -> int:
         mcfg = ModelConfig(vocab_size=data.encoding.vocab_size, kind=data.encoding.kind)
         nets.append(network(f"default config ({cfg.encoding}, {mcfg.cell} {mcfg.layers}x{mcfg.hidden})", mcfg, cfg,
                             data, Path(tmp) / "default", args))
-        targs = argparse.Namespace(pieces=0, threads=args.threads, quick=False, seq_len=32, ours_batch=4, device="cpu")
-        mcfg, _, ours, data = prepared(targs)
+        mcfg, _, ours, data = prepared(argparse.Namespace(pieces=0, threads=args.threads, quick=False, device="cpu"))
         nets.append(network(f"notes-window100 trained our way ({mcfg.cell} {mcfg.layers}x{mcfg.hidden})", mcfg, ours,
                             data, Path(tmp) / "notes", args))
     command = "python bench/optimizer.py" + (" --quick" if args.quick else "")

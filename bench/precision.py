@@ -98,7 +98,6 @@ def main() -> int:
     args = ap.parse_args()
     if args.quick:
         args.rounds, args.per_round, args.pieces = 1, 2, 60
-    args.seq_len, args.ours_batch = 32, 4  # (what training.configs reads)
     mcfg, _, base, data = prepared(args)
     flops = train_flops_per_token(mcfg)
     plan = [(torch.device("cpu"), [4, 64], ["fp32", "bf16"])]
@@ -127,7 +126,8 @@ def main() -> int:
                                            "gpu": torch.cuda.get_device_name(0) if gpu else None},
               "commit": commit(), "date": time.strftime("%Y-%m-%d %H:%M"),
               "command": "python " + " ".join(["bench/precision.py", *sys.argv[1:]]), "quick": args.quick,
-              "settings": vars(args), "seconds": round(time.perf_counter() - t_start, 1),
+              "settings": vars(args) | {"seq_len": base.seq_len, "ours_batch": base.batch_size},
+              "seconds": round(time.perf_counter() - t_start, 1),
               "model": mcfg.__dict__ | {"train_flops_per_token": flops}, "rows": rows}
     write_results("precision" + (f"-{args.tag}" if args.tag else "") + ("-quick" if args.quick else ""), result,
                   render(result))

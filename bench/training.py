@@ -47,6 +47,7 @@ from rnnmusic.train import Trainer
 from machine import commit, machine_info, write_results
 
 GOAL = 20.0
+SEQ_LEN, OURS_BATCH = 32, 4  # our side: chunks of 32 tokens, 4 chunks a step (the README says why)
 
 
 def configs(args) -> tuple[ModelConfig, TrainConfig, TrainConfig]:
@@ -56,7 +57,8 @@ def configs(args) -> tuple[ModelConfig, TrainConfig, TrainConfig]:
         model.update({"layers": 2, "hidden": 128, "embed": 64})
     mcfg = ModelConfig(**model)
     window = TrainConfig(**train)
-    chunks = TrainConfig(**(train | {"window": 0, "seq_len": args.seq_len, "batch_size": args.ours_batch}))
+    chunks = TrainConfig(**(train | {"window": 0, "seq_len": getattr(args, "seq_len", SEQ_LEN),
+                                     "batch_size": getattr(args, "ours_batch", OURS_BATCH)}))
     return mcfg, window, chunks
 
 
@@ -158,8 +160,8 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="small network (LSTM 2x128), short budget: a smoke test")
     ap.add_argument("--tag", default="", help="write results/training-TAG.{json,md} (a run with other settings)")
     ap.add_argument("--pieces", type=int, default=0, help="Bach chorales used (max_tunes; 0 = all)")
-    ap.add_argument("--seq-len", type=int, default=32, help="our truncated-BPTT chunk length")
-    ap.add_argument("--ours-batch", type=int, default=4, help="our batch (chunks per step); founding: the preset's 64")
+    ap.add_argument("--seq-len", type=int, default=SEQ_LEN, help="our truncated-BPTT chunk length")
+    ap.add_argument("--ours-batch", type=int, default=OURS_BATCH, help="our batch (chunks per step); founding: the preset's 64")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (both sides)")
     ap.add_argument("--device", default="cpu", help="where both sides train: cpu (the reported figures), cuda, ...")
     ap.add_argument("--rounds", type=int, default=3, help="throughput: alternating rounds")
