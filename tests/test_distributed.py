@@ -135,7 +135,7 @@ def test_backend_and_sharding_chosen_at_run_time(monkeypatch):
 
 
 def test_a_worker_leaves_without_teardown_keeping_its_output_and_exit_code(tmp_path):
-    """A torchrun worker ends with os._exit (distributed.exit_worker): the interpreter's teardown sometimes
+    """A torchrun worker ends with os._exit (distributed.leave): the interpreter's teardown sometimes
     aborted finished DDP runs (a gloo thread destroyed unjoined). What it printed must still arrive (stdout
     and stderr flushed first, through pipes, where Python buffers), and its exit code must stay."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"} | {"WORLD_SIZE": "2", "RANK": "1",
@@ -146,3 +146,8 @@ def test_a_worker_leaves_without_teardown_keeping_its_output_and_exit_code(tmp_p
     bad = subprocess.run([sys.executable, "-m", "rnnmusic", "info", str(tmp_path / "no-run")], capture_output=True,
                          text=True, env=env, timeout=120)
     assert bad.returncode == 2 and "rnnmusic: error:" in bad.stderr and "no-run" in bad.stderr
+    # malformed torchrun variables: a command that does not need them runs; one that does says so, one line
+    env["WORLD_SIZE"] = "two"
+    ok = subprocess.run([sys.executable, "-m", "rnnmusic", "presets"], capture_output=True, text=True, env=env,
+                        timeout=120)
+    assert ok.returncode == 0 and "notes-window100" in ok.stdout and "Traceback" not in ok.stderr

@@ -108,14 +108,20 @@ def shutdown() -> None:
     _current = None
 
 
-def exit_worker(code: int | None) -> None:
-    """End a worker whose work is done (process group destroyed, files written and closed) without the
-    interpreter's teardown. There, a thread of torch's gloo group was sometimes destroyed unjoined ("terminate
-    called without an active exception", 5 of about 140 runs): SIGABRT after the checkpoint was written, and
-    a finished run reported as failed."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code if isinstance(code, int) else 1 if code else 0)
+def leave(code: int | None) -> None:
+    """End the process with `code`. A torchrun worker (WORLD_SIZE > 1), whose work is done (process group
+    destroyed, files written and closed), leaves without the interpreter's teardown. There, a thread of
+    torch's gloo group was sometimes destroyed unjoined ("terminate called without an active exception", 5 of
+    about 140 runs): SIGABRT after the checkpoint was written, and a finished run reported as failed."""
+    try:
+        worker = env_world() is not None
+    except UserError:  # malformed variables: the command that needed them has said so
+        worker = False
+    if worker:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code or 0)
+    sys.exit(code)
 
 
 def is_main() -> bool:

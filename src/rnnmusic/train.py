@@ -150,7 +150,7 @@ class Trainer:
     def _make_optimizer(self) -> torch.optim.Optimizer:
         c = self.cfg
         params = self.model.parameters()
-        if c.optimizer == "adam":  # fused (CPU and CUDA, the devices we train on): 3x faster a step on 2 CPU cores
+        if c.optimizer == "adam":  # fused (CPU and CUDA, the devices we train on): its step 3x faster on 2 CPU cores
             return torch.optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay, fused=True)
         if c.optimizer == "rmsprop":
             return torch.optim.RMSprop(params, lr=c.lr, weight_decay=c.weight_decay)
