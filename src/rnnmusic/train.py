@@ -377,7 +377,8 @@ class Trainer:
             self.scaler.scale(loss).backward()
             self.scaler.unscale_(self.optimizer)
         if self.cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+            # foreach: the same norm and scaling (bit for bit on the CPU) in fewer passes
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip, foreach=True)
         if self.scaler is None:
             self.optimizer.step()
         else:  # skips the step when a gradient overflowed, and adapts the scale
