@@ -4,7 +4,7 @@ import copy
 import pytest
 import torch
 
-from rnnmusic.optimizers import FusedRMSprop, make
+from rnnmusic.optimizers import FusedRMSprop, clip_and_step, make, total_norm
 
 
 def _pair(shapes=((40, 7), (33,), (3, 4, 5))):
@@ -101,7 +101,7 @@ def test_make_picks_the_fused_rmsprop_on_the_cpu_only():
 
 def test_an_lstm_trains_the_same_with_either_rmsprop():
     """The real use: an LSTM language model, gradients clipped, 40 steps; both optimizers end at the same weights."""
-    def run(opt_cls):
+    def run(opt_cls, fused_clip=False):
         torch.manual_seed(7)
         emb, lstm, head = torch.nn.Embedding(20, 8), torch.nn.LSTM(8, 16, num_layers=2), torch.nn.Linear(16, 20)
         params = [*emb.parameters(), *lstm.parameters(), *head.parameters()]
@@ -113,16 +113,20 @@ def test_an_lstm_trains_the_same_with_either_rmsprop():
             loss = torch.nn.functional.cross_entropy(head(out).reshape(-1, 20), data[1:].reshape(-1))
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
+            if fused_clip:  # the trainer's way
+                clip_and_step(opt, params, 1.0)
+            else:
+                torch.nn.utils.clip_grad_norm_(params, 1.0)
+                opt.step()
             losses.append(loss.item())
         return params, losses
 
     p_ref, l_ref = run(torch.optim.RMSprop)
-    p_fused, l_fused = run(FusedRMSprop)
     assert l_ref[-1] < l_ref[0] - 0.3  # it learned
-    assert l_fused == pytest.approx(l_ref, abs=1e-4)
-    assert _close(p_ref, p_fused, atol=1e-4)
+    for fused_clip in (False, True):
+        p_fused, l_fused = run(FusedRMSprop, fused_clip)
+        assert l_fused == pytest.approx(l_ref, abs=1e-4)
+        assert _close(p_ref, p_fused, atol=1e-4)
 
 
 def test_rmsprop_training_resumes_bit_for_bit(tmp_path):
@@ -153,3 +157,55 @@ def test_rmsprop_training_resumes_bit_for_bit(tmp_path):
     assert {k.split(".", 1)[1] for k in optim} == {"step", "square_avg"}
     group = meta["optimizer"]["param_groups"][0]
     assert group["alpha"] == 0.99 and group["momentum"] == 0.0 and not group["centered"]
+
+
+def _grads(params, scale, seed):
+    gen = torch.Generator().manual_seed(seed)
+    for p in params:
+        p.grad = torch.randn(p.shape, generator=gen) * scale
+
+
+def test_total_norm_is_the_norm_of_all_gradients():
+    a, _ = _pair()
+    _grads(a, 3.0, seed=6)
+    grads = [p.grad for p in a]
+    expected = torch.linalg.vector_norm(torch.cat([g.reshape(-1) for g in grads]))
+    assert total_norm(grads).item() == pytest.approx(expected.item(), rel=1e-6)
+    assert total_norm([g.double() for g in grads]).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["fused-rmsprop", "fused-adam", "sgd", "torch-rmsprop"])
+@pytest.mark.parametrize("scale", [5.0, 1e-3])  # a total norm far above max_norm (clipped), and below it (not)
+def test_clip_and_step_is_clip_grad_norm_then_step(kind, scale):
+    """Whether the optimizer scales inside its own pass (fused) or the gradients are scaled first, the step is
+    the one clip_grad_norm_ and step() take."""
+    build = {"fused-rmsprop": lambda ps: FusedRMSprop(ps, lr=1e-2),
+             "fused-adam": lambda ps: torch.optim.Adam(ps, lr=1e-2, fused=True),
+             "sgd": lambda ps: torch.optim.SGD(ps, lr=1e-2, momentum=0.9),
+             "torch-rmsprop": lambda ps: torch.optim.RMSprop(ps, lr=1e-2)}[kind]
+    a, b = _pair()
+    ref, ours = build(a), build(b)
+    start = [p.detach().clone() for p in a]
+    for t in range(20):
+        _grads(a, scale, seed=t)
+        _grads(b, scale, seed=t)
+        torch.nn.utils.clip_grad_norm_(a, 0.5)
+        ref.step()
+        clip_and_step(ours, b, 0.5)
+        assert not hasattr(ours, "grad_scale")
+    assert _close(a, b, atol=1e-6)
+    assert max((p - q).abs().max().item() for p, q in zip(a, start)) > 1e-4  # it moved
+
+
+def test_clip_and_step_clips():
+    """With clipping off, the same gradients move the parameters elsewhere: the clipped comparison above can fail."""
+    a, b = _pair()
+    ref, ours = torch.optim.SGD(a, lr=1e-2), torch.optim.SGD(b, lr=1e-2)
+    _grads(a, 5.0, seed=1)
+    _grads(b, 5.0, seed=1)
+    clip_and_step(ref, a, 0.5)
+    clip_and_step(ours, b, 0.0)
+    moved_a = torch.linalg.vector_norm(torch.cat([(p - q).reshape(-1) for p, q in zip(a, _pair()[0])]))
+    moved_b = torch.linalg.vector_norm(torch.cat([(p - q).reshape(-1) for p, q in zip(b, _pair()[0])]))
+    assert moved_a.item() == pytest.approx(0.5 * 1e-2, rel=1e-4)  # SGD moves by lr x the clipped norm
+    assert moved_b.item() > 100 * moved_a.item()

@@ -373,15 +373,13 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is None:
             loss.backward()
-        else:  # fp16: scale the loss up for the backward pass, and the gradients back down before clipping
-            self.scaler.scale(loss).backward()
+            # clipping done inside the optimizer's own pass over the gradients where it can be
+            optimizers.clip_and_step(self.optimizer, self.model.parameters(), self.cfg.grad_clip)
+        else:  # fp16: scale the loss up for the backward pass and the gradients back down before clipping;
+            self.scaler.scale(loss).backward()  # the scaler skips the step when a gradient overflowed
             self.scaler.unscale_(self.optimizer)
-        if self.cfg.grad_clip > 0:
-            # foreach: the same norm and scaling (bit for bit on the CPU) in fewer passes
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip, foreach=True)
-        if self.scaler is None:
-            self.optimizer.step()
-        else:  # skips the step when a gradient overflowed, and adapts the scale
+            if self.cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip, foreach=True)
             self.scaler.step(self.optimizer)
             self.scaler.update()
         self.state = detach_state(state)
