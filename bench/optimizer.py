@@ -12,6 +12,9 @@ step, state carried), timed in alternating rounds so that machine load falls on 
   torch's fused Adam kernel), the founding systems' optimizer;
 * rmsprop, for-loop: torch's RMSprop as torch builds it on the CPU (torch has no fused RMSprop).
 
+Every step clips the gradients' norm as the trainer does (`optimizers.clip_and_step`): the fused optimizers
+apply the factor inside their own pass, the for-loop ones get the gradients scaled in a pass before.
+
 Two networks: the default config (abc-tokens, LSTM 2x256, batch 32 x 128) and the `notes-window100`
 network trained our way (LSTM 3x512, batch 4 x 32), where the optimizer touches 9 million parameters for
 128 targets a step and its share of the step is largest.
