@@ -45,8 +45,8 @@ def clip_and_step(optimizer: torch.optim.Optimizer, params: Iterable[torch.nn.Pa
     by `clip_grad_norm_`'s rule: times max_norm / (norm + 1e-6) where that is below 1.
 
     Fused Adam and `FusedRMSprop` divide by the factor's inverse inside their own pass over the gradients (the
-    `grad_scale` that mixed-precision unscaling uses), which saves a read and a write of every gradient; any
-    other optimizer gets the gradients scaled first."""
+    `grad_scale` that mixed-precision unscaling uses) on the CPU, which saves a read and a write of every
+    gradient; any other optimizer, or device, gets the gradients scaled first."""
     if max_norm <= 0:
         optimizer.step()
         return
@@ -55,7 +55,7 @@ def clip_and_step(optimizer: torch.optim.Optimizer, params: Iterable[torch.nn.Pa
         optimizer.step()
         return
     norm = total_norm(grads)
-    if not _takes_grad_scale(optimizer):
+    if not (_takes_grad_scale(optimizer) and grads[0].device.type == "cpu"):  # the fused way is tested on the CPU
         torch._foreach_mul_(grads, torch.clamp(max_norm / (norm + 1e-6), max=1.0))
         optimizer.step()
         return
