@@ -110,7 +110,8 @@ def scale_consistency(piece: Piece) -> float:
     h = pitch_class_histogram(piece)
     if not h.any():
         return 0.0
-    return float(max(h[np.roll(MAJOR, tonic)].sum() for tonic in range(12)))
+    # a share: the sum of shares that add up to 1 can round to 1.0000000000000002
+    return min(1.0, float(max(h[np.roll(MAJOR, tonic)].sum() for tonic in range(12))))
 
 
 # -- texture and time ------------------------------------------------------------------------------------
