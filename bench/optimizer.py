@@ -40,16 +40,16 @@ from training import Side, prepared
 
 def variants(make) -> list[tuple[str, Side]]:
     """(name, Side) for the four optimizers, the same initial weights each."""
-    fused, loop = make("adam-fused", "adam"), make("adam-loop", "adam")
-    t = loop.t
-    t.optimizer = torch.optim.Adam(t.model.parameters(), lr=t.cfg.lr, weight_decay=t.cfg.weight_decay, fused=False,
-                                   foreach=False)
-    rms_fused, rms_loop = make("rmsprop-fused", "rmsprop"), make("rmsprop-loop", "rmsprop")
-    t = rms_loop.t
-    t.optimizer = torch.optim.RMSprop(t.model.parameters(), lr=t.cfg.lr, weight_decay=t.cfg.weight_decay,
-                                      foreach=False)
-    return [("adam, fused (the trainer's)", fused), ("adam, for-loop (torch's CPU default)", loop),
-            ("rmsprop, fused (the trainer's)", rms_fused), ("rmsprop, for-loop (torch's)", rms_loop)]
+    def torch_loop(name: str, optimizer: str, cls) -> Side:
+        side = make(name, optimizer)
+        t = side.t  # the trainer's optimizer replaced by torch's, for-loop (neither fused nor foreach)
+        t.optimizer = cls(t.model.parameters(), lr=t.cfg.lr, weight_decay=t.cfg.weight_decay, foreach=False)
+        return side
+
+    return [("adam, fused (the trainer's)", make("adam-fused", "adam")),
+            ("adam, for-loop (torch's CPU default)", torch_loop("adam-loop", "adam", torch.optim.Adam)),
+            ("rmsprop, fused (the trainer's)", make("rmsprop-fused", "rmsprop")),
+            ("rmsprop, for-loop (torch's)", torch_loop("rmsprop-loop", "rmsprop", torch.optim.RMSprop))]
 
 
 def time_steps(sides: list[tuple[str, Side]], warmup: int, rounds: int, per_round: int) -> list[dict]:

@@ -47,16 +47,13 @@ def clip_and_step(optimizer: torch.optim.Optimizer, params: Iterable[torch.nn.Pa
     Fused Adam and `FusedRMSprop` divide by the factor's inverse inside their own pass over the gradients (the
     `grad_scale` that mixed-precision unscaling uses) on the CPU, which saves a read and a write of every
     gradient; any other optimizer, or device, gets the gradients scaled first."""
-    if max_norm <= 0:
+    params = [p for p in params if p.grad is not None]
+    if max_norm <= 0 or not params:
         optimizer.step()
         return
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        optimizer.step()
-        return
-    norm = total_norm(grads)
-    if not (_takes_grad_scale(optimizer) and grads[0].device.type == "cpu"):  # the fused way is tested on the CPU
-        torch._foreach_mul_(grads, torch.clamp(max_norm / (norm + 1e-6), max=1.0))
+    norm = total_norm([p.grad for p in params])
+    if not (_takes_grad_scale(optimizer) and params[0].device.type == "cpu"):  # the fused way is tested on the CPU
+        torch.nn.utils.clip_grads_with_norm_(params, max_norm, norm, foreach=True)
         optimizer.step()
         return
     optimizer.grad_scale = torch.clamp((norm + 1e-6) / max_norm, min=1.0)
@@ -121,11 +118,11 @@ class FusedRMSprop(torch.optim.Optimizer):
             if not params:
                 continue
             torch._foreach_add_(steps, 1)
-            for s in steps[1:]:  # parameters frozen for a while would have their own step count
-                if s.item() != steps[0].item():
-                    raise ValueError("FusedRMSprop: parameters of one group at different steps")
+            t = steps[0].item()
+            if any(step.item() != t for step in steps[1:]):  # parameters frozen for a while count their own
+                raise ValueError("FusedRMSprop: parameters of one group at different steps")
             alpha = group["alpha"]
-            s = math.sqrt(1.0 - alpha ** steps[0].item())
+            s = math.sqrt(1.0 - alpha ** t)
             torch._fused_adam_(params, grads, grads, square_avgs, [], steps, amsgrad=False, lr=group["lr"] / s,
                                beta1=0.0, beta2=alpha, weight_decay=group["weight_decay"], eps=group["eps"] / s,
                                maximize=False, grad_scale=getattr(self, "grad_scale", None), found_inf=None)
