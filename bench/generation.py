@@ -102,6 +102,29 @@ def matvec_rates(hidden: int, reps: int = 2000) -> list[dict]:
     return rows
 
 
+def weight_floor(model: MusicRNN, founding_ms: float, reps: int = 300) -> dict:
+    """The least a stateful fp32 step can cost here: one vector times each weight matrix it must read (every
+    matrix of the core and the head; of the embedding one row), back to back with nothing else, in ms per
+    token; and the ratio against the founding loop that a sampler doing only that would reach."""
+    mats = [p for name, p in model.named_parameters() if p.dim() == 2 and not name.startswith("input.")]
+    vecs = [torch.randn(1, w.size(1)) for w in mats]
+
+    def token():
+        for w, v in zip(mats, vecs):
+            torch.mm(v, w.t())
+
+    with torch.no_grad():
+        for _ in range(30):
+            token()
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            token()
+    ms = (time.perf_counter() - t0) / reps * 1e3
+    mb = sum(w.numel() for w in mats) * 4 / 1e6
+    return {"matrices": len(mats), "mb": round(mb, 1), "ms": round(ms, 3), "gb_per_s": round(mb / ms, 1),
+            "founding_ms": round(founding_ms, 2), "ceiling": round(founding_ms / ms, 1)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer tokens and a smaller network: a smoke test")
@@ -139,7 +162,8 @@ def main() -> int:
               "settings": vars(args), "window": WINDOW,
               "model": mcfg.__dict__ | {"parameters": model.num_parameters()},
               "vocabulary": {"encoding": cfg.encoding, "corpus": cfg.corpus, "size": enc.vocab_size},
-              "rows": rows, "goal": GOAL, "matvec": matvec_rates(mcfg.hidden)}
+              "rows": rows, "goal": GOAL, "matvec": matvec_rates(mcfg.hidden),
+              "floor": weight_floor(model, 1e3 / rows[0]["founding_tokens_per_s"])}
     write_results("generation-quick" if args.quick else "generation", result, render(result))
     return 0
 
@@ -168,15 +192,17 @@ def render(r: dict) -> str:
 
 def why_one_piece(r: dict) -> list[str]:
     """What bounds the one-piece ratio on this machine (figures from this run)."""
-    one, mo = r["rows"][0], r["model"]
+    one, fl = r["rows"][0], r["floor"]
     small, big = r["matvec"]
-    mb = (mo["parameters"] - r["vocabulary"]["size"] * mo["embed"]) * 4 / 1e6  # all but the embedding table
     ours_ms, found_ms = 1e3 / one["ours_tokens_per_s"], 1e3 / one["founding_tokens_per_s"]
     return [
         "## What bounds one piece", "",
-        f"With one piece, each of our tokens multiplies one vector by every weight matrix once: {mb:.0f} MB of "
+        f"With one piece, each of our tokens multiplies one vector by every weight matrix once: {fl['mb']:.0f} MB of "
         f"fp32 weights (all but the embedding, of which one row is read) per token, {ours_ms:.2f} ms per token "
-        f"here ({mb / ours_ms:.0f} GB/s). The founding loop does 100 times the recurrent arithmetic per token ({found_ms:.1f} ms), but its 100 time steps "
+        f"here ({fl['mb'] / ours_ms:.0f} GB/s). Those {fl['matrices']} matrix-vector products alone, back to back "
+        f"with nothing else, took {fl['ms']:.2f} ms per token in this run ({fl['gb_per_s']:.0f} GB/s): a stateful "
+        f"sampler that only read its weights, with no gate arithmetic, softmax or draw, would be at most "
+        f"**{fl['ceiling']}x** faster than the founding loop here. The founding loop does 100 times the recurrent arithmetic per token ({found_ms:.1f} ms), but its 100 time steps "
         f"re-read the same {small['matrix']} recurrent matrix of each layer ({small['mb']} MB), which stays in the "
         f"cores' caches: in this run one vector times it took {small['us']} us ({small['gb_per_s']} GB/s), against "
         f"{big['us']} us ({big['gb_per_s']} GB/s) for a layer's {big['matrix']} input and recurrent matrices, the "

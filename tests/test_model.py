@@ -122,3 +122,20 @@ def test_sampling_step_matches_the_core(cell, attention):
     assert state.keys() == whole_state.keys()
     for k in state:
         assert torch.allclose(state[k], whole_state[k], atol=1e-5), k
+
+
+def test_dropout_in_training_only():
+    """Training calls drop units (two calls differ, and differ from eval); eval calls are deterministic, whether
+    they go through the core (many steps) or the cell-by-cell sampling path (one step without gradients)."""
+    torch.manual_seed(0)
+    m = MusicRNN(ModelConfig(kind="tokens", vocab_size=30, layers=2, hidden=24, embed=8, dropout=0.5))
+    x = torch.randint(0, 30, (2, 5))
+    m.train()
+    a, b = m(x)[0], m(x)[0]
+    assert not torch.allclose(a, b)
+    m.eval()
+    with torch.no_grad():
+        e1, e2 = m(x)[0], m(x)[0]
+        s1, s2 = m(x[:, :1])[0], m(x[:, :1])[0]
+    assert torch.equal(e1, e2) and torch.equal(s1, s2)
+    assert torch.allclose(s1, e1[:, :1], atol=1e-5) and not torch.allclose(a, e1)

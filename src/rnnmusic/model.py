@@ -274,12 +274,15 @@ class MusicRNN(nn.Module):
         core_in = None
         if "h" in state:
             core_in = (state["h"], state["c"]) if "c" in state else state["h"]
-        step = not self.training and x.size(1) == 1 and not torch.is_grad_enabled()
-        h, core_out = (self._step if step else self.core)(self.drop(self.input(x)), core_in)
+        if self.training:
+            h, core_out = self.core(self.drop(self.input(x)), core_in)
+        else:  # dropout is the identity here; one token without gradients (sampling) goes cell by cell
+            step = x.size(1) == 1 and not torch.is_grad_enabled()
+            h, core_out = (self._step if step else self.core)(self.input(x), core_in)
         new: State = {"h": core_out[0], "c": core_out[1]} if isinstance(core_out, tuple) else {"h": core_out}
         if self.attention is not None:
             h, new["mem"] = self.attention(h, state.get("mem"))
-        return self.head(self.drop(h)), new
+        return self.head(self.drop(h) if self.training else h), new
 
     def _step(self, x: torch.Tensor, core_in) -> tuple[torch.Tensor, Any]:
         """One time step of the core in inference (sampling): the cell functions layer by layer, the same
@@ -291,8 +294,10 @@ class MusicRNN(nn.Module):
             core_in = (zeros, zeros) if lstm else zeros
         h0, c0 = core_in if lstm else (core_in, None)
         inp, hs, cs = x[:, 0], [], []
+        flat = core._flat_weights  # per layer: weight_ih, weight_hh[, bias_ih, bias_hh]
+        per = len(flat) // core.num_layers
         for layer in range(core.num_layers):
-            weights = [getattr(core, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            weights = flat[per * layer:per * (layer + 1)]
             if lstm:
                 inp, c = cell(inp, (h0[layer], c0[layer]), *weights)
                 cs.append(c)

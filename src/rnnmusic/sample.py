@@ -50,7 +50,8 @@ class SampleConfig:
 
 def filter_logits(logits: torch.Tensor, temperature: float, top_k: int, top_p: float) -> torch.Tensor:
     """Temperature, top-k and top-p applied to (B, V) logits; returns probabilities."""
-    logits = logits / temperature
+    if temperature != 1.0:
+        logits = logits / temperature
     if top_k and top_k < logits.size(-1):
         kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
