@@ -81,7 +81,7 @@ def test_pianoroll_nade_attention_keys_and_priming(cli, tmp_path, chorale_dir):
 
 @pytest.mark.slow
 def test_many_to_one_and_preset(cli, tmp_path, chorale_dir):
-    run, r = _train(cli, tmp_path, chorale_dir, "--preset", "notes-window100", "--window", "16", "--many-to-one",
+    run, r = _train(cli, tmp_path, chorale_dir, "--preset", "notes-window100", "--window", "16",  # many-to-one by the preset
                     "--epochs", "1", "--hidden", "32", "--embed", "16", "--window-stride", "4")
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["train"]["window"] == 16 and cfg["train"]["encoding"] == "notes" and cfg["train"]["preset"] == "notes-window100"
@@ -104,12 +104,29 @@ def test_presets_are_listed_and_overridable(cli, tmp_path, chorale_dir):
     assert json.loads((run / "encoding.json").read_text())["options"] == {"grid": 4, "onsets": False}
 
 
+@pytest.mark.parametrize("flags, window", [
+    (["--preset", "notes-window100"], 100),
+    (["--preset", "notes-window100", "--window", "16"], 16),  # the preset is many-to-one: --window alone re-sizes it
+    (["--many-to-one"], 100),
+    (["--many-to-one", "--window", "8"], 8),
+    (["--preset", "abc-char-lstm", "--many-to-one"], 100),
+    ([], None),
+])
+def test_window_flags_and_presets(flags, window):
+    from rnnmusic.cli import _train_settings, build_parser
+
+    _, tcfg = _train_settings(build_parser().parse_args(["train", "--out", "x", *flags]))
+    assert tcfg.get("window") == window
+
+
 def test_midi_flags_are_checked(cli, tmp_path, chorale_dir):
     r = cli("train", "--corpus", "oneills", "--max-tunes", "5", "--normalize-key", "--out", str(tmp_path / "x"))
     assert r.returncode == 2 and "MIDI-side" in r.stderr and "Traceback" not in r.stderr
     r = cli("train", "--corpus", str(chorale_dir), "--encoding", "notes", "--no-onsets", "--out", str(tmp_path / "y"))
     assert r.returncode == 2 and "--no-onsets does not apply" in r.stderr
     r = cli("train", "--corpus", str(chorale_dir), "--window", "10", "--out", str(tmp_path / "z"))
+    assert r.returncode == 2 and "--many-to-one" in r.stderr
+    r = cli("train", "--preset", "abc-char-lstm", "--window", "10", "--out", str(tmp_path / "z"))  # a many-to-many preset
     assert r.returncode == 2 and "--many-to-one" in r.stderr
     r = cli("train", "--preset", "nope", "--out", str(tmp_path / "w"))
     assert r.returncode == 2 and "unknown preset" in r.stderr

@@ -109,10 +109,11 @@ def _train_settings(args: argparse.Namespace) -> tuple[dict, dict]:
             if v is not None}
     if opts:
         tcfg["encoding_options"] = opts
-    if args.window is not None and not args.many_to_one:
+    preset_window = apply_preset(args.preset, {}, {})[1].get("window", 0)  # a many-to-one preset's window
+    if args.window is not None and not (args.many_to_one or preset_window):
         raise UserError("--window sets the many-to-one window: use it with --many-to-one")
-    if args.many_to_one:
-        tcfg["window"] = args.window if args.window is not None else 100
+    if args.many_to_one or args.window is not None:
+        tcfg["window"] = args.window if args.window is not None else preset_window or 100
     if args.corpus:
         tcfg["corpus"] = _sources(args.corpus)
     mcfg, tcfg = apply_preset(args.preset, mcfg, tcfg)

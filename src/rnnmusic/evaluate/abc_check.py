@@ -18,26 +18,26 @@ bars
     Every measure music21 parsed must last the bar length of the meter (in quarter notes). A short bar
     is allowed first (pickup), last, and directly next to a section boundary (``|:``, ``:|``, ``||``,
     ``|]``, first/second endings), where the pickup/completion pair sits. An over-long bar is always
-    wrong. No ``M:``, ``M:none`` or a meter change inside the body (music21 10 ignores body ``M:``
-    fields) skip the bar check (``bars_checked=False``).
+    wrong. No ``M:``, ``M:none`` or a meter change inside the body skip the bar check
+    (``bars_checked=False``).
 
     music21's ABC reader normally "re-bars" an over-long measure by splitting it in two (and inventing a
     time signature for the remainder), which would hide the very error we look for; this module parses
-    with that repair switched off (under a lock, restored afterwards), so measures are exactly the bars
-    written in the ABC. Bars are numbered from 1 in the order written, an opening pickup being bar 1.
+    with that repair switched off (`render.abc_score.parse_abc_quietly(text, rebar=False)`), so measures
+    are exactly the bars written in the ABC. Bars are numbered from 1 in the order written, an opening pickup being bar 1.
 """
 from __future__ import annotations
 
 import contextlib
 import re
 import tempfile
-import threading
 import warnings
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from ..render.midi import MissingToolWarning, find_abc2midi, parse_abc_quietly, run_abc2midi
+from ..render.abc_score import parse_abc_quietly
+from ..render.midi import MissingToolWarning, find_abc2midi, run_abc2midi
 
 __all__ = ["TuneCheck", "check_tune", "checks_table"]
 
@@ -47,7 +47,6 @@ _FIELD_LINE = re.compile(r"^([A-Za-z+]):")
 _BODY_METER = re.compile(r"^\s*M:|\[M:")
 _BOUNDARY_TYPES = {"double", "final", "heavy", "heavy-light", "light-heavy", "heavy-heavy"}
 _EPS = 1e-6
-_PARSE_LOCK = threading.Lock()
 
 
 @dataclass
@@ -140,28 +139,6 @@ def _split_header(text: str) -> tuple[list[str], str | None, list[str], str]:
 
 
 # ---------------------------------------------------------------------------------------------- music21
-def _no_rebar(part, *args, **kwargs):  # stands in for music21.abcFormat.translate.reBar
-    return None if kwargs.get("inPlace", True) else part
-
-
-@contextlib.contextmanager
-def _bars_as_written():
-    """Parse ABC without music21's re-barring of over-long measures (see the module docstring)."""
-    try:
-        from music21.abcFormat import translate
-    except ImportError:  # pragma: no cover - layout of a future music21
-        translate = None
-    with _PARSE_LOCK:
-        original = getattr(translate, "reBar", None) if translate is not None else None
-        if original is not None:
-            translate.reBar = _no_rebar
-        try:
-            yield
-        finally:
-            if original is not None:
-                translate.reBar = original
-
-
 def _one_line(exc: BaseException, limit: int = 200) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     text = f"{type(exc).__name__}: {text}"
@@ -169,8 +146,7 @@ def _one_line(exc: BaseException, limit: int = 200) -> str:
 
 
 def _parse_music21(text: str):
-    with _bars_as_written():
-        return parse_abc_quietly(text)
+    return parse_abc_quietly(text, rebar=False)
 
 
 def _count_notes(score) -> int:

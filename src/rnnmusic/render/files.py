@@ -117,11 +117,10 @@ def render_item(stem: Path, outputs: Sequence[str], *, abc: str | None = None, p
     `mid` keeps) or a music21 stream, as stem<suffix> for each of `outputs` (see OUTPUTS, SUFFIXES).
     `program` sets the MIDI programs (see `programs`). The notation (music21) is only parsed when an output
     needs it. Failures are recorded in the result's `errors`, never raised: what could be written is written."""
-    from music21 import converter
-
     from ..piece import piece_from_music21, read_midi_piece
     from ..checkpoint import write_atomic
     from .abc import midi_to_abc
+    from .abc_score import parse_abc_quietly
     from .audio import render_audio, write_audio
     from .midi import abc_to_midi, copy_midi, write_stream_midi
     from .pages import svg_to_pdf, svg_to_png
@@ -139,7 +138,7 @@ def render_item(stem: Path, outputs: Sequence[str], *, abc: str | None = None, p
     def notation():
         if "stream" not in cache:
             try:
-                cache["stream"] = stream if stream is not None else converter.parse(abc, format="abc") if abc else None
+                cache["stream"] = stream if stream is not None else parse_abc_quietly(abc) if abc else None
             except Exception as e:
                 raise UserError(f"{source or stem}: music21 cannot read it: {' '.join(str(e).split())[:160]}") from None
         return cache["stream"]

@@ -20,8 +20,6 @@ Every external program is run with an argument list (never a shell string) and a
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import re
 import shutil
@@ -33,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..corpus.music21_fixes import unshare_marks
+from .abc_score import parse_abc_quietly
 from ..errors import UserError
 
 __all__ = [
@@ -177,25 +176,6 @@ def _convert_abc2midi(exe: str, abc_text: str, program: int, tmp_out: Path) -> s
             return result.error or "abc2midi failed"
         shutil.copyfile(mid_path, tmp_out)
     return None
-
-
-def parse_abc_quietly(abc_text: str):
-    """music21's Score of the first tune in `abc_text` (raises on failure).
-
-    music21 prints its ABC warnings ("Could not get pitch information ...") to stderr: they are kept out
-    of the terminal, since one per bad note of every generated tune would drown the output.
-    """
-    from music21 import converter, stream
-
-    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
-        warnings.simplefilter("ignore")
-        parsed = converter.parse(abc_text, format="abc")
-    if isinstance(parsed, stream.Opus):
-        scores = list(parsed.scores)
-        if not scores:
-            raise ValueError("music21 found no tune in the text")
-        parsed = scores[0]
-    return parsed
 
 
 def _convert_music21(abc_text: str, program: int, tmp_out: Path) -> None:
