@@ -80,12 +80,24 @@ def main() -> int:
           f">= {r['goal']:g}x | {verdict(r['ratio'], r['goal'])} | [{r['file']}]({r['file']}) |" for r in rows], "",
         "Memory (peak resident set, each job in a fresh process; details in [memory.md](memory.md)):", "",
         "| job | peak | goal | result | dense one-hot of the corpus would be |", "|---|---|---|---|---|", *mem, "",
+        *bound_line(ge),
         gpu_line(pc, **gpu), "",
         f"Command: `{command}` (runs bench/speed.py, preprocess.py, training.py, generation.py, precision.py, "
         "memory.py, summary.py).", "",
     ]
     write_results(f"summary{'-quick' if args.quick else ''}", result, "\n".join(md))
     return 0
+
+
+def bound_line(ge: dict | None) -> list[str]:
+    """What bounds the one-piece generation ratio on this machine (generation.json's weight-read floor)."""
+    fl = (ge or {}).get("floor")
+    if not fl:
+        return []
+    return [f"One-piece generation is bound by this machine: a stateful token reads {fl['mb']} MB of fp32 weights, "
+            f"and those reads alone, with nothing else, took {fl['ms']} ms ({fl['gb_per_s']} GB/s) against the founding "
+            f"loop's {fl['founding_ms']} ms a token, so no fp32 stateful sampler could exceed {fl['ceiling']}x here "
+            "([generation.md](generation.md)).", ""]
 
 
 def gpu_line(pc: dict | None, **gpu: dict | None) -> str:
