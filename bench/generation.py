@@ -85,18 +85,24 @@ def founding(model, seed: np.ndarray, count: int, length: int) -> tuple[float, i
     return dt, count * len(out)
 
 
+def per_call_s(fn, warmup: int, reps: int) -> float:
+    """Seconds per call of `fn`, timed over `reps` calls after `warmup` untimed ones (no autograd)."""
+    with torch.no_grad():
+        for _ in range(warmup):
+            fn()
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            fn()
+    return (time.perf_counter() - t0) / reps
+
+
 def matvec_rates(hidden: int, reps: int = 2000) -> list[dict]:
     """One vector times the LSTM's recurrent matrix (4H x H) and times a layer's input and recurrent
     matrices together (4H x 2H): microseconds and the weight bytes read per second."""
     rows = []
     for cols in (hidden, 2 * hidden):
         w, v = torch.randn(4 * hidden, cols), torch.randn(1, cols)
-        for _ in range(100):
-            v @ w.t()
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            v @ w.t()
-        dt = (time.perf_counter() - t0) / reps
+        dt = per_call_s(lambda: v @ w.t(), 100, reps)
         rows.append({"matrix": f"{4 * hidden}x{cols}", "mb": round(w.numel() * 4 / 1e6, 1), "us": round(dt * 1e6, 1),
                      "gb_per_s": round(w.numel() * 4 / dt / 1e9, 1)})
     return rows
@@ -113,13 +119,7 @@ def weight_floor(model: MusicRNN, founding_ms: float, reps: int = 300) -> dict:
         for w, v in zip(mats, vecs):
             torch.mm(v, w.t())
 
-    with torch.no_grad():
-        for _ in range(30):
-            token()
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            token()
-    ms = (time.perf_counter() - t0) / reps * 1e3
+    ms = per_call_s(token, 30, reps) * 1e3
     mb = sum(w.numel() for w in mats) * 4 / 1e6
     return {"matrices": len(mats), "mb": round(mb, 1), "ms": round(ms, 3), "gb_per_s": round(mb / ms, 1),
             "founding_ms": round(founding_ms, 2), "ceiling": round(founding_ms / ms, 1)}

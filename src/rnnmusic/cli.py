@@ -102,14 +102,14 @@ def _overrides(args: argparse.Namespace, cls: type) -> dict:
 
 def _train_settings(args: argparse.Namespace) -> tuple[dict, dict]:
     """Model and training overrides from the flags (the preset underneath, flags winning)."""
-    from .presets import apply_preset
+    from .presets import apply_preset, get_preset
 
     tcfg, mcfg = _overrides(args, TrainConfig), _overrides(args, ModelConfig)
     opts = {k: v for k, v in (("grid", args.grid), ("onsets", args.onsets), ("min_count", args.min_count))
             if v is not None}
     if opts:
         tcfg["encoding_options"] = opts
-    preset_window = apply_preset(args.preset, {}, {})[1].get("window", 0)  # a many-to-one preset's window
+    preset_window = get_preset(args.preset).train.get("window", 0) if args.preset else 0  # many-to-one presets
     if args.window is not None and not (args.many_to_one or preset_window):
         raise UserError("--window sets the many-to-one window: use it with --many-to-one")
     if args.many_to_one or args.window is not None:

@@ -74,9 +74,11 @@ def _rebar(score) -> None:
     from music21 import exceptions21, meter, stream
     from music21.abcFormat import translate
 
+    with PARSE_LOCK:  # music21's own, not the stand-in another thread's parse may have put there
+        rebar_part = translate.reBar
     for part in score.parts if score.hasPartLikeStreams() else [score]:
         try:
-            translate.reBar(part, inPlace=True)
+            rebar_part(part, inPlace=True)
         except (exceptions21.Music21Exception, ZeroDivisionError):
             pass
         try:
@@ -85,9 +87,9 @@ def _rebar(score) -> None:
             pass
 
 
-def _body_changes(abc_text: str) -> tuple[list[tuple[int, object]], int] | None:
+def _body_changes(abc_text: str) -> tuple[list[tuple[int, object]], int]:
     """The first tune's meter and key fields after its header, each with the number of notes, rests and
-    chords before it, and the tune's count of those; None when there is no body."""
+    chords before it, and the tune's count of those (none and 0 when it has no body)."""
     from music21 import abcFormat
 
     if not _BODY_FIELD.search(abc_text.partition("\nK:")[2].partition("\n")[2]):
@@ -100,8 +102,9 @@ def _body_changes(abc_text: str) -> tuple[list[tuple[int, object]], int] | None:
         if isinstance(t, abcFormat.ABCChord) and _INLINE_FIELD.match(t.src):
             # music21 reads an inline field ("[M:2/4]") as a chord of no notes; it makes nothing of it. A meter
             # is put back; a key is not (music21 did not spell the following notes in it).
-            if body and t.src[1] == "M":
-                t = abcFormat.ABCMetadata(t.src.strip()[1:-1])
+            field = t.src.strip()[1:-1]
+            if body and field.startswith("M:"):
+                t = abcFormat.ABCMetadata(field)
                 t.preParse()
                 changes.append((count, t))
             continue
@@ -116,7 +119,7 @@ def _body_changes(abc_text: str) -> tuple[list[tuple[int, object]], int] | None:
                 changes.append((count, t))
         elif isinstance(t, (abcFormat.ABCNote, abcFormat.ABCChord)) and body:
             count += 1
-    return (changes, count) if body else None
+    return (changes, count) if body else ([], 0)
 
 
 def restore_body_fields(score, abc_text: str) -> int:
@@ -127,10 +130,9 @@ def restore_body_fields(score, abc_text: str) -> int:
 
     if score.hasPartLikeStreams() and len(score.parts) != 1:
         return 0
-    found = _body_changes(abc_text)
-    if not found or not found[0]:
+    changes, count = _body_changes(abc_text)
+    if not changes:
         return 0
-    changes, count = found
     part = score.parts[0] if score.hasPartLikeStreams() else score
     notes = [n for n in part.recurse().getElementsByClass(("Note", "Rest", "Chord"))
              if not isinstance(n, harmony.ChordSymbol)]
