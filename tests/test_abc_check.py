@@ -84,7 +84,7 @@ def test_overlong_bar_next_to_a_repeat_is_still_wrong():
         ("X:1\nT:No meter\nL:1/8\nK:D\nd2d fed|cBA ABc|\n", ["M:"]),
         ("X:1\nT:Key after music\nM:6/8\nL:1/8\nd2d fed|\nK:D\ncBA ABc|\n", ["K:"]),
         ("T:X not first\nX:1\nM:6/8\nL:1/8\nK:D\nd2d fed|cBA ABc|\n", ["X:"]),
-        ("", ["X:", "M:", "L:", "K:"]),
+        ("", ["X:", "M:", "K:"]),  # L: is optional (its default follows from the meter)
     ],
 )
 def test_header_fields_missing(text, missing):

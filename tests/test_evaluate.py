@@ -6,7 +6,8 @@ import pytest
 
 from rnnmusic.piece import Piece
 
-GOOD_TUNE = "X:1\nT:Scale\nM:4/4\nL:1/4\nK:C\nCDEF|GABc|cBAG|FEDC|]\n"
+# eight bars: evaluate gives the verdict generate gives, and a tune of fewer than 8 bars is a fragment
+GOOD_TUNE = "X:1\nT:Scale\nM:4/4\nL:1/4\nK:C\nCDEF|GABc|cBAG|FEDC|CEGc|BGEC|DFAc|BAGF|]\n"
 BAD_BARS = "X:2\nT:Wrong\nM:4/4\nL:1/4\nK:C\nCDE|GABc|cBAGF|FEDC|]\n"
 
 

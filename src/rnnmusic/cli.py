@@ -206,15 +206,21 @@ def _train_here(args: argparse.Namespace, LN2, resume, train) -> int:
 
     if args.resume:
         tcfg, mcfg = _overrides(args, TrainConfig), _overrides(args, ModelConfig)
-        changed = [k for k in ("corpus", "encoding", "tracks", "normalize_key", "augment_keys", "window") if k in tcfg]
+        changed = [k for k in ("corpus", "encoding", "tracks", "normalize_key", "augment_keys", "window", "init_from")
+                   if k in tcfg]
         if mcfg or changed or args.preset or args.grid or args.onsets is not None or args.many_to_one:
             raise UserError("--resume continues a run as configured: model, corpus, encoding and data flags cannot change")
         result = resume(args.resume, tcfg)
     else:
         if not args.out:
             raise UserError("train needs --out RUN (a new run directory) or --resume RUN")
-        mcfg, tcfg = _train_settings(args)
-        result = train(args.out, TrainConfig(**tcfg), ModelConfig(**mcfg))
+        if args.init_from:  # fine-tune (rnnmusic.finetune): the base's encoding and shape, fine-tuning defaults
+            from .finetune import cli_configs
+
+            result = train(args.out, *cli_configs(args, _train_settings))
+        else:
+            mcfg, tcfg = _train_settings(args)
+            result = train(args.out, TrainConfig(**tcfg), ModelConfig(**mcfg))
     p = result.progress
     from .run import open_run
 
@@ -227,14 +233,16 @@ def _train_here(args: argparse.Namespace, LN2, resume, train) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .generate import generate_pieces, generate_tunes, load_prime
+    from .encodings.abc_request import request_controls
+    from .generate import default_output, generate_pieces, generate_tunes, load_prime
     from .run import load_model
     from .sample import SampleConfig
 
     model, enc, _ = load_model(args.run)
     if enc.kind == "lead":
         return _generate_lead(args, model, enc)
-    if args.chords or args.bars or args.meter or args.swing != 0.5 or args.accompaniment != "comp":
+    folk = enc.name == "abc-folk"
+    if args.chords or args.bars or (args.meter and not folk) or args.swing != 0.5 or args.accompaniment != "comp":
         raise UserError("--chords, --bars, --swing, --accompaniment and --meter need a model trained on lead sheets "
                         f"(--encoding lead); this one uses {enc.name}")
     midi_side = enc.piece_format == "midi"
@@ -251,8 +259,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
     max_length = args.max_length or (256 if enc.kind == "frames" else 1000)
     cfg = SampleConfig(count=args.count, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                        seed=args.seed, prime=prime, max_length=max_length, constrain=args.constrain,
-                       repetition_penalty=args.repetition_penalty, repetition_window=args.repetition_window)
-    out = Path(args.out) if args.out else Path(args.run) / "generated"
+                       repetition_penalty=args.repetition_penalty, repetition_window=args.repetition_window,
+                       controls=request_controls(enc, type=args.type, meter=args.meter if folk else None,
+                                                 key=args.key if folk else None, parts=args.parts,
+                                                 bars_per_part=args.bars_per_part))
+    out = Path(args.out) if args.out else default_output(args.run)
     title = Path(args.run).resolve().name
     if midi_side:
         report = generate_pieces(model, enc, cfg, out, formats=args.formats or "mid,wav,roll", only_valid=args.only_valid,
@@ -260,20 +271,20 @@ def cmd_generate(args: argparse.Namespace) -> int:
                                  title=title, min_bars=4 if args.min_bars is None else args.min_bars)
         what = "valid (not collapsed, at least --min-bars long)"
     else:
-        if args.key or args.tempo:
-            raise UserError("--key and --tempo apply to MIDI-side encodings; ABC tunes take their key from the model "
-                            r"(prime one with --prime 'K:G\n')")
+        if (args.key and not folk) or args.tempo:
+            raise UserError("--key and --tempo apply to MIDI-side encodings and abc-folk models; ABC tunes take their "
+                            r"key from the model (prime one with --prime 'K:G\n')")
         report = generate_tunes(model, enc, cfg, out, formats=args.formats or "abc,mid", only_valid=args.only_valid,
                                 title=title, soundfont=args.soundfont, program=args.program,
                                 min_bars=8 if args.min_bars is None else args.min_bars)
         what = "valid"
     print(report.table())
-    print(f"{report.valid}/{len(report.tunes)} {what} ({report.attempts} generated); files in {out}/, "
-          f"report {out / 'report.json'}")
+    print(f"{report.valid}/{len(report.tunes)} {what} ({report.attempts} generated"
+          + (f"; {report.shortfall}" if report.shortfall else "") + f"); files in {out}/, report {out / 'report.json'}")
     files = [t.files.get("abc") or t.files.get("mid") for t in report.tunes]
-    if args.evaluate and all(files):
-        _evaluate_and_report(files, args.reference,
-                             args.reference_max, args.max_copy_bars, out, quiet=True)
+    if args.evaluate and files and all(files):  # nothing written (--only-valid found none): nothing to evaluate
+        _evaluate_and_report(files, args.reference, args.reference_max, args.max_copy_bars, out, quiet=True,
+                             min_bars=report.settings.get("min_bars"))
     return 0
 
 
@@ -311,10 +322,10 @@ def _generate_lead(args: argparse.Namespace, model, enc) -> int:
 
 
 def _evaluate_and_report(paths: list[str], reference: list[str] | None, reference_max: int, max_copy_bars: float,
-                         out: Path, quiet: bool = False) -> None:
+                         out: Path, quiet: bool = False, min_bars: float | None = None) -> None:
     from .evaluate.evaluation import evaluate, write_report
 
-    ev = evaluate(paths, _reference_sources(reference), max_reference=reference_max,
+    ev = evaluate(paths, _reference_sources(reference), max_reference=reference_max, min_bars=min_bars,
                   max_copy_bars=max_copy_bars, workers=1 if len(paths) < 20 else None)
     written = write_report(ev, out)
     s = ev.summary()
@@ -386,6 +397,27 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     print(f"{row['dataset']}: test NLL {row['test_nll']:.3f} nats/frame, frame accuracy {row['test_frame_accuracy']:.3f} "
           f"(valid {row['valid_nll']:.3f}; note 1-gram {row['note_unigram_test_nll']:.2f}); "
           f"{row['parameters']:,} parameters, best epoch {row['best_epoch']}; {args.out}/benchmark.json")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .models import card_text, export_model, read_card, shipped_models
+
+    if args.export:
+        run, name = args.export
+        if not args.card or not Path(args.card).is_file():
+            raise UserError("--export needs --card CARD.json: data and licence, command, hardware, time, figures")
+        try:
+            card = json.loads(Path(args.card).read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise UserError(f"{args.card}: not valid JSON ({e})") from None
+        print(f"exported {run} as {export_model(run, name, card, args.into)}")
+        return 0
+    models = shipped_models()
+    if not models:
+        print("no shipped models in this installation")
+    for name in models:
+        print(card_text(read_card(name)))
     return 0
 
 
@@ -480,6 +512,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model (or --resume one)")
     p.add_argument("--out", help="new run directory")
     p.add_argument("--resume", metavar="RUN", help="continue this run from its newest good checkpoint")
+    p.add_argument("--init-from", metavar="MODEL|RUN",
+                   help="fine-tune: start from a shipped model (`rnnmusic models`) or a run directory: its weights, "
+                        "encoding and shape; --corpus tokens it lacks are added to its vocabulary (rnnmusic.finetune)")
     _add_train_flags(p)
     p.set_defaults(func=cmd_train)
 
@@ -497,9 +532,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repetition-window", type=int, default=16)
     p.add_argument("--prime-file", help="start every piece with the opening of this .mid/.abc/.xml/.krn file")
     p.add_argument("--prime-bars", type=float, default=4, help="bars of --prime-file to use (default 4)")
-    p.add_argument("--key", help="MIDI side: write the output in this key (G, Em, Bb major, F# minor)")
+    p.add_argument("--key", help="MIDI side: write the output in this key (G, Em, Bb major, F# minor); abc-folk "
+                   "models: the tune's key with its mode (D, Dmix, Ador, Edor, Gm)")
     p.add_argument("--tempo", type=float, help="MIDI side: quarter notes per minute (default: the corpus' median)")
-    p.add_argument("--out", help="output folder (default RUN/generated)")
+    p.add_argument("--out", help="output folder (default RUN/generated; out/NAME for a shipped model)")
+    g = p.add_argument_group("requests (abc-folk models, such as the shipped folk)")
+    g.add_argument("--type", help="tune type: reel, jig, slip-jig, hornpipe, polka, slide, waltz, march, air")
+    g.add_argument("--parts", type=int, help="number of parts (sections), e.g. 2 for AABB")
+    g.add_argument("--bars-per-part", type=int, help="bars in each part: 8 or 16")
     p.add_argument("--formats", help="comma list of abc, mid, wav, flac, musicxml, svg, png, pdf (svg/png/pdf: "
                                      "sheet music), roll (piano-roll picture NAME.roll.png), as `rnnmusic render` "
                                      "writes them; default abc,mid (ABC encodings), mid,wav,roll (MIDI side, "
@@ -526,7 +566,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                             "0.5 straight (default) .. 2/3 triplet swing .. 0.75")
     g.add_argument("--accompaniment", default="comp", help="comp (piano comping + walking bass, default), "
                                                            "block (block chords), bass, none")
-    g.add_argument("--meter", help="time signature of the progression, e.g. 3/4 (default: the corpus' usual)")
+    g.add_argument("--meter", help="time signature of the progression, e.g. 3/4 (default: the corpus' usual); "
+                   "for abc-folk models the tune's meter (M:)")
     _add_reference_flags(p)
     p.set_defaults(func=cmd_generate)
 
@@ -560,6 +601,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_flags(p)
     p.set_defaults(func=cmd_benchmark)
 
+    p = sub.add_parser("models", help="list the shipped models and their cards (or --export a run as one)")
+    p.add_argument("--export", nargs=2, metavar=("RUN", "NAME"), help="write RUN's best weights (fp16) as model NAME")
+    p.add_argument("--card", metavar="CARD.json", help="with --export: the model card (JSON)")
+    p.add_argument("--into", metavar="FOLDER", help="with --export: parent folder (default: the package's models/)")
+    p.set_defaults(func=cmd_models)
+
     p = sub.add_parser("presets", help="list the named presets (the founding systems)")
     p.set_defaults(func=cmd_presets)
 
@@ -589,7 +636,8 @@ def _add_reference_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reference", action="append", metavar="NAME|PATH",
                    help="corpus to compare with and search for copies: a corpus name, files, or a run directory "
                         "(its training corpus); repeatable")
-    p.add_argument("--reference-max", type=int, default=300, help="read at most this many reference pieces (300)")
+    p.add_argument("--reference-max", type=int, default=300,
+                   help="compare with a random sample of this many reference pieces (300; seeded: the same each time)")
     p.add_argument("--max-copy-bars", type=float, default=4.0,
                    help="flag pieces copying a longer run from a reference piece (bars, default 4)")
 

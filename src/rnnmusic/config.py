@@ -50,6 +50,7 @@ class TrainConfig:
     """Data, optimisation, checkpointing and sampling during training."""
 
     preset: str | None = None     # the named preset this run started from (for the record)
+    init_from: str | None = None  # fine-tuned: the shipped model or run it started from (rnnmusic.finetune)
     corpus: list[str] = field(default_factory=lambda: ["oneills"])
     encoding: str = "abc-tokens"
     encoding_options: dict[str, Any] = field(default_factory=dict)  # e.g. {"grid": 4, "onsets": True}

@@ -1,6 +1,12 @@
-"""`make demo`: train a small folk-tune model on a built-in corpus, then write tunes as ABC, MIDI and WAV.
+"""`make demo`: tunes from the shipped folk model at once, then the same model fine-tuned on a small book.
 
-Idempotent: a finished run in runs/demo is reused, an interrupted one is resumed.
+1. Six tunes from the shipped `folk` model (no training): ABC, MIDI, WAV and sheet music, with a report and an
+   evaluation against a random sample of the training corpus.
+2. The model fine-tuned briefly (at most 3 minutes) on a small built-in book, music21's `miscfolk` (American
+   fife tunes and Northumbrian minstrelsy, 181 tunes), into runs/demo-finetune; six tunes from it.
+
+Idempotent: a finished fine-tuning run is reused, an interrupted one is resumed. Without the shipped model (a
+broken installation) it stops with a one-line error.
 """
 from __future__ import annotations
 
@@ -11,59 +17,72 @@ import warnings
 from pathlib import Path
 
 from .cli import _one_line_warnings
-from .config import ModelConfig, TrainConfig
 from .errors import UserError
 from .evaluate.evaluation import evaluate, write_report
 from .generate import generate_tunes
+from .models import shipped_models
 from .run import RunDir, load_model
 from .sample import SampleConfig
-from .train import LN2, read_checkpoint_progress, resume, train
+from .train import LN2, read_checkpoint_progress, resume
 
-RUN = Path("runs/demo")
+RUN = Path("runs/demo-finetune")
 OUT = Path("out/demo")
-TRAIN = TrainConfig(
-    corpus=["oneills"], encoding="abc-tokens", epochs=20, batch_size=32, seq_len=128, lr=3e-3,
-    patience=4, sample_every=5, sample_count=4, max_minutes=7.0, seed=1337,
-)
-MODEL = ModelConfig(cell="lstm", layers=2, hidden=256, embed=64, dropout=0.2)
+BOOK = "miscfolk"
+FINETUNE = {"epochs": 3, "max_minutes": 3.0, "lr": 1e-3, "batch_size": 16, "patience": 2, "sample_every": 0,
+            "seed": 1337}
+SAMPLES = SampleConfig(count=6, temperature=0.9, seed=7, max_length=1000)
+
+
+def _generate(model, enc, out: Path, title: str, reference: list[str]) -> None:
+    report = generate_tunes(model, enc, SAMPLES, out, formats="abc,mid,wav,svg", title=title)
+    print(report.table())
+    ev = evaluate([t.files["abc"] for t in report.tunes], reference, max_reference=300)
+    written = write_report(ev, out)
+    s = ev.summary()
+    print(f"{report.valid} of {len(report.tunes)} tunes valid; files: {out}/tune-001.abc .mid .wav .svg ...; "
+          f"evaluation against 300 random tunes of {', '.join(reference)}: pitch-class entropy "
+          f"{s['pitch_class_entropy']:.2f} bits, scale consistency {s['scale_consistency']:.2f}; "
+          f"{sum(c.copied for c in ev.copies)} tunes copy more than 4 bars; report {written['html']}")
+
+
+def _finetuned() -> None:
+    from .finetune import finetune
+
+    run = RunDir(RUN)
+    progress = read_checkpoint_progress(RUN) if run.exists() else None
+    if progress and progress.done:
+        print(f"reusing the fine-tuned model in {RUN} ({progress.epoch} epochs, finished: {progress.done})")
+    elif run.exists() and run.step_checkpoints():
+        print(f"resuming the interrupted fine-tuning in {RUN}")
+        resume(RUN)
+    else:
+        print(f"fine-tuning the folk model on {BOOK} ({FINETUNE['max_minutes']:g} minutes at most) into {RUN}")
+        finetune(RUN, "folk", [BOOK], **FINETUNE)
 
 
 def main() -> int:
     warnings.showwarning = _one_line_warnings
     t0 = time.monotonic()
     try:
-        run = RunDir(RUN)
-        progress = read_checkpoint_progress(RUN) if run.exists() else None
-        if progress and progress.done:
-            print(f"reusing the trained model in {RUN} ({progress.epoch} epochs, finished: {progress.done})")
-        elif run.exists():
-            print(f"resuming the interrupted demo run in {RUN}")
-            resume(RUN)
-        else:
-            print(f"training a {MODEL.layers}-layer {MODEL.cell.upper()} ({MODEL.hidden} units) on O'Neill's 1850 "
-                  f"folk tunes (music21's built-in copy) into {RUN}; at most {TRAIN.max_minutes:g} minutes")
-            train(RUN, TRAIN, MODEL)
+        if "folk" not in shipped_models():
+            raise UserError("the shipped folk model is missing from this installation (src/rnnmusic/models/folk); "
+                            "reinstall rnnmusic")
+        print("1. tunes from the shipped folk model (no training)")
+        model, enc, _ = load_model("folk")
+        _generate(model, enc, OUT / "folk", "folk", ["all-folk"])
+        print(f"\n2. the folk model fine-tuned on a small book ({BOOK})")
+        _finetuned()
         model, enc, meta = load_model(RUN)
-        report = generate_tunes(model, enc, SampleConfig(count=6, temperature=0.8, seed=7, max_length=800), OUT,
-                                formats="abc,mid,wav,svg", only_valid=True, title="rnnmusic demo")
-        # musical metrics beside 300 of the training tunes, and a search for runs copied from them
-        ev = evaluate([t.files["abc"] for t in report.tunes], ["oneills"], max_reference=300)
-        written = write_report(ev, OUT)
+        _generate(model, enc, OUT / "finetuned", "fine-tuned", [BOOK])
     except UserError as e:
         print(f"rnnmusic demo: error: {e}", file=sys.stderr)
         return 2
-    print(report.table())
     p = meta["progress"]
-    print(f"\nmodel: {RUN}/best.safetensors (epoch {p['epoch']}, validation {p['best_valid'] / LN2:.3f} bits/token)")
-    print(f"{report.valid} of {len(report.tunes)} tunes valid ({report.attempts} generated to find them)")
-    print(f"files: {OUT}/tune-001.abc .mid .wav .svg (sheet music) ... and {OUT}/report.json; loss curve {RUN}/loss.png")
-    s = ev.summary()
-    print(f"evaluation against 300 O'Neill tunes: pitch-class entropy {s['pitch_class_entropy']:.2f} bits, scale "
-          f"consistency {s['scale_consistency']:.2f}, repeated bars {s['repeated_bars']:.2f}; "
-          f"{sum(c.copied for c in ev.copies)} tunes copy more than 4 bars; report {written['html']}")
+    print(f"\nfine-tuned model: {RUN}/best.safetensors (epoch {p['epoch']}, validation "
+          f"{p['best_valid'] / LN2:.3f} bits/token); loss curve {RUN}/loss.png")
     print(f"demo took {time.monotonic() - t0:.0f} s")
-    print(f"browse, generate and listen in the web studio: {os.path.relpath(Path(sys.executable).parent / 'rnnmusic')} serve --root "
-          f"{RUN.parent}  (then open http://127.0.0.1:8765/)")
+    print(f"browse, generate and listen in the web studio: {os.path.relpath(Path(sys.executable).parent / 'rnnmusic')} "
+          f"serve --root {RUN.parent}  (then open http://127.0.0.1:8765/)")
     return 0
 
 

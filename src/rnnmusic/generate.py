@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 from .checkpoint import write_atomic
 from .encodings import Encoding
 from .errors import UserError
-from .evaluate.abc_check import TuneCheck, check_tune, checks_table
+from .evaluate.abc_check import MIN_BARS, TuneCheck, checks_table, tune_verdict
 from .evaluate.piece_check import PieceCheck, check_piece, piece_table
 from .model import MusicRNN
 from .render.abc import tune_document, tunebook
@@ -46,10 +46,19 @@ class GenerationReport:
     attempts: int
     out_dir: Path
     settings: dict[str, Any]
+    asked: int = 0          # how many were asked for
+    what: str = "tunes"
 
     @property
     def valid(self) -> int:
         return sum(t.check.valid for t in self.tunes)
+
+    @property
+    def shortfall(self) -> str | None:
+        """With only_valid, "only N of COUNT valid tunes after M attempts" when fewer were found; else None."""
+        if not self.settings.get("only_valid") or len(self.tunes) >= self.asked:
+            return None
+        return shortfall_message(len(self.tunes), self.asked, self.what, self.attempts)
 
     def table(self) -> str:
         names, checks = [t.name for t in self.tunes], [t.check for t in self.tunes]
@@ -58,8 +67,8 @@ class GenerationReport:
         return checks_table(names, checks)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"settings": self.settings, "attempts": self.attempts, "count": len(self.tunes),
-                "valid": self.valid, "tunes": [t.to_dict() for t in self.tunes]}
+        return {"settings": self.settings, "attempts": self.attempts, "asked": self.asked, "count": len(self.tunes),
+                "valid": self.valid, "shortfall": self.shortfall, "tunes": [t.to_dict() for t in self.tunes]}
 
 
 def parse_formats(spec: str | Sequence[str], allowed: Sequence[str] = FORMATS) -> list[str]:
@@ -83,12 +92,26 @@ def _out_dir(out_dir: str | Path) -> Path:
     return out
 
 
-def draw_until_valid(draw, count: int, only_valid: bool, max_attempts: int, what: str, worst_last=None,
+def default_output(run: str | Path) -> Path:
+    """Where generated files go by default: RUN/generated, or out/NAME for a shipped model (the package stays
+    read-only)."""
+    from .models import shipped_models
+
+    if not Path(run).exists() and str(run) in shipped_models():
+        return Path("out") / str(run)
+    return Path(run) / "generated"
+
+
+def shortfall_message(found: int, count: int, what: str, attempts: int) -> str:
+    return f"only {found} of {count} valid {what} after {attempts} attempts"
+
+
+def draw_until_valid(draw, count: int, only_valid: bool, max_attempts: int, what: str,
                      progress: Callable[[str, int, int], None] | None = None):
     """Draw pieces (`draw(batch, first_index) -> [(piece, check)]`) until `count` of them, or with only_valid
-    `count` valid ones (at most max_attempts drawn; then the least bad invalid ones fill up, with a warning).
-    `progress(stage, 0, count)` is told of each draw. Returns ([(seed index, piece, check)] in seed order,
-    attempts)."""
+    `count` valid ones: only valid ones are kept, and when max_attempts draws found fewer, those found are kept and
+    one warning says how many (`shortfall_message`). `progress(stage, 0, count)` is told of each draw. Returns
+    ([(seed index, piece, check)] in seed order, attempts)."""
     kept: list[tuple[int, object, object]] = []
     attempts = 0
     while attempts < max_attempts:
@@ -103,15 +126,9 @@ def draw_until_valid(draw, count: int, only_valid: bool, max_attempts: int, what
         if not only_valid:
             break
     if only_valid:
-        good = [k for k in kept if k[2].valid][:count]
-        if len(good) < count:
-            warnings.warn(f"only {len(good)} of {count} valid {what} after {attempts} attempts; "
-                          "keeping the best invalid ones too", stacklevel=3)
-            bad = [k for k in kept if not k[2].valid]
-            if worst_last is not None:
-                bad.sort(key=lambda k: worst_last(k[2]))
-            good += bad[: count - len(good)]
-        kept = sorted(good, key=lambda k: k[0])
+        kept = [k for k in kept if k[2].valid][:count]
+        if len(kept) < count:
+            warnings.warn(shortfall_message(len(kept), count, what, attempts), stacklevel=3)
     return kept, attempts
 
 
@@ -127,14 +144,16 @@ def generate_tunes(
     title: str = "rnnmusic",
     soundfont: str | None = None,
     program: int | str | dict[int, int] | None = None,
-    min_bars: int = 8,
+    min_bars: int = MIN_BARS,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> GenerationReport:
     """Generate cfg.count tunes into out_dir as tune-NNN.{abc,mid,wav} with report.json.
 
-    With only_valid, further tunes (next seeds) are drawn until cfg.count valid ones exist or max_attempts
-    (default 10 x count) tunes were tried; invalid tunes are otherwise kept and marked. A tune of fewer than
-    `min_bars` bars counts as an invalid fragment. `progress(stage, done, total)`, when given, is called as
+    Each tune is judged by `abc_check.tune_verdict` (what `evaluate` says of the written file too). With
+    only_valid, further tunes (next seeds) are drawn until cfg.count valid ones exist or max_attempts (default
+    10 x count) tunes were tried, and only valid ones are written: fewer when fewer were found (the report's
+    `shortfall` says how many); invalid tunes are otherwise kept and marked. A tune of fewer than `min_bars` bars
+    counts as an invalid fragment. `progress(stage, done, total)`, when given, is called as
     work goes ("sampling" then "rendering" once per tune). `program`: General MIDI programs of the MIDI file,
     40 (default, fiddle) or "1=73,2=40" by track (`render.programs`).
     """
@@ -146,10 +165,10 @@ def generate_tunes(
     out = _out_dir(out_dir)
     def draw(batch: int, first: int):
         bodies = generate(model, enc, SampleConfig(**{**cfg.__dict__, "count": batch}), first_index=first)
-        return [(body, check_tune(tune_document(body, 1, title), min_bars=min_bars)) for body in bodies]
+        return [(body, tune_verdict(tune_document(body, 1, title), min_bars=min_bars)) for body in bodies]
 
     kept, attempts = draw_until_valid(draw, cfg.count, only_valid, max_attempts or 10 * cfg.count, "tunes",
-                                      worst_last=lambda c: c.bars_wrong, progress=progress)
+                                      progress=progress)
     tunes = []
     for n, (idx, body, check) in enumerate(kept, 1):
         if progress is not None:
@@ -160,7 +179,7 @@ def generate_tunes(
         tune.files = write_tune_files(text, out / name, fmts, soundfont=soundfont, program=program)
         tunes.append(tune)
     settings = {k: v for k, v in cfg.__dict__.items()} | {"formats": fmts, "only_valid": only_valid, "min_bars": min_bars}
-    report = GenerationReport(tunes, attempts, out, settings)
+    report = GenerationReport(tunes, attempts, out, settings, asked=cfg.count)
     write_atomic(out / "report.json", (json.dumps(report.to_dict(), indent=2) + "\n").encode())
     return report
 
@@ -260,7 +279,7 @@ def generate_pieces(
     settings = {k: v for k, v in cfg.__dict__.items() if k != "prime"} | {
         "primed": bool(cfg.prime is not None and not isinstance(cfg.prime, str)),
         "formats": fmts, "only_valid": only_valid, "key": key, "tempo": tempo, "program": program, "min_bars": min_bars}
-    report = GenerationReport(items, attempts, out, settings)
+    report = GenerationReport(items, attempts, out, settings, asked=cfg.count, what="pieces")
     write_atomic(out / "report.json", (json.dumps(report.to_dict(), indent=2) + "\n").encode())
     return report
 
@@ -282,7 +301,7 @@ def write_samples(model: MusicRNN, enc: Encoding, folder: Path, stem: str, *, co
         return f"{report.valid}/{count} valid (not collapsed) -> {folder / stem}/"
     bodies = generate(model, enc, SampleConfig(count=count, max_length=max_length, temperature=temperature, seed=seed))
     book = tunebook(bodies, title=stem)
-    checks = [check_tune(tune_document(b, i + 1)) for i, b in enumerate(bodies)]
+    checks = [tune_verdict(tune_document(b, i + 1)) for i, b in enumerate(bodies)]
     folder.mkdir(parents=True, exist_ok=True)
     write_atomic(folder / f"{stem}.abc", book.encode())
     valid = sum(c.valid for c in checks)

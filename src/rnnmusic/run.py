@@ -118,7 +118,10 @@ class RunDir:
 
 
 def open_run(path: str | Path) -> RunDir:
-    run = RunDir(Path(path))
+    """The run directory at `path`, or the shipped model named `path` (`rnnmusic.models`)."""
+    from .models import resolve_model
+
+    run = RunDir(resolve_model(path))
     if not run.root.exists():
         raise UserError(f"{run.root}: no such run directory")
     if not run.exists():

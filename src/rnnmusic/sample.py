@@ -8,7 +8,7 @@ NADE: pitch by pitch, low to high). A prime (ABC text or a Piece) is fed first a
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,8 @@ class SampleConfig:
     constrain: bool = True    # let the encoding rule out impossible tokens (abc-tokens: no over-long bar)
     repetition_penalty: float = 1.0  # > 1 makes the notes among the last `repetition_window` ones less likely
     repetition_window: int = 16
+    controls: dict = field(default_factory=dict)  # requests the encoding's constraint honours (abc-folk: type,
+    #                                               meter, key, parts, bars_per_part); {} = the model's choice
 
     def validate(self) -> None:
         if self.count < 1:
@@ -94,7 +96,12 @@ def sample_ids(model: MusicRNN, enc: Encoding, cfg: SampleConfig, first_index: i
     """Token ids (prime included, <s>/</s> excluded) of cfg.count pieces numbered first_index..."""
     cfg.validate()
     model.eval()
-    prime = _prime(enc, cfg.prime).tolist()
+    controls = dict(cfg.controls)
+    if getattr(enc, "primes_by_constraint", False) and isinstance(cfg.prime, str) and cfg.prime:
+        controls["prime"] = cfg.prime  # forced after the conditioning tokens the model draws first
+        prime = [enc.bos_id]
+    else:
+        prime = _prime(enc, cfg.prime).tolist()
     exempt = None
     if cfg.repetition_penalty != 1.0:
         exempt = torch.tensor([not enc.penalized(t) for t in enc.vocab], dtype=torch.bool)
@@ -103,7 +110,8 @@ def sample_ids(model: MusicRNN, enc: Encoding, cfg: SampleConfig, first_index: i
     logits, state = model(x)
     last = logits[:, -1]
     out: list[list[int]] = [list(prime[1:]) for _ in range(cfg.count)]
-    guards = [enc.constraint() if cfg.constrain else None for _ in range(cfg.count)]
+    guards = [(enc.constraint(controls) if controls else enc.constraint()) if cfg.constrain else None
+              for _ in range(cfg.count)]
     for g in filter(None, guards):
         for tok in prime[1:]:
             g.advance(enc.vocab[tok])

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from . import device, distributed, optimizers
+from . import device, distributed, finetune, optimizers
 from .batches import PieceBatches, WindowBatches
 from .checkpoint import (
     load_checkpoint,
@@ -543,18 +543,23 @@ def train(
     callbacks: Sequence[Callback] | None = None,
     progress_bar: bool | None = None,
 ) -> TrainResult:
-    """Train a new model into the run directory `out` (which must not hold a run yet).
+    """Train a new model into the run directory `out` (which must not hold a run yet); with `cfg.init_from`, start
+    from that shipped model's or run's weights, encoding and shape (`rnnmusic.finetune`; model_cfg may be None).
 
     Started by torchrun with several processes (`rnnmusic train --nproc N`), every process runs this and they
     train one model data-parallel; only rank 0 writes files."""
     cfg = cfg or TrainConfig()
+    base = None
+    if cfg.init_from:  # fine-tuning: the base's encoding and shape, its vocabulary extended (rnnmusic.finetune)
+        base = finetune.load_base(cfg.init_from)
+        model_cfg = finetune.adopt_base(base, cfg, model_cfg)
     model_cfg = model_cfg or ModelConfig()
     d = _start(cfg, model_cfg)
     run = RunDir(Path(out))
     if run.exists():
         raise UserError(f"{run.root}: already holds a run; use --resume to continue it or choose another --out")
     distributed.barrier(d)  # every rank has looked before rank 0 writes
-    data = prepare(cfg)
+    data = prepare(cfg) if base is None else finetune.prepare_data(base, cfg)
     enc, train_pieces, valid_pieces = data.encoding, data.train, data.valid
     model_cfg.vocab_size, model_cfg.kind = enc.vocab_size, enc.kind
     model_cfg.validate()
@@ -564,6 +569,8 @@ def train(
         _log(f"... {len(data.report.warnings) - 20} more warnings in {run.report_path}")
     _log(data.report.summary())
     _log(enc.summary())
+    for line in finetune.start_lines(base, cfg, data, out):  # a fine-tune's vocabulary; small-book advice
+        _log(line)
     try:
         if distributed.is_main():
             run.root.mkdir(parents=True, exist_ok=True)
@@ -576,6 +583,8 @@ def train(
         run, model_cfg, cfg, enc, train_pieces, valid_pieces,
         [f() for f in DEFAULT_CALLBACKS] if callbacks is None else callbacks, progress_bar, d,
     )
+    if base is not None:
+        trainer.model.load_state_dict(finetune.initial_weights(base, enc))
     unit, steps = ("keys per frame", "frames") if enc.kind == "frames" else ("tokens", "tokens")
     _log(
         f"model: {model_cfg.cell} {model_cfg.layers}x{model_cfg.hidden}, {trainer.model.num_parameters():,} parameters; "
@@ -617,6 +626,8 @@ def resume(
     found = run.latest_checkpoint()  # (every rank reads the same newest checkpoint)
     if found is None:
         _log(f"{run.root}: no checkpoint yet; starting from the beginning")
+        if cfg.init_from:  # a fine-tuned run's beginning is its base's weights
+            trainer.model.load_state_dict(finetune.initial_weights(finetune.load_base(cfg.init_from), enc))
     else:
         ckpt, tensors, meta = found
         try:

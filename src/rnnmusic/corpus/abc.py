@@ -14,7 +14,9 @@ Cleaning (`clean_tune`) keeps what a model should learn from and drops everythin
 * Body: field lines that change the music (K:, M:, L:, Q:, P: part markers, V: voices) are kept in place;
   other field lines (T: section titles, W:/w: lyrics, N:, I:, ...) are dropped and counted. M:, L:, Q: or
   K: lines that come right after the header, before any music or voice, replace the header value (the
-  meaning is the same, and the header then says what the tune really is in). Inline fields follow the
+  meaning is the same, and the header then says what the tune really is in); so does R:. Before the first
+  music line every ``X:value`` line is a field, even one named by a note letter (``C:Trad.``, ``B:book``),
+  which are header fields written after K: and dropped as such, not music. Inline fields follow the
   same rule: `[K:D]`, `[M:3/4]`, `[L:..]`, `[Q:..]`, `[P:..]`, `[V:..]` stay, `[I:..]`, `[r:..]`... go.
 * Music lines: comments (`%...`, not `\\%`) are removed, a line ending in `\\` is joined to the next
   music line, tabs become spaces, runs of spaces collapse to one, line ends are stripped, empty lines
@@ -233,11 +235,14 @@ def clean_tune(raw: str, *, keep_chords: bool = True) -> tuple[str | None, str |
     body: list[str] = []
     has_notes = music_started = False
     for line in logical[i:]:
-        parsed = _parse_field(line, in_body=True) if line else None
+        # before any music, a line like "C:Trad." or "B:O'Neill's" is a header field written after K:, not notes
+        parsed = _parse_field(line, in_body=music_started) if line else None
         if parsed is not None:
             letter, value = parsed
             value = _header_value(letter, value)
-            if letter not in BODY_FIELDS or not (value or letter == "K"):
+            if letter == "R" and value and not music_started:
+                header["R"] = value  # a header field written after K: is still a header field
+            elif letter not in BODY_FIELDS or not (value or letter == "K"):
                 dropped[letter] += 1
             elif letter in FOLDABLE and not music_started:
                 if letter == "K":

@@ -5,6 +5,7 @@ from typing import Any
 
 from ..errors import UserError
 from .abc_char import AbcChar
+from .abc_folk import AbcFolk
 from .abc_tokens import AbcTokens
 from .base import Encoding, FrameEncoding
 from .events import Events
@@ -13,7 +14,7 @@ from .notes import Notes
 from .pianoroll import PianoRoll
 
 ENCODINGS: dict[str, type[Encoding] | type[FrameEncoding]] = {
-    cls.name: cls for cls in (AbcChar, AbcTokens, Notes, PianoRoll, Events, Lead)
+    cls.name: cls for cls in (AbcChar, AbcTokens, AbcFolk, Notes, PianoRoll, Events, Lead)
 }
 
 
@@ -37,5 +38,5 @@ def encoding_from_dict(d: dict[str, Any]) -> Encoding:
     return ENCODINGS[name].from_dict(d)
 
 
-__all__ = ["Encoding", "FrameEncoding", "ENCODINGS", "get_encoding", "encoding_from_dict", "AbcChar", "AbcTokens",
+__all__ = ["Encoding", "FrameEncoding", "ENCODINGS", "get_encoding", "encoding_from_dict", "AbcChar", "AbcTokens", "AbcFolk",
            "Notes", "PianoRoll", "Events", "Lead"]

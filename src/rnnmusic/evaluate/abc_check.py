@@ -6,12 +6,15 @@ The tune ends at the first blank line after its K: line (the ABC rule); text aft
 What is checked
 ---------------
 header
-    The tune opens with ``X:`` and has ``M:``, ``L:`` and ``K:`` fields, ``K:`` being the last header
-    line before the body (a music line before any ``K:`` means the header has no ``K:``).
+    The tune opens with ``X:`` and has ``M:`` and ``K:`` fields, ``K:`` being the last header line before
+    the body (a music line before any ``K:`` means the header has no ``K:``). ``L:`` is optional: ABC's
+    default unit length follows from the meter (1/16 below 3/4, else 1/8), as music21, abc2midi and the
+    bar guard apply it.
 music21
     ``music21.converter.parse(text, format='abc')`` succeeds and yields at least one note.
 abc2midi
-    ``abc2midi tune.abc -o tune.mid`` prints no ``Error`` line and writes a MIDI file with notes.
+    ``abc2midi tune.abc -o tune.mid`` prints no ``Error`` line and writes a MIDI file with notes (Error lines on
+    tunes abc2midi still plays right do not count: `render.midi.HARMLESS_ABC2MIDI_ERRORS`).
     ``None`` when abc2midi is not installed (or hidden with ``RNNMUSIC_NO_ABC2MIDI=1``); a missing
     abc2midi does not make a tune invalid, and one `MissingToolWarning` says it was skipped.
 bars
@@ -25,6 +28,11 @@ bars
     time signature for the remainder), which would hide the very error we look for; this module parses
     with that repair switched off (`render.abc_score.parse_abc_quietly(text, rebar=False)`), so measures
     are exactly the bars written in the ABC. Bars are numbered from 1 in the order written, an opening pickup being bar 1.
+    music21 misreads a few things real tunes write (a fermata ``H``, a grace group opening a tuplet, several
+    voices...): it reads a copy with them rewritten, same notes, same lengths (`abc_music21.for_music21`).
+fragments
+    `tune_verdict` -- the one verdict of `generate`, `evaluate` and the studio -- also calls a tune of fewer
+    than `MIN_BARS` bars a fragment, invalid; `check_tune` alone does so only when given ``min_bars``.
 """
 from __future__ import annotations
 
@@ -38,10 +46,12 @@ from pathlib import Path
 
 from ..render.abc_score import parse_abc_quietly
 from ..render.midi import MissingToolWarning, find_abc2midi, run_abc2midi
+from .abc_music21 import for_music21
 
-__all__ = ["TuneCheck", "check_tune", "checks_table"]
+__all__ = ["MIN_BARS", "TuneCheck", "check_tune", "checks_table", "tune_verdict"]
 
-REQUIRED_FIELDS = ("X:", "M:", "L:", "K:")
+REQUIRED_FIELDS = ("X:", "M:", "K:")  # L: may be left out: its default follows from the meter
+MIN_BARS = 8  # `tune_verdict`: a generated tune with fewer bars is a fragment
 
 _FIELD_LINE = re.compile(r"^([A-Za-z+]):")
 _BODY_METER = re.compile(r"^\s*M:|\[M:")
@@ -146,7 +156,7 @@ def _one_line(exc: BaseException, limit: int = 200) -> str:
 
 
 def _parse_music21(text: str):
-    return parse_abc_quietly(text, rebar=False)
+    return parse_abc_quietly(for_music21(text), rebar=False)
 
 
 def _count_notes(score) -> int:
@@ -322,6 +332,13 @@ def check_tune(text: str, *, workdir: Path | None = None, min_bars: int = 0) -> 
         bars_checked=bars_checked,
         min_bars=min_bars,
     )
+
+
+def tune_verdict(text: str, *, min_bars: int = MIN_BARS, workdir: Path | None = None) -> TuneCheck:
+    """The one verdict on a generated tune: `check_tune` with the fragment rule (fewer than `min_bars` bars is
+    invalid). `generate` (while drawing and in report.json), `evaluate` (every tune of the .abc files it reads)
+    and the studio call this, so one file gets one verdict whoever asks."""
+    return check_tune(text, workdir=workdir, min_bars=min_bars)
 
 
 def checks_table(names: list[str], checks: list[TuneCheck]) -> str:

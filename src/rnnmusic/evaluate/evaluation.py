@@ -5,11 +5,12 @@
 
 For every readable piece (MIDI, MusicXML, kern, ABC tunebooks: read by `corpus.load_pieces`, unreadable
 files skipped with their reason) it computes `metrics.piece_metrics` and the pitch-class and note-length
-histograms; every ABC tune also gets `abc_check.check_tune` (header, abc2midi acceptance, bar durations).
-With a reference corpus (the training data, say) the same metrics are computed on it and each metric's
-distribution is compared (`metrics.distribution_distance`: histogram overlap area and KL), and each piece
-is searched for its longest run copied from a reference piece (`novelty.TrainingIndex`, transpositions
-included); pieces copying more than `max_copy_bars` bars are flagged.
+histograms; every ABC tune also gets `abc_check.tune_verdict` (header, abc2midi acceptance, bar durations, at
+least `min_bars` bars: the verdict `generate` gives the same tune). With a reference corpus (the training data,
+say; a seeded random sample of `max_reference` of its pieces, see `read_reference`) the same metrics are
+computed on it and each metric's distribution is compared (`metrics.distribution_distance`: histogram overlap
+area and KL), and each piece is searched for its longest run copied from a reference piece
+(`novelty.TrainingIndex`, transpositions included); pieces copying more than `max_copy_bars` bars are flagged.
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from .novelty import Copy, TrainingIndex, flag_copies
 
 HISTOGRAMS = ("pitch_classes", "note_lengths")
 PITCH_CLASS_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+#: The seed of the reference sample (`read_reference`): fixed, so every evaluation compares with the same pieces.
+REFERENCE_SEED = 19
 
 
 @dataclass
@@ -82,17 +85,64 @@ def read_pieces(sources: Sequence[str], max_pieces: int | None = None, workers: 
     return corpus.pieces, list(corpus.report.files_skipped)
 
 
-def abc_checks(files: Sequence[str]) -> list[tuple[str, Any]]:
+def read_reference(sources: Sequence[str], max_pieces: int | None = None, workers: int | None = None):
+    """(pieces, skipped) of the reference corpus: a random sample of `max_pieces` of its pieces (all of them when
+    there are fewer or max_pieces is None), drawn with `REFERENCE_SEED`, so always the same sample, in corpus
+    order. ABC tunes are drawn from the whole cleaned corpus (`load_abc`: text only, fast) and only the drawn
+    ones are parsed into pieces; O'Neill's first 300 tunes, say, are all slow airs, a sample has every type.
+    MIDI, MusicXML and kern pieces are all read (cached), then drawn from."""
+    import random
+
+    from ..corpus import load_abc
+    from ..corpus.scores import is_score_source
+
+    scores = [str(s) for s in sources if is_score_source(s)]
+    abc = [str(s) for s in sources if not is_score_source(s)]
+    pieces, skipped = read_pieces(scores, workers=workers) if scores else ([], [])
+    pool = [(p, None) for p in pieces] + [(None, t) for t in (load_abc(abc).tunes if abc else [])]
+    if max_pieces is not None and len(pool) > max_pieces:
+        pool = [pool[i] for i in sorted(random.Random(REFERENCE_SEED).sample(range(len(pool)), max_pieces))]
+    tunes = [t for _, t in pool if t is not None]
+    return [p for p, _ in pool if p is not None] + _tune_pieces(tunes, workers, skipped), skipped
+
+
+def _tune_pieces(tunes, workers: int | None, skipped: list) -> list:
+    """Pieces of cleaned tunes (`corpus.Tune`), read as one tunebook, each keeping its tune's source."""
+    import tempfile
+
+    if not tunes:
+        return []
+    with tempfile.TemporaryDirectory(prefix="rnnmusic-reference-") as tmp:
+        book = Path(tmp) / "reference.abc"
+        book.write_text("".join(f"X:{i}\n{t.text}\n" for i, t in enumerate(tunes, 1)), encoding="utf-8")
+        pieces, dropped = read_pieces([str(book)], workers=workers)
+
+    def original(source: str) -> str:
+        _, _, number = source.partition("#X:")
+        if not number.isdigit():
+            return source
+        path, sep, where = tunes[int(number) - 1].source.rpartition(":X:")  # load_abc's book.abc:X:12
+        return f"{path}#X:{where}" if sep else tunes[int(number) - 1].source  # as load_pieces names it
+
+    for p in pieces:
+        p.source = original(p.source)
+    skipped += [(original(s.split(" ", 1)[0]), r) for s, r in dropped]
+    return pieces
+
+
+def abc_checks(files: Sequence[str], min_bars: int | None = None) -> list[tuple[str, Any]]:
     """(tune source `file.abc#X:n`, TuneCheck) for every tune of every .abc file among `files` (folders
-    already expanded by `generated_files`)."""
+    already expanded by `generated_files`): `abc_check.tune_verdict`, the verdict `generate` gives a tune (at
+    least `min_bars` bars, default `abc_check.MIN_BARS`)."""
     from ..corpus.abc import decode_abc_bytes, split_tunebook, tune_sources
-    from .abc_check import check_tune
+    from .abc_check import MIN_BARS, tune_verdict
 
     out = []
     for f in (Path(s) for s in files if s.lower().endswith(".abc") and Path(s).is_file()):
         text, _ = decode_abc_bytes(f.read_bytes())
         tunes = split_tunebook(text or "")
-        out += [(name, check_tune(tune)) for (_, tune), name in zip(tunes, tune_sources(str(f), tunes))]
+        out += [(name, tune_verdict(tune, min_bars=MIN_BARS if min_bars is None else min_bars))
+                for (_, tune), name in zip(tunes, tune_sources(str(f), tunes))]
     return out
 
 
@@ -183,8 +233,9 @@ def compare(generated: Measured, reference: Measured) -> dict[str, dict[str, flo
 
 
 def evaluate(sources: Sequence[str], reference: Sequence[str] = (), *, max_reference: int | None = 300,
-             max_copy_bars: float = 4.0, workers: int | None = None) -> Evaluation:
-    """Measure the pieces in `sources`; with `reference`, compare distributions and look for copies."""
+             max_copy_bars: float = 4.0, workers: int | None = None, min_bars: int | None = None) -> Evaluation:
+    """Measure the pieces in `sources`; with `reference` (a seeded sample of `max_reference` pieces, see
+    `read_reference`), compare distributions and look for copies. `min_bars`: for the ABC verdict (`abc_checks`)."""
     from ..errors import UserError
 
     files = generated_files(sources)
@@ -194,9 +245,9 @@ def evaluate(sources: Sequence[str], reference: Sequence[str] = (), *, max_refer
     if not pieces:
         reasons = "; ".join(f"{s}: {r}" for s, r in skipped[:3])
         raise UserError("no readable pieces in " + ", ".join(map(str, sources)) + (f" ({reasons})" if reasons else ""))
-    ev = Evaluation(measure(pieces, skipped=skipped), max_copy_bars=max_copy_bars, abc=abc_checks(files))
+    ev = Evaluation(measure(pieces, skipped=skipped), max_copy_bars=max_copy_bars, abc=abc_checks(files, min_bars))
     if reference:
-        ref_pieces, ref_skipped = read_pieces(reference, max_pieces=max_reference, workers=workers)
+        ref_pieces, ref_skipped = read_reference(reference, max_reference, workers=workers)
         if not ref_pieces:
             raise UserError("no readable pieces in the reference " + ", ".join(map(str, reference)))
         ev.reference, ev.reference_name = measure(ref_pieces, skipped=ref_skipped), ", ".join(map(str, reference))

@@ -120,15 +120,19 @@ def generate_job(params: dict[str, Any], run: str, folder: str, out_root: str) -
     """Generate `params["count"]` pieces from the run into folder (see params.GenerateRequest)."""
     from ..generate import generate_pieces, generate_tunes
     from ..sample import SampleConfig
-    from .params import GenerateRequest, abc_prime
+    from ..encodings.abc_request import request_controls
+    from .params import GenerateRequest, abc_prime, folk_controls
 
     folder, out_root = Path(folder), Path(out_root)
     progress = _progress_writer(folder)
     progress("loading the model", 0, params["count"])
     model, enc = _model(run)
     req = GenerateRequest(**params)
+    folk = enc.name == "abc-folk"
+    prime = (req.prime if folk else abc_prime(req)) if enc.piece_format == "abc" else ""
     cfg = SampleConfig(count=req.count, temperature=req.temperature, top_k=req.top_k, top_p=req.top_p,
-                       seed=req.seed, max_length=req.length, prime=abc_prime(req) if enc.piece_format == "abc" else "")
+                       seed=req.seed, max_length=req.length, prime=prime,
+                       controls=request_controls(enc, **folk_controls(req)) if folk else {})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if enc.kind == "lead":

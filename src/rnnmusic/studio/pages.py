@@ -81,6 +81,16 @@ def _choice(name: str, label: str, options: Sequence[str] | None, hint: str) -> 
     return f'<label>{label} {field}</label>'
 
 
+def _folk_fields() -> str:
+    """An abc-folk model's requests: tune type, parts and bars per part (key and meter as for any ABC model)."""
+    from ..encodings.abc_form import TYPES
+
+    return (_choice("tune_type", "Type", list(TYPES), "reel")
+            + '<label>Parts <input name="parts" id="parts" type="number" min="1" max="5" placeholder="2"></label>'
+            + '<label>Bars per part <select name="bars_per_part" id="bars_per_part"><option value="">(as the model '
+              'likes)</option><option>8</option><option>16</option></select></label>')
+
+
 def _lead_fields(limits: dict[str, Any]) -> str:
     """A lead-sheet model's controls: the chords (empty: the model proposes them), bars, meter, swing and
     the accompaniment."""
@@ -108,7 +118,8 @@ def generate_page(s: RunSummary, limits: dict[str, Any], keys: Sequence[str] | N
     if lead:
         extra = _lead_fields(limits) + '<label>Key <input name="key" id="key" placeholder="from the chords"></label>' + tempo
     elif abc:
-        extra = (_choice("key", "Key", keys, "G, Em, Ador") + _choice("meter", "Meter", meters, "6/8") +
+        extra = _folk_fields() if s.encoding == "abc-folk" else ""
+        extra += (_choice("key", "Key", keys, "G, Em, Ador") + _choice("meter", "Meter", meters, "6/8") +
                  '<label class="wide">Prime (ABC opening)<textarea name="prime" id="prime" rows="2" '
                  f'maxlength="{limits["prime"]}" placeholder="e.g. L:1/8 then a bar of notes"></textarea></label>')
     else:

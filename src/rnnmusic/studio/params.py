@@ -44,6 +44,10 @@ class GenerateRequest:
     tempo: float | None = None
     prime: str = ""
     only_valid: bool = False   # draw more (up to 10x count for ABC, 5x for MIDI) until `count` pass the checks
+    # abc-folk models (the shipped folk model): requests honoured while sampling (encodings.abc_request)
+    tune_type: str = ""        # reel, jig, slip-jig, hornpipe, polka, slide, waltz, march, air
+    parts: int | None = None
+    bars_per_part: int | None = None
     # lead-sheet models (melody over chords)
     chords: str = ""           # progression text; empty: the model proposes the chords
     bars: int | None = None    # None: the progression's length (16 when the model proposes)
@@ -84,9 +88,9 @@ def _flag(form: Mapping[str, Any], name: str) -> bool:
     return raw in ("on", "1", "true")
 
 
-def generate_request(form: Mapping[str, Any], *, piece_format: str, kind: str) -> GenerateRequest:
+def generate_request(form: Mapping[str, Any], *, piece_format: str, kind: str, encoding: str = "") -> GenerateRequest:
     """Validate a generation request for a model whose encoding writes `piece_format` ("abc" or "midi") and
-    is of `kind` ("tokens", "frames" or "lead")."""
+    is of `kind` ("tokens", "frames" or "lead"); `encoding` (its name) enables abc-folk's requests."""
     lengths = FRAME_LENGTH if kind == "frames" else TOKEN_LENGTH
     req = GenerateRequest(
         run=_text(form, "run", 300),
@@ -104,6 +108,10 @@ def generate_request(form: Mapping[str, Any], *, piece_format: str, kind: str) -
     )
     if kind == "lead":
         return _lead_request(req, form)
+    if encoding == "abc-folk":
+        return _folk_request(req, form)
+    if any(str(form.get(name) or "").strip() for name in ("tune_type", "parts", "bars_per_part")):
+        raise UserError("type, parts and bars per part apply to abc-folk models (such as the shipped folk model)")
     if any(str(form.get(name) or "").strip() for name in ("chords", "bars", "swing", "accompaniment")):
         raise UserError("chords, bars, swing and accompaniment apply to lead-sheet models (trained with --encoding lead)")
     if piece_format == "abc":
@@ -126,6 +134,33 @@ def generate_request(form: Mapping[str, Any], *, piece_format: str, kind: str) -
         if req.key:
             req.key = _parse_key(req.key)
     return req
+
+
+def _folk_request(req: GenerateRequest, form: Mapping[str, Any]) -> GenerateRequest:
+    """An abc-folk model's request: type, meter, key, parts and bars per part become sampling controls."""
+    from ..encodings.abc_form import TYPES
+
+    req.tune_type = _text(form, "tune_type", 20).lower()
+    req.parts = _number(form, "parts", int, (1, 5), None)
+    req.bars_per_part = _number(form, "bars_per_part", int, (4, 32), None)
+    if req.tune_type and req.tune_type not in TYPES:
+        raise UserError(f"type must be one of {', '.join(TYPES)}, got {req.tune_type!r}")
+    if req.tempo is not None or any(str(form.get(n) or "").strip() for n in ("chords", "bars", "swing", "accompaniment")):
+        raise UserError("tempo, chords, bars, swing and accompaniment do not apply to folk tune models")
+    if req.key and not ABC_KEY_RE.match(req.key):
+        raise UserError(f"key must be an ABC key such as G, Em, Ador or Bb, got {req.key!r}")
+    if req.meter and not METER_RE.match(req.meter):
+        raise UserError(f"meter must be like 6/8, 4/4 or C, got {req.meter!r}")
+    if req.prime and not all(ch == "\n" or 32 <= ord(ch) < 127 for ch in req.prime.replace("\r", "")):
+        raise UserError("prime must be plain ABC text (printable ASCII)")
+    return req
+
+
+def folk_controls(req: GenerateRequest) -> dict[str, Any]:
+    """`SampleConfig.controls` of an abc-folk request."""
+    asked = {"type": req.tune_type, "meter": req.meter, "key": req.key, "parts": req.parts,
+             "bars_per_part": req.bars_per_part}
+    return {k: v for k, v in asked.items() if v not in (None, "")}
 
 
 def _parse_key(text: str) -> str:

@@ -55,7 +55,11 @@ class Studio:
     """What the handler needs: the roots, the output folder and the job queue."""
 
     def __init__(self, roots: Sequence[str | Path], out: str | Path, *, workers: int = 2, max_waiting: int = 16):
+        from ..models import MODELS_DIR, shipped_models
+
         self.roots = [Path(r).resolve() for r in roots]
+        if shipped_models() and MODELS_DIR not in self.roots:
+            self.roots.append(MODELS_DIR)  # the shipped models, after the given roots (their ids stay r0, r1, ...)
         for r in self.roots:
             if not r.is_dir():
                 raise UserError(f"{r}: no such folder (--root must be a folder holding run directories)")
@@ -235,7 +239,8 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/api/generate":
             form = self._body()
             folder, summary = st.run(form.get("run", ""))
-            req = params.generate_request(form, piece_format=summary.piece_format, kind=summary.kind)
+            req = params.generate_request(form, piece_format=summary.piece_format, kind=summary.kind,
+                                         encoding=summary.encoding)
             if summary.piece_format == "abc":
                 check_prime(folder, req)
             job = st.jobs.submit("generate", req.to_dict(), folder, f"{summary.name}: {req.count} piece(s)")

@@ -1,0 +1,233 @@
+"""The grammar of ABC tunes while sampling: what `abc2midi` accepts, held token by token.
+
+`AbcSyntax` follows a tune's tokens (with the bar guard, `abc_bars.BarGuard`, that knows how full the bar is)
+and masks what would make the tune malformed or its bars wrong as abc2midi counts them:
+
+* layout: no blank line (it ends an ABC tune), no blank at a line start, no bar line straight after another,
+  no empty bar (only a section may open after a section boundary);
+* groups: a chord or grace group holds 1-4 notes (a chord's notes of one length), closes only when open,
+  grace notes lead to a note, a decoration marks a note or chord, a slur starts on a note;
+* rhythm: a bar line only once the bar is full (except after a pickup, the first bar, and in the tune's last
+  part), a full bar takes a bar line next; broken rhythm only between notes of one length that fit the bar;
+  a tie only onto the same pitch.
+
+`RequestGuard` (`abc_request`) adds the requested form on top.
+"""
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from .abc_form import is_boundary
+from .base import EOS
+
+_BAR = re.compile(r"^:*\[?\|+\]?:*(?:\d+(?:[,-]\d+)*)?$|^:{2,}$")
+_TIMED = re.compile(r"^(?:\^{1,2}|_{1,2}|=)?[A-Ga-g][,']*\d*/*\d*$|^[zxZ]\d*/*\d*$|^\]\d*/*\d*$")
+_PITCH = re.compile(r"^(\^{1,2}|_{1,2}|=)?([A-Ga-g])([,']*)\d*/*\d*$")
+_SHORT_DECORATIONS = frozenset(".~THLMPSOuv")
+_FERMATAS = frozenset({"H", "!fermata!", "!invertedfermata!"})  # abc2midi lengthens the note: the bar overflows
+_ABC_CHARACTERS = frozenset("ABCDEFGabcdefgzxZXy|[]:(){}<>- \n") | _SHORT_DECORATIONS  # one-character tokens
+_ENDING = re.compile(r"(?:^\[|\|)([2-9])")  # a second (or later) ending: ":|2", "|2", "[2"
+
+
+def vocab_tables(enc) -> dict[str, Any]:
+    """Index sets over the vocabulary, computed once per vocabulary."""
+    if getattr(enc, "_request_tables_for", None) is enc.vocab:
+        return enc._request_tables
+    v = enc.vocab
+    kinds = {"type": [], "parts": [], "bars": [], "M": [], "K": [], "P": [], "R": [], "field": []}
+    for i, tok in enumerate(v):
+        if tok.startswith("<") and tok.endswith(">") and ":" in tok:
+            kinds.setdefault(tok[1:tok.index(":")], []).append(i)
+        elif len(tok) > 2 and tok[1] == ":" and tok[0].isalpha():
+            kinds["field"].append(i)
+            if tok[0] in "MKPR":
+                kinds[tok[0]].append(i)
+        elif tok.startswith("[P:"):
+            kinds["P"].append(i)
+    n = len(v)
+    bars = np.array([bool(_BAR.match(t)) for t in v])
+    boundary = bars & np.array([is_boundary(t) for t in v])
+    tables = {
+        "n": n,
+        "kinds": {k: np.array(ix, dtype=np.int64) for k, ix in kinds.items()},
+        "plain_bar": bars & ~boundary,
+        "boundary": boundary,
+        "timed": np.array([bool(_TIMED.match(t)) for t in v]),
+        "eos": enc._index.get(EOS),
+        "newline": enc._index.get("\n"),
+        "space": enc._index.get(" "),
+        "opens": np.array([bool(re.match(r"^\[?\|+:+$", t)) for t in v]),
+        "closes": np.array([t.startswith(":") for t in v]),
+        "first_ending": np.array([bool(re.match(r"^(?:\[|\|+)1$", t)) for t in v]),
+        "junk": np.array([(len(t) == 1 and t not in _ABC_CHARACTERS) or t in _FERMATAS
+                          or any(not (" " <= c <= "~") for c in t if c != "\n") for t in v]),
+        "body_field_banned": np.array([len(t) > 2 and (t[1] == ":" and t[0].isalpha() or t[0] == "[" and t[2:3] == ":")
+                                       and t.lstrip("[")[0] not in "KMP" for t in v]),
+        "chord_open": np.array([t == "[" for t in v]),
+        "chord_close": np.array([bool(re.match(r"^\]\d*/*\d*$", t)) for t in v]),
+        "grace_open": np.array([t in ("{", "{/") for t in v]),
+        "grace_close": np.array([t == "}" for t in v]),
+        "broken": np.array([t in (">", "<", ">>", "<<") for t in v]),
+        "tuplet": np.array([bool(re.match(r"^\(\d", t)) for t in v]),
+        "slur": np.array([t == "(" for t in v]),
+        "rest": np.array([bool(re.match(r"^[zx]\d*/*\d*$", t)) for t in v]),
+        "pitch": [_PITCH.match(t).group(2) + _PITCH.match(t).group(3) if _PITCH.match(t) else "" for t in v],
+        "tie": enc._index.get("-"),
+        "decoration": np.array([t in _SHORT_DECORATIONS or (len(t) > 2 and t[0] == "!" == t[-1]) for t in v]),
+        "note": np.array([bool(re.match(r"^(?:\^{1,2}|_{1,2}|=)?[A-Ga-g][,']*\d*/*\d*$", t)) for t in v]),
+    }
+    enc._request_tables, enc._request_tables_for = tables, enc.vocab
+    return tables
+
+
+
+class AbcSyntax:
+    """The syntax state of one tune being sampled (see the module docstring)."""
+
+    def __init__(self, enc, bar_guard):
+        self.enc, self.bars_guard = enc, bar_guard
+        self.t = vocab_tables(enc)
+        self.index = enc._index
+        self.key_read = False       # a K: line has been read (the body has begun)
+        self.music = False          # notes since the last bar line
+        self.bar_closed = False     # the last token was a bar line that closed some music
+        self.prev = ""              # the last token
+        self.line_empty = True      # nothing but blanks on the current line so far
+        self.group_notes = 0        # notes in the open chord or grace group
+        self.tune_bars = 0          # bars closed so far in the body
+        self.last_bar: str | None = None  # the last bar-line token
+        self.last_length = 0.0      # written length (units of L) of the last note or rest, 0 after anything else
+        self.broken_length = 0.0    # after > or <: the length the next note must have
+        self.tied_pitch = ""        # after a tie: the pitch (letter and octave) the next note must have
+        self.repeat_open = False    # a "|:" waits for its ":|"
+        self.decorations = 0        # decorations in a row just before the next token
+
+    def follow_syntax(self, token: str) -> None:
+        """Follow one token (every token of the tune, conditioning tokens included)."""
+        if token == "\n":
+            self.line_empty = True
+        elif token != " " and not (token.startswith("<") and token.endswith(">")):
+            self.line_empty = False
+        idx = self.index.get(token)
+        timed_note = idx is not None and bool(self.t["note"][idx] or self.t["rest"][idx])
+        if token in (">", "<", ">>", "<<"):
+            self.broken_length = self.last_length
+        elif timed_note:
+            self.broken_length = 0.0
+        if token == "-" and self.t["note"][self.index.get(self.prev, 0)]:
+            self.tied_pitch = self.t["pitch"][self.index[self.prev]]
+        elif timed_note or token in ("[", "{", "{/"):
+            self.tied_pitch = ""
+        self.last_length = float(self.bars_guard.durations[idx]) if timed_note else 0.0
+        self.decorations = self.decorations + 1 if idx is not None and self.t["decoration"][idx] else 0
+        self.prev = token
+        if token in ("[", "{", "{/"):
+            self.group_notes = 0
+        elif _TIMED.match(token) and not token.startswith("]"):
+            self.group_notes += 1
+        if token.startswith("<") and token.endswith(">"):
+            return
+        self.bars_guard.advance(token)
+        self.bar_closed = False
+        if not self.key_read:
+            self.key_read = token.startswith("K:")
+        elif _TIMED.match(token):
+            self.music = True
+        elif _BAR.match(token):
+            self.last_bar = token
+            if token.startswith(":"):
+                self.repeat_open = False
+            if token.rstrip("0123456789,-").endswith(":"):
+                self.repeat_open = True
+            self.bar_closed = self.music
+            self.tune_bars += self.music
+            self.music = False
+
+    def _may_end(self) -> bool:
+        """Whether a section boundary now would end the tune (its last bar may be short); `RequestGuard` knows."""
+        return False
+
+    def syntax_mask(self, mask: np.ndarray) -> None:
+        self._layout_mask(mask)
+        if self.key_read:
+            self._grammar_mask(mask)
+            self._rhythm_mask(mask)
+
+    def _layout_mask(self, mask: np.ndarray) -> None:
+        """No blank line (it would end the tune), no blank at a line start, no bar line straight after another
+        (``|`` ``|`` reads back as ``||``: a section boundary the guard did not count)."""
+        if self.line_empty:
+            for name in ("newline", "space"):
+                if self.t[name] is not None:
+                    mask[self.t[name]] = False
+        if _BAR.match(self.prev):
+            mask[self.t["plain_bar"] | self.t["boundary"]] = False
+        elif self.key_read and not self.music:  # an empty bar: only a section may open ("|:" after ":|", at the start)
+            banned = self.t["plain_bar"] | self.t["boundary"]
+            if self.last_bar is None or is_boundary(self.last_bar):
+                banned &= ~self.t["opens"]
+            mask[banned] = False
+
+    def _grammar_mask(self, mask: np.ndarray) -> None:
+        """Brackets that match: a chord closes only inside a chord and holds notes only; a grace group closes only
+        inside one and holds notes only; broken rhythm only right after a note, rest or chord; no bar line,
+        tuplet or new group inside a group."""
+        g, t = self.bars_guard, self.t
+        if g.lost or not g.in_body:
+            return
+        if g.in_chord or g.in_grace:
+            close = t["chord_close"] if g.in_chord else t["grace_close"]
+            mask &= (t["note"] | close) if self.group_notes < 4 else close
+            if g.in_chord and g.chord_first is not None:  # abc2midi times a chord by its notes: one length
+                mask[t["note"] & (np.abs(g.durations - float(g.chord_first)) > 1e-9)] = False
+            if not self.group_notes:
+                mask &= t["note"]  # an empty chord or grace group is malformed
+            return
+        if self.prev == "}":
+            mask &= t["note"] | t["chord_open"]  # grace notes lead to a note
+        elif t["decoration"][self.index.get(self.prev, 0)]:  # a decoration marks a note (abc2midi: not a chord)
+            mask &= t["note"] | (t["decoration"] if self.decorations < 2 else False)
+        if self.key_read:  # in the body only key and meter changes and part markers among field lines
+            mask[t["body_field_banned"]] = False
+        elif self.prev == "(":
+            mask &= t["note"] | t["chord_open"] | t["grace_open"] | t["decoration"]  # a slur starts on a note
+        mask[t["chord_close"] | t["grace_close"] | t["junk"]] = False
+        if self.repeat_open:  # an open repeat is closed by the next section boundary (":|", "::"), not by "||"
+            mask[t["boundary"] & ~t["closes"]] = False
+        else:
+            mask[t["first_ending"]] = False  # "|1" / "[1" only inside a repeat
+        if not (_TIMED.match(self.prev) or self.prev in ("]",)):
+            mask[t["broken"]] = False
+
+    def _rhythm_mask(self, mask: np.ndarray) -> None:
+        """Bars abc2midi counts as whole: a bar line only once the bar is full, except after a pickup (the first
+        bar) and at the tune's end; a full bar takes a bar line next. Broken rhythm only between notes of one
+        length that fit the bar; a tie only onto the same pitch."""
+        g, t = self.bars_guard, self.t
+        if g.lost or not g.in_body or g.in_chord or g.in_grace:
+            return
+        bars = t["plain_bar"] | t["boundary"]
+        if self.tied_pitch:
+            same = np.array([p == self.tied_pitch for p in t["pitch"]])
+            mask[(t["note"] & ~same) | t["rest"] | t["chord_open"] | t["grace_open"] | t["tuplet"]] = False
+        if self.broken_length:  # the second note of a broken pair comes at once, of the first one's length
+            same = (t["note"] | t["rest"]) & (np.abs(g.durations - self.broken_length) < 1e-9)
+            mask &= same
+        if t["tuplet"][self.index.get(self.prev, 0)]:
+            mask &= t["note"] | t["rest"]  # a tuplet's notes follow it
+        bar = g.bar_length
+        if bar is None:
+            return
+        fill = g.fill
+        if not self.last_length or g.tuplet_left or fill + Fraction(self.last_length).limit_denominator(64) > bar:
+            mask[t["broken"]] = False
+        if fill >= bar:
+            timed = t["note"] | t["rest"] | t["chord_open"] | t["grace_open"] | t["tuplet"] | t["broken"]
+            mask[timed | t["decoration"] | t["slur"]] = False
+        elif self.music and self.tune_bars:  # a short bar: only the pickup, or the one that ends the tune
+            mask[t["plain_bar"] if self._may_end() else bars] = False
+

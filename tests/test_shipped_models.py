@@ -1,0 +1,58 @@
+"""The shipped models: listed with complete cards, loaded and sampled with no network, never unpickled."""
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+from rnnmusic.cli import main
+from rnnmusic.encodings.abc_form import tune_form
+from rnnmusic.models import CARD_FIELDS, MODELS_DIR, read_card, shipped_models
+from rnnmusic.run import load_model
+from rnnmusic.sample import SampleConfig, generate
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a shipped model touched the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+def test_folk_ships_with_a_complete_card():
+    assert "folk" in shipped_models()
+    card = read_card("folk")
+    assert all(card.get(k) for k in CARD_FIELDS), [k for k in CARD_FIELDS if not card.get(k)]
+    assert "rnnmusic train" in card["command"] and "--export" in card["command"]
+    size = (MODELS_DIR / "folk" / "best.safetensors").stat().st_size
+    assert size < 25 * 2**20
+    assert not list((MODELS_DIR / "folk").glob("*.pt")) and not list((MODELS_DIR / "folk").glob("*.pkl"))
+
+
+def test_folk_loads_and_generates_offline(no_network):
+    model, enc, meta = load_model("folk")
+    assert enc.name == "abc-folk" and meta.get("shipped") == "folk"
+    tunes = generate(model, enc, SampleConfig(count=2, seed=0, temperature=0.9, max_length=1000,
+                                              controls={"type": "jig", "key": "Ador"}))
+    for body in tunes:
+        f = tune_form(body)
+        assert f.meter == "6/8" and f.key == "Ador" and f.parts >= 2
+
+
+def test_models_command_lists_the_card(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("folk:") and "licence" in out and "command" in out
+
+
+def test_generate_by_name_writes_outside_the_package(tmp_path, no_network, capsys):
+    out = tmp_path / "tunes"
+    assert main(["generate", "folk", "--count", "1", "--type", "reel", "--out", str(out), "--formats", "abc",
+                 "--no-evaluate"]) == 0
+    text = (out / "tune-001.abc").read_text()
+    assert "M:C|" in text or "M:C" in text or "M:4/4" in text or "M:2/2" in text or "M:2/4" in text
+    assert json.loads((out / "report.json").read_text())["count"] == 1
