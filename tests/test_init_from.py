@@ -143,7 +143,7 @@ def test_cli_fine_tunes_with_defaults_then_resumes(base, tmp_path, capsys):
     assert "vocabulary: " in err and " new (examples " in err and "only 4 tunes" not in err
     model_cfg, cfg = RunDir(out).load_config()
     assert cfg.init_from == str(base.path) and cfg.encoding == "abc-tokens"
-    assert (cfg.lr, cfg.patience, cfg.lr_schedule, cfg.warmup_steps, cfg.epochs) == (1e-3, 3, "cosine", 20, 1)
+    assert (cfg.lr, cfg.patience, cfg.lr_schedule, cfg.warmup_steps, cfg.epochs) == (2e-3, 3, "cosine", 20, 1)
     assert model_cfg.dropout == 0.2 and (model_cfg.layers, model_cfg.hidden) == (1, 16)
     assert main(["train", "--resume", str(out), "--epochs", "2", "--max-steps", "1000"]) == 0
     err = capsys.readouterr().err

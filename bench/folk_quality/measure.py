@@ -102,8 +102,9 @@ def main() -> int:
     real_dance = random.Random(0).sample(dances, min(args.count, len(dances)))
     training_bars = [bar_texts(t.text) for t in corpus.tunes]
 
-    rows = {"training corpus (all-folk), 200 random": [measure_tune(b) for b in real],
-            "dance tunes of the corpus, 200 random": [measure_tune(b) for b in real_dance]}
+    print(f"corpus read ({time.time() - t0:.0f} s)", file=sys.stderr)
+    rows = {f"training corpus (all-folk), {len(real)} random": [measure_tune(b) for b in real],
+            f"dance tunes of the corpus, {len(real_dance)} random": [measure_tune(b) for b in real_dance]}
     models = [("previous model", args.previous)] if args.previous else []
     models.append((f"model `{args.model}`", args.model))
     generated: dict[str, list[str]] = {}
@@ -111,6 +112,7 @@ def main() -> int:
         model, enc, _ = load_model(spec)
         if enc.name != "abc-folk" and label.startswith("model"):
             print(f"warning: {spec} uses {enc.name}: requests are not measured", file=sys.stderr)
+        print(f"measuring {label} ({time.time() - t0:.0f} s)", file=sys.stderr)
         drawn = draw(model, enc, args.count, seed=1)
         generated[label] = [b for b, _ in drawn]
         rows[label] = [measure_tune(b) for b, _ in drawn]
@@ -122,6 +124,7 @@ def main() -> int:
         _, shared4 = copies([f.bar_texts for f in figs], [], 4)
         results[name]["copies_over_4_bars"] = sum(copied) / len(figs) if name in generated else None
         results[name]["share_4_bars"] = sum(shared4)
+    print(f"requests ({time.time() - t0:.0f} s)", file=sys.stderr)
     model, enc, _ = load_model(args.model)
     req = {}
     if enc.name == "abc-folk":

@@ -28,8 +28,7 @@ from .train import LN2, read_checkpoint_progress, resume
 RUN = Path("runs/demo-finetune")
 OUT = Path("out/demo")
 BOOK = "miscfolk"
-FINETUNE = {"epochs": 3, "max_minutes": 3.0, "lr": 1e-3, "batch_size": 16, "patience": 2, "sample_every": 0,
-            "seed": 1337}
+FINETUNE = {"epochs": 30, "max_minutes": 3.0, "batch_size": 16, "sample_every": 0, "seed": 1337}
 SAMPLES = SampleConfig(count=6, temperature=0.9, seed=7, max_length=1000)
 
 

@@ -29,7 +29,7 @@ _TIMED = re.compile(r"^(?:\^{1,2}|_{1,2}|=)?[A-Ga-g][,']*\d*/*\d*$|^[zxZ]\d*/*\d
 _PITCH = re.compile(r"^(\^{1,2}|_{1,2}|=)?([A-Ga-g])([,']*)\d*/*\d*$")
 _SHORT_DECORATIONS = frozenset(".~THLMPSOuv")
 _FERMATAS = frozenset({"H", "!fermata!", "!invertedfermata!"})  # abc2midi lengthens the note: the bar overflows
-_ABC_CHARACTERS = frozenset("ABCDEFGabcdefgzxZXy|[]:(){}<>- \n") | _SHORT_DECORATIONS  # one-character tokens
+_ABC_CHARACTERS = frozenset("ABCDEFGabcdefgzx|[](){}<>- \n") | _SHORT_DECORATIONS  # one-character tokens
 _ENDING = re.compile(r"(?:^\[|\|)([2-9])")  # a second (or later) ending: ":|2", "|2", "[2"
 
 
@@ -62,11 +62,16 @@ def vocab_tables(enc) -> dict[str, Any]:
         "space": enc._index.get(" "),
         "opens": np.array([bool(re.match(r"^\[?\|+:+$", t)) for t in v]),
         "closes": np.array([t.startswith(":") for t in v]),
+        "opens_repeat": np.array([t.rstrip("0123456789,-").endswith(":") for t in v]),
         "first_ending": np.array([bool(re.match(r"^(?:\[|\|+)1$", t)) for t in v]),
-        "junk": np.array([(len(t) == 1 and t not in _ABC_CHARACTERS) or t in _FERMATAS
-                          or any(not (" " <= c <= "~") for c in t if c != "\n") for t in v]),
+        "later_ending": np.array([bool(re.search(r"(?:^\[|\|)[2-9]", t)) for t in v]),
+        "chord_symbol": np.array([t.startswith('"') for t in v]),
+        "junk": np.array([(len(t) == 1 and t not in _ABC_CHARACTERS) or t in _FERMATAS or "[|]" in t
+                          or (t.startswith('"') and (not re.match(r'^"\(?[A-G]', t)  # abc2midi knows no "Dd"
+                                                     or bool(re.match(r'^"\(?[A-G][#b]?d(?!im)', t))))
+                          or t in ("<s>", "<unk>") or any(not (" " <= c <= "~") for c in t if c != "\n") for t in v]),
         "body_field_banned": np.array([len(t) > 2 and (t[1] == ":" and t[0].isalpha() or t[0] == "[" and t[2:3] == ":")
-                                       and t.lstrip("[")[0] not in "KMP" for t in v]),
+                                       and t.lstrip("[")[0] != "P" for t in v]),
         "chord_open": np.array([t == "[" for t in v]),
         "chord_close": np.array([bool(re.match(r"^\]\d*/*\d*$", t)) for t in v]),
         "grace_open": np.array([t in ("{", "{/") for t in v]),
@@ -76,10 +81,14 @@ def vocab_tables(enc) -> dict[str, Any]:
         "slur": np.array([t == "(" for t in v]),
         "rest": np.array([bool(re.match(r"^[zx]\d*/*\d*$", t)) for t in v]),
         "pitch": [_PITCH.match(t).group(2) + _PITCH.match(t).group(3) if _PITCH.match(t) else "" for t in v],
+        "accidental": [(_PITCH.match(t).group(1) or "") if _PITCH.match(t) else "" for t in v],
         "tie": enc._index.get("-"),
         "decoration": np.array([t in _SHORT_DECORATIONS or (len(t) > 2 and t[0] == "!" == t[-1]) for t in v]),
         "note": np.array([bool(re.match(r"^(?:\^{1,2}|_{1,2}|=)?[A-Ga-g][,']*\d*/*\d*$", t)) for t in v]),
     }
+    tables["progress"] = tables["note"] | tables["rest"] | tables["plain_bar"] | tables["boundary"]
+    if tables["eos"] is not None:
+        tables["progress"][tables["eos"]] = True
     enc._request_tables, enc._request_tables_for = tables, enc.vocab
     return tables
 
@@ -104,7 +113,13 @@ class AbcSyntax:
         self.broken_length = 0.0    # after > or <: the length the next note must have
         self.tied_pitch = ""        # after a tie: the pitch (letter and octave) the next note must have
         self.repeat_open = False    # a "|:" waits for its ":|"
+        self.first_ending = False   # a "|1" waits for its ":|2"
         self.decorations = 0        # decorations in a row just before the next token
+        self.key: str | None = None  # the K: value in force
+        self.last_note = ""         # the last note token of the body
+        self.tuplet_length = 0.0    # written length of the open tuplet's first note
+        self._tonic_for: str | None = None
+        self._tonic: np.ndarray | None = None
 
     def follow_syntax(self, token: str) -> None:
         """Follow one token (every token of the tune, conditioning tokens included)."""
@@ -123,6 +138,10 @@ class AbcSyntax:
         elif timed_note or token in ("[", "{", "{/"):
             self.tied_pitch = ""
         self.last_length = float(self.bars_guard.durations[idx]) if timed_note else 0.0
+        if idx is not None and self.t["tuplet"][idx]:
+            self.tuplet_length = 0.0
+        elif timed_note and not self.tuplet_length and not self.bars_guard.in_grace:
+            self.tuplet_length = self.last_length
         self.decorations = self.decorations + 1 if idx is not None and self.t["decoration"][idx] else 0
         self.prev = token
         if token in ("[", "{", "{/"):
@@ -133,10 +152,18 @@ class AbcSyntax:
             return
         self.bars_guard.advance(token)
         self.bar_closed = False
+        if token.startswith("K:") or token.startswith("[K:"):
+            self.key = token.strip("[]")[2:]
+        if idx is not None and self.t["first_ending"][idx]:
+            self.first_ending = True
+        elif idx is not None and self.t["later_ending"][idx]:
+            self.first_ending = False
         if not self.key_read:
             self.key_read = token.startswith("K:")
         elif _TIMED.match(token):
             self.music = True
+            if idx is not None and self.t["note"][idx] and not self.bars_guard.in_grace:
+                self.last_note = token
         elif _BAR.match(token):
             self.last_bar = token
             if token.startswith(":"):
@@ -150,6 +177,10 @@ class AbcSyntax:
     def _may_end(self) -> bool:
         """Whether a section boundary now would end the tune (its last bar may be short); `RequestGuard` knows."""
         return False
+
+    def _overtime(self) -> int:
+        """Bars the last section has run past its length looking for the tonic (one is allowed)."""
+        return 0
 
     def syntax_mask(self, mask: np.ndarray) -> None:
         self._layout_mask(mask)
@@ -187,19 +218,23 @@ class AbcSyntax:
             if not self.group_notes:
                 mask &= t["note"]  # an empty chord or grace group is malformed
             return
+        if t["chord_symbol"][self.index.get(self.prev, 0)]:  # a chord symbol stands over a note, rest or chord
+            mask &= t["note"] | t["rest"] | t["chord_open"] | t["decoration"] | t["slur"] | t["grace_open"]
         if self.prev == "}":
             mask &= t["note"] | t["chord_open"]  # grace notes lead to a note
         elif t["decoration"][self.index.get(self.prev, 0)]:  # a decoration marks a note (abc2midi: not a chord)
             mask &= t["note"] | (t["decoration"] if self.decorations < 2 else False)
-        if self.key_read:  # in the body only key and meter changes and part markers among field lines
+        if self.key_read:  # in the body no field lines but part markers (no key or meter changes)
             mask[t["body_field_banned"]] = False
         elif self.prev == "(":
             mask &= t["note"] | t["chord_open"] | t["grace_open"] | t["decoration"]  # a slur starts on a note
         mask[t["chord_close"] | t["grace_close"] | t["junk"]] = False
         if self.repeat_open:  # an open repeat is closed by the next section boundary (":|", "::"), not by "||"
             mask[t["boundary"] & ~t["closes"]] = False
-        else:
-            mask[t["first_ending"]] = False  # "|1" / "[1" only inside a repeat
+        if not self.repeat_open or self.first_ending:
+            mask[t["first_ending"]] = False  # "|1" / "[1" only inside a repeat, once
+        if not self.first_ending:
+            mask[t["later_ending"]] = False  # ":|2" / "[2" only after a first ending
         if not (_TIMED.match(self.prev) or self.prev in ("]",)):
             mask[t["broken"]] = False
 
@@ -211,23 +246,73 @@ class AbcSyntax:
         if g.lost or not g.in_body or g.in_chord or g.in_grace:
             return
         bars = t["plain_bar"] | t["boundary"]
-        if self.tied_pitch:
+        if self.tied_pitch:  # a tie leads to its note, across a plain bar line at most
             same = np.array([p == self.tied_pitch for p in t["pitch"]])
-            mask[(t["note"] & ~same) | t["rest"] | t["chord_open"] | t["grace_open"] | t["tuplet"]] = False
+            mask[(t["note"] & ~same) | t["rest"] | t["chord_open"] | t["grace_open"] | t["tuplet"] | t["boundary"]
+                 | t["decoration"] | t["slur"]] = False
+            if self.t["tie"] is not None:
+                mask[self.t["tie"]] = False
+        elif self.t["tie"] is not None and not t["note"][self.index.get(self.prev, 0)]:
+            mask[self.t["tie"]] = False  # a tie follows a note
         if self.broken_length:  # the second note of a broken pair comes at once, of the first one's length
             same = (t["note"] | t["rest"]) & (np.abs(g.durations - self.broken_length) < 1e-9)
             mask &= same
         if t["tuplet"][self.index.get(self.prev, 0)]:
             mask &= t["note"] | t["rest"]  # a tuplet's notes follow it
+        if g.tuplet_left:  # a tuplet completes inside its bar, its notes of one length, no chord
+            mask[bars | t["chord_open"] | t["broken"]] = False
+            if self.tuplet_length:
+                mask[(t["note"] | t["rest"]) & (np.abs(g.durations - self.tuplet_length) > 1e-9)] = False
         bar = g.bar_length
         if bar is None:
             return
         fill = g.fill
         if not self.last_length or g.tuplet_left or fill + Fraction(self.last_length).limit_denominator(64) > bar:
             mask[t["broken"]] = False
+        if g.tuplet_left:  # the rest of the tuplet fits the bar
+            room = float(bar - fill)
+            factor = float(g.tuplet_factor) * g.tuplet_left
+            mask[(t["note"] | t["rest"]) & (g.durations * factor > room + 1e-9)] = False
+        elif float(bar - fill) < 1.5:
+            mask[t["tuplet"]] = False  # no room for a tuplet
         if fill >= bar:
             timed = t["note"] | t["rest"] | t["chord_open"] | t["grace_open"] | t["tuplet"] | t["broken"]
             mask[timed | t["decoration"] | t["slur"]] = False
-        elif self.music and self.tune_bars:  # a short bar: only the pickup, or the one that ends the tune
-            mask[t["plain_bar"] if self._may_end() else bars] = False
+        else:
+            if self.music and self.tune_bars:  # a short bar: only the pickup, or the one that ends the tune
+                mask[t["plain_bar"] if self._may_end() else bars] = False
+            if self._may_end() and self._overtime() < 1 and not g.tuplet_left and not self.broken_length \
+                    and g.broken_next == 1:
+                self._tonic_close(mask, float(bar - fill))
+        if self._may_end():
+            mask[t["boundary"] & t["opens_repeat"]] = False  # the tune does not end by opening a repeat
+        if self._may_end() and self._overtime() < 1 and self.last_note and not self._is_tonic(self.last_note):
+            mask[t["boundary"]] = False  # the tune ends on its tonic
+            if fill >= bar:
+                mask[t["plain_bar"]] = True  # a full bar that missed it: one bar more
+
+    def _tonic_close(self, mask: np.ndarray, room: float) -> None:
+        """In a bar that may end the tune, the note that fills it is the key's tonic (a rest or chord cannot)."""
+        t = self.t
+        fills = (t["note"] | t["rest"]) & (np.abs(self.bars_guard.durations - room) < 1e-9)
+        tonic = self._tonic_tokens()
+        if tonic is not None and (mask & fills & tonic).any():
+            mask[(fills & ~tonic) | t["chord_open"]] = False
+
+    def _is_tonic(self, token: str) -> bool:
+        tonic = self._tonic_tokens()
+        idx = self.index.get(token)
+        return tonic is None or idx is None or bool(tonic[idx])
+
+    def _tonic_tokens(self) -> np.ndarray | None:
+        """Notes spelling the tonic of the key in force (K:Dmix: D or d in any octave, no accidental or =)."""
+        m = re.match(r"([A-G])([#b]?)", self.key or "")
+        if not m:
+            return None
+        if self._tonic_for != self.key:
+            letter, acc = m.group(1), {"#": "^", "b": "_", "": "="}[m.group(2)]
+            self._tonic = np.array([bool(p) and p[0].upper() == letter and (a == "" or a == acc)
+                                    for p, a in zip(self.t["pitch"], self.t["accidental"])])
+            self._tonic_for = self.key
+        return self._tonic
 

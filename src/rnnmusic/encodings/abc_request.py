@@ -165,18 +165,28 @@ class RequestGuard(AbcSyntax):
         mask = np.ones(self.t["n"], dtype=bool)
         for kind in ("type", "parts", "bars"):
             mask[self.t["kinds"].get(kind, [])] = False
-        self.syntax_mask(mask)
         if self.phase == "header":
+            self.syntax_mask(mask)
             self._header_mask(mask)
         else:
             self._body_mask(mask)
+            self.syntax_mask(mask)
         inner = self.bars_guard.allowed()
         if inner is not None and (mask & inner).any():
             mask &= inner
+        if self.phase == "body" and not (mask & self.t["progress"]).any():  # rules that left nothing to go on
+            notes = (self.t["note"] | self.t["rest"]) & (inner if inner is not None else True)
+            mask |= notes if notes.any() and not self.bars_guard.fill >= (self.bars_guard.bar_length or 0) else \
+                self.t["plain_bar"] | self.t["boundary"]
         return mask if mask.any() else None
 
+    def _overtime(self) -> int:
+        return max(0, self.section_bars - self.bars_want) if self.bars_want and not self.free_section else 0
+
     def _may_end(self) -> bool:
-        if not self.parts_want or self.free_section or self.parts_done < self.parts_want - 1:
+        if self.free_section:
+            return self.last_part_closed  # the second ending of the last part
+        if not self.parts_want or self.parts_done < self.parts_want - 1:
             return False
         return self.section_bars + 1 >= max(3, self.bars_want - 1)
 
