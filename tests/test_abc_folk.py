@@ -117,3 +117,24 @@ def test_mask_never_empty_on_real_tunes(folk):
             mask = guard.allowed()
             assert mask is None or np.any(mask)
             guard.advance(tok)
+
+
+def test_header_fields_after_k_are_header_fields():
+    from rnnmusic.corpus.abc import clean_tune
+
+    text, reason, dropped = clean_tune("X:1\nT:Tune\nM:6/8\nK:G\nC:Trad.\nR:jig\nB:O'Neill\nGAB c2d|e3 d3|]\n")
+    assert reason is None
+    assert text == "M:6/8\nR:jig\nK:G\nGAB c2d|e3 d3|]\n"  # R: joins the header; C: and B: are dropped, not notes
+    assert dropped["C"] == 1 and dropped["B"] == 1
+
+
+def test_studio_request_for_a_folk_model():
+    from rnnmusic.studio.params import folk_controls, generate_request
+
+    req = generate_request({"run": "r0/x", "tune_type": "Jig", "key": "Ador", "parts": "3", "bars_per_part": "8"},
+                           piece_format="abc", kind="tokens", encoding="abc-folk")
+    assert folk_controls(req) == {"type": "jig", "key": "Ador", "parts": 3, "bars_per_part": 8}
+    with pytest.raises(UserError, match="type must be one of"):
+        generate_request({"run": "r0/x", "tune_type": "bolero"}, piece_format="abc", kind="tokens", encoding="abc-folk")
+    with pytest.raises(UserError, match="abc-folk"):
+        generate_request({"run": "r0/x", "parts": "2"}, piece_format="abc", kind="tokens", encoding="abc-tokens")

@@ -146,6 +146,9 @@ def generate_job(params: dict[str, Any], run: str, folder: str, out_root: str) -
                 report = generate_tunes(model, enc, cfg, folder, formats=STUDIO_FORMATS, title=Path(run).name,
                                         progress=progress, only_valid=req.only_valid)
             items = [describe(t.name, t.files, t.check, out_root) for t in report.tunes]
+            if not items:
+                raise UserError(f"none of the {report.attempts} pieces drawn passed the checks; untick "
+                                "\"only valid pieces\" to see them anyway")
     progress("done", len(items), len(items))
     return {"items": items, "warnings": sorted({str(w.message) for w in caught})}
 
