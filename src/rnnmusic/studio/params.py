@@ -117,12 +117,7 @@ def generate_request(form: Mapping[str, Any], *, piece_format: str, kind: str, e
     if piece_format == "abc":
         if req.tempo is not None:
             raise UserError("tempo applies to MIDI-side models; an ABC tune's tempo is part of the tune")
-        if req.key and not ABC_KEY_RE.match(req.key):
-            raise UserError(f"key must be an ABC key such as G, Em, Ador or Bb, got {req.key!r}")
-        if req.meter and not METER_RE.match(req.meter):
-            raise UserError(f"meter must be like 6/8, 4/4 or C, got {req.meter!r}")
-        if req.prime and not all(ch == "\n" or 32 <= ord(ch) < 127 for ch in req.prime.replace("\r", "")):
-            raise UserError("prime must be plain ABC text (printable ASCII)")
+        _check_abc_fields(req)
         if req.key and not req.meter:
             raise UserError("choose a meter too when choosing a key (a tune's header gives M: before K:)")
         own = {ln[:2] for ln in req.prime.splitlines()}
@@ -147,13 +142,18 @@ def _folk_request(req: GenerateRequest, form: Mapping[str, Any]) -> GenerateRequ
         raise UserError(f"type must be one of {', '.join(TYPES)}, got {req.tune_type!r}")
     if req.tempo is not None or any(str(form.get(n) or "").strip() for n in ("chords", "bars", "swing", "accompaniment")):
         raise UserError("tempo, chords, bars, swing and accompaniment do not apply to folk tune models")
+    _check_abc_fields(req)
+    return req
+
+
+def _check_abc_fields(req: GenerateRequest) -> None:
+    """An ABC model's key, meter and prime as ABC writes them."""
     if req.key and not ABC_KEY_RE.match(req.key):
         raise UserError(f"key must be an ABC key such as G, Em, Ador or Bb, got {req.key!r}")
     if req.meter and not METER_RE.match(req.meter):
         raise UserError(f"meter must be like 6/8, 4/4 or C, got {req.meter!r}")
     if req.prime and not all(ch == "\n" or 32 <= ord(ch) < 127 for ch in req.prime.replace("\r", "")):
         raise UserError("prime must be plain ABC text (printable ASCII)")
-    return req
 
 
 def folk_controls(req: GenerateRequest) -> dict[str, Any]:
