@@ -38,13 +38,17 @@ REQUESTS = ([("type", t) for t in TYPES] + [("meter", m) for m in ("6/8", "3/4",
             + [("parts", p) for p in (2, 3)] + [("bars_per_part", b) for b in (8, 16)])
 
 
+GUARDS = True  # --free: sample with no constraint at all (what the guards buy)
+
+
 def draw(model, enc, count: int, seed: int, controls: dict | None = None, batch: int = 50) -> list[tuple[str, str]]:
     """(tune body, its type) of `count` tunes at default settings; the type is the conditioning token the
     model drew (abc-folk), else the R: field."""
     out: list[tuple[str, str]] = []
     while len(out) < count:
         n = min(batch, count - len(out))
-        cfg = SampleConfig(count=n, temperature=0.9, seed=seed, max_length=1000, controls=dict(controls or {}))
+        cfg = SampleConfig(count=n, temperature=0.9, seed=seed, max_length=1000, controls=dict(controls or {}),
+                           constrain=GUARDS)
         for ids in sample_ids(model, enc, cfg, first_index=len(out)):
             first = enc.vocab[ids[0]] if ids else ""
             body = enc.decode(ids)
@@ -90,7 +94,11 @@ def main() -> int:
     ap.add_argument("--per-request", type=int, default=20)
     ap.add_argument("--tag", default="")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--free", action="store_true", help="no bar, grammar or request guard (writes results-free.*)")
     args = ap.parse_args()
+    if args.free:
+        global GUARDS
+        GUARDS, args.tag = False, args.tag or "free"
     if args.quick:
         args.count, args.per_request, args.tag = 40, 4, args.tag or "quick"
     torch.set_num_threads(2)
