@@ -20,6 +20,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rnnmusic.encodings.abc_bars import _BAR as _BAR_TOKEN
+from rnnmusic.encodings.abc_bars import _NOTE, _REST
 from rnnmusic.encodings.abc_form import tune_form
 from rnnmusic.encodings.abc_tokens import _tokenize
 from rnnmusic.render.abc import tune_document
@@ -27,8 +29,6 @@ from rnnmusic.render.abc import tune_document
 _BAR_WARNING = re.compile(r"line-char (\d+)-(\d+) : Track \d+ Bar (\d+) has [\d/]+ time units while the time signature")
 _ERROR = re.compile(r"^\s*Error\b(?!.*Hornpipe must be in 2/4 or 4/4 time)", re.M)
 _STYLE = re.compile(r"Hornpipe must be in 2/4 or 4/4 time")
-_BAR_TOKEN = re.compile(r"^:*\[?\|+\]?:*(?:\d+(?:[,-]\d+)*)?$|^:{2,}$")
-_NOTE = re.compile(r"^(?:\^{1,2}|_{1,2}|=)?[A-Ga-g][,']*\d*/*\d*$|^[zx]\d*/*\d*$")
 _TONIC = re.compile(r"^([A-G])([#b]?)")
 _PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
@@ -99,7 +99,7 @@ def bar_texts(body: str) -> list[str]:
             if cur:
                 bars.append(" ".join(cur))
             cur = []
-        elif _NOTE.match(tok) or tok in (">", "<", ">>", "<<") or tok.startswith("(") and tok[1:2].isdigit():
+        elif _NOTE.match(tok) or _REST.match(tok) or tok in (">", "<", ">>", "<<") or tok.startswith("(") and tok[1:2].isdigit():
             cur.append(tok)
     if cur:
         bars.append(" ".join(cur))

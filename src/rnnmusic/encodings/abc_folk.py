@@ -64,16 +64,3 @@ class AbcFolk(AbcTokens):
         from .abc_request import RequestGuard
 
         return RequestGuard(self, super().constraint(), controls or {})
-
-    def choices(self) -> dict[str, list[str]]:
-        """What a request may ask this model for: the values its vocabulary holds, by control."""
-        out: dict[str, list[str]] = {"type": [], "parts": [], "bars_per_part": [], "meter": [], "key": []}
-        for tok in self.vocab:
-            if is_conditioning(tok):
-                name, value = tok[1:-1].split(":", 1)
-                out[{"type": "type", "parts": "parts", "bars": "bars_per_part"}.get(name, name)].append(value)
-            elif tok.startswith("M:"):
-                out["meter"].append(tok[2:])
-            elif tok.startswith("K:"):
-                out["key"].append(tok[2:])
-        return out

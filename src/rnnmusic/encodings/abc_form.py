@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from statistics import median
 
+from .abc_bars import _BAR
 from .abc_tokens import _tokenize
 
 # Tune types a request may name, with the meters a tune of that type is written in (first = usual).
@@ -48,7 +49,6 @@ OTHER_TYPE = "other"
 BAR_CLASSES = (4, 8, 12, 16, 24, 32)
 MAX_PARTS = 5  # "<parts:5>" stands for five or more
 
-_BAR = re.compile(r"^:*\[?\|+\]?:*(?:\d+(?:[,-]\d+)*)?$|^:{2,}$")
 _TIMED = re.compile(r"^(?:\^{1,2}|_{1,2}|=)?[A-Ga-g][,']*\d*/*\d*$|^[zxZ]\d*/*\d*$|^\]\d*/*\d*$")
 
 

@@ -21,11 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from .abc_form import is_boundary
+from .abc_bars import _BAR, _NOTE, _REST
+from .abc_form import _TIMED, is_boundary, normalise_type
 from .base import EOS
 
-_BAR = re.compile(r"^:*\[?\|+\]?:*(?:\d+(?:[,-]\d+)*)?$|^:{2,}$")
-_TIMED = re.compile(r"^(?:\^{1,2}|_{1,2}|=)?[A-Ga-g][,']*\d*/*\d*$|^[zxZ]\d*/*\d*$|^\]\d*/*\d*$")
 _PITCH = re.compile(r"^(\^{1,2}|_{1,2}|=)?([A-Ga-g])([,']*)\d*/*\d*$")
 _SHORT_DECORATIONS = frozenset(".~THLMPSOuv")
 _FERMATAS = frozenset({"H", "!fermata!", "!invertedfermata!"})  # abc2midi lengthens the note: the bar overflows
@@ -54,6 +53,7 @@ def vocab_tables(enc) -> dict[str, Any]:
     tables = {
         "n": n,
         "kinds": {k: np.array(ix, dtype=np.int64) for k, ix in kinds.items()},
+        "r_type": np.array([normalise_type(v[i][2:]) for i in kinds["R"]], dtype=str),  # of each R: line
         "plain_bar": bars & ~boundary,
         "boundary": boundary,
         "timed": np.array([bool(_TIMED.match(t)) for t in v]),
@@ -79,12 +79,12 @@ def vocab_tables(enc) -> dict[str, Any]:
         "broken": np.array([t in (">", "<", ">>", "<<") for t in v]),
         "tuplet": np.array([bool(re.match(r"^\(\d", t)) for t in v]),
         "slur": np.array([t == "(" for t in v]),
-        "rest": np.array([bool(re.match(r"^[zx]\d*/*\d*$", t)) for t in v]),
-        "pitch": [_PITCH.match(t).group(2) + _PITCH.match(t).group(3) if _PITCH.match(t) else "" for t in v],
+        "rest": np.array([bool(_REST.match(t)) for t in v]),
+        "pitch": np.array([_PITCH.match(t).group(2) + _PITCH.match(t).group(3) if _PITCH.match(t) else "" for t in v]),
         "accidental": [(_PITCH.match(t).group(1) or "") if _PITCH.match(t) else "" for t in v],
         "tie": enc._index.get("-"),
         "decoration": np.array([t in _SHORT_DECORATIONS or (len(t) > 2 and t[0] == "!" == t[-1]) for t in v]),
-        "note": np.array([bool(re.match(r"^(?:\^{1,2}|_{1,2}|=)?[A-Ga-g][,']*\d*/*\d*$", t)) for t in v]),
+        "note": np.array([bool(_NOTE.match(t)) for t in v]),
     }
     tables["progress"] = tables["note"] | tables["rest"] | tables["plain_bar"] | tables["boundary"]
     if tables["eos"] is not None:
@@ -247,7 +247,7 @@ class AbcSyntax:
             return
         bars = t["plain_bar"] | t["boundary"]
         if self.tied_pitch:  # a tie leads to its note, across a plain bar line at most
-            same = np.array([p == self.tied_pitch for p in t["pitch"]])
+            same = t["pitch"] == self.tied_pitch
             mask[(t["note"] & ~same) | t["rest"] | t["chord_open"] | t["grace_open"] | t["tuplet"] | t["boundary"]
                  | t["decoration"] | t["slur"]] = False
             if self.t["tie"] is not None:

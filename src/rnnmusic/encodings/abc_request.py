@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .abc_form import BAR_CLASSES, MAX_PARTS, TYPES, is_boundary, normalise_type
+from .abc_form import BAR_CLASSES, MAX_PARTS, TYPES, is_boundary
 from .abc_grammar import _BAR, _ENDING, AbcSyntax
 from .abc_tokens import _tokenize, normalise_field
 
@@ -215,10 +215,10 @@ class RequestGuard(AbcSyntax):
             mask[kinds["K"]] = False
             mask[self.wanted["key"]] = self.meter_read or not ("meter" in self.wanted or self.type_meters)
         if self.type_wanted:
-            mask[[i for i in kinds["R"] if normalise_type(vocab[i][2:]) != self.type_wanted]] = False
+            mask[kinds["R"][self.t["r_type"] != self.type_wanted]] = False
         # abc2midi swings R:hornpipe tunes itself and rejects them with written broken rhythm or in C|: the type
         # stays in the conditioning token and the meter, not in an R: line
-        mask[[i for i in kinds["R"] if normalise_type(vocab[i][2:]) == "hornpipe"]] = False
+        mask[kinds["R"][self.t["r_type"] == "hornpipe"]] = False
 
     def _body_mask(self, mask: np.ndarray) -> None:
         eos = self.t["eos"]
