@@ -8,7 +8,7 @@ vocabulary fitted to Bach chorales, in eval mode. Its weights are random (speed 
 except that the end-of-piece logit is pushed to -1e9 so that every piece runs to the full length on both
 sides and both generate exactly the same number of tokens.
 
-* ours: `rnnmusic.sample.sample_ids` (temperature 1, no top-k/top-p, the encoding's constraint), which feeds
+* ours: `rnnmusic.sampler.sample_ids` (temperature 1, no top-k/top-p, the encoding's constraint), which feeds
   each new token once and carries the recurrent state;
 * founding (Classical-Piano-Composer's generate loop, batched): a window of the last 100 tokens (starting
   from 100 tokens of a validation chorale) goes through the recurrent core from a zero state at every step,
@@ -35,7 +35,7 @@ from rnnmusic.config import ModelConfig, TrainConfig
 from rnnmusic.dataset import prepare
 from rnnmusic.model import MusicRNN
 from rnnmusic.presets import apply_preset
-from rnnmusic.sample import SampleConfig, filter_logits, sample_ids
+from rnnmusic.sampler import SampleConfig, filter_logits, sample_ids
 
 from machine import commit, machine_info, write_results
 

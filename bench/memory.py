@@ -14,7 +14,7 @@ Jobs:
 
 * `abc-preprocess`: `prepare` of `all-folk` (~12,947 ABC tunes, the largest built-in corpus) with the default
   encoding (`abc-tokens`): read, clean, split, fit the vocabulary, encode;
-* `abc-train`: `rnnmusic.train.train` with the default config (LSTM 2x256, batch 32 x 128) on `all-folk`,
+* `abc-train`: `rnnmusic.trainer.train` with the default config (LSTM 2x256, batch 32 x 128) on `all-folk`,
   stopped by `max_steps`;
 * `midi-preprocess`: `prepare` of all of `bach-chorales` (~410 pieces) with the `notes` encoding: the
   largest MIDI-side corpus that loads in reasonable time (`palestrina`, 1,318 kern files, had not finished
@@ -76,7 +76,7 @@ def run_job(name: str, steps: int) -> dict:
         info = {"pieces": len(pieces), "tokens": tokens, "vocab": data.encoding.vocab_size,
                 "dense_one_hot_mb": round(tokens * data.encoding.vocab_size * 4 / 2**20)}
     else:
-        from rnnmusic.train import train
+        from rnnmusic.trainer import train
 
         cfg.max_steps, cfg.sample_every, cfg.checkpoint_minutes = steps, 0, 1e9
         with tempfile.TemporaryDirectory(prefix="rnnmusic-bench-memory-") as tmp:

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from rnnmusic.config import ModelConfig, TrainConfig
-from rnnmusic.sample import SampleConfig, sample_ids
+from rnnmusic.sampler import SampleConfig, sample_ids
 from rnnmusic.corpus.abc import load_abc
 from rnnmusic.dataset import prepare
 from rnnmusic.encodings import get_encoding

@@ -42,7 +42,7 @@ from rnnmusic.config import ModelConfig, TrainConfig
 from rnnmusic.dataset import prepare
 from rnnmusic.presets import apply_preset
 from rnnmusic.run import RunDir
-from rnnmusic.train import Trainer
+from rnnmusic.trainer import Trainer
 
 from machine import commit, machine_info, write_results
 

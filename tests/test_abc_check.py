@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rnnmusic.evaluate import TuneCheck, check_tune, checks_table
+from rnnmusic.evaluation import TuneCheck, check_tune, checks_table
 from conftest import needs_abc2midi, oneills
 from rnnmusic.render import MissingToolWarning
 

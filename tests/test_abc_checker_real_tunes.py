@@ -8,8 +8,8 @@ import pytest
 from conftest import needs_abc2midi
 
 from rnnmusic.corpus import split_tunebook
-from rnnmusic.evaluate.abc_check import REQUIRED_FIELDS, check_tune
-from rnnmusic.evaluate.abc_music21 import for_music21
+from rnnmusic.evaluation.abc_check import REQUIRED_FIELDS, check_tune
+from rnnmusic.evaluation.abc_music21 import for_music21
 from rnnmusic.render.midi import find_abc2midi, run_abc2midi
 
 FIXTURE = Path(__file__).parent / "fixtures" / "checker_real_tunes.abc"

@@ -12,7 +12,7 @@ from rnnmusic.encodings.abc_form import normalise_type, tune_form
 from rnnmusic.encodings.abc_request import request_controls
 from rnnmusic.errors import UserError
 from rnnmusic.model import MusicRNN
-from rnnmusic.sample import SampleConfig, generate
+from rnnmusic.sampler import SampleConfig, generate
 
 HORNPIPE = """M:C|
 L:1/8

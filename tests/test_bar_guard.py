@@ -3,7 +3,7 @@ import numpy as np
 
 from rnnmusic.corpus import load_abc
 from rnnmusic.encodings import get_encoding
-from rnnmusic.evaluate.abc_check import check_tune
+from rnnmusic.evaluation.abc_check import check_tune
 from rnnmusic.render.abc import tune_document
 
 

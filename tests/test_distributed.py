@@ -20,7 +20,7 @@ from rnnmusic import distributed
 from rnnmusic.checkpoint import load_checkpoint, split_prefix
 from rnnmusic.config import ModelConfig, TrainConfig
 from rnnmusic.run import RunDir
-from rnnmusic.train import train
+from rnnmusic.trainer import train
 
 from test_train import TINY_FLAGS, TINY_MODEL, TINY_TRAIN
 

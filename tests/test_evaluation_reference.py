@@ -6,7 +6,7 @@ from collections import Counter
 
 import numpy as np
 
-from rnnmusic.evaluate.evaluation import REFERENCE_SEED, read_reference
+from rnnmusic.evaluation.compare import REFERENCE_SEED, read_reference
 from rnnmusic.piece import Piece
 
 

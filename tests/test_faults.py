@@ -31,7 +31,7 @@ from rnnmusic.encodings import ENCODINGS, get_encoding
 from rnnmusic.errors import CheckpointError
 from rnnmusic.piece import DUR, PITCH, VEL, Piece
 from rnnmusic.run import RunDir
-from rnnmusic.train import train
+from rnnmusic.trainer import train
 
 TINY_TRAIN = dict(corpus=["oneills"], max_tunes=120, encoding="abc-tokens", epochs=2, batch_size=8, seq_len=48,
                   sample_every=0, deterministic=True, seed=5, patience=0)

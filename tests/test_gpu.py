@@ -15,8 +15,8 @@ from rnnmusic.config import ModelConfig, TrainConfig  # noqa: E402
 from rnnmusic.device import resolve_device  # noqa: E402
 from rnnmusic.errors import UserError  # noqa: E402
 from rnnmusic.run import RunDir, load_model  # noqa: E402
-from rnnmusic.sample import SampleConfig, generate  # noqa: E402
-from rnnmusic.train import resume, train  # noqa: E402
+from rnnmusic.sampler import SampleConfig, generate  # noqa: E402
+from rnnmusic.trainer import resume, train  # noqa: E402
 
 from test_train import TINY_FLAGS, TINY_MODEL, TINY_TRAIN, assert_same_weights, final_weights  # noqa: E402
 

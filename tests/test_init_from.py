@@ -16,7 +16,7 @@ from rnnmusic.cli import main
 from rnnmusic.config import ModelConfig, TrainConfig
 from rnnmusic.errors import UserError
 from rnnmusic.run import RunDir
-from rnnmusic.train import resume, train
+from rnnmusic.trainer import resume, train
 
 BOOK = str(Path(__file__).parent / "fixtures" / "small_book.abc")
 BASE_MODEL = dict(cell="lstm", layers=1, hidden=16, embed=8, dropout=0.0)

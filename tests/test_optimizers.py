@@ -135,7 +135,7 @@ def test_rmsprop_training_resumes_bit_for_bit(tmp_path):
     from rnnmusic.checkpoint import load_checkpoint, split_prefix
     from rnnmusic.config import ModelConfig, TrainConfig
     from rnnmusic.run import RunDir
-    from rnnmusic.train import resume, train
+    from rnnmusic.trainer import resume, train
 
     tiny = dict(corpus=["oneills"], max_tunes=60, encoding="abc-tokens", epochs=2, batch_size=8, seq_len=32,
                 sample_every=0, deterministic=True, seed=3, patience=0, optimizer="rmsprop", lr=2e-3)

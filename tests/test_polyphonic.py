@@ -8,7 +8,7 @@ import torch
 from conftest import SHARED
 from rnnmusic.config import ModelConfig
 from rnnmusic.errors import UserError
-from rnnmusic.evaluate.polyphonic import (
+from rnnmusic.evaluation.polyphonic import (
     DATASETS, KEYS, PAPER_NOTE_UNIGRAM, bernoulli_nll, frame_accuracy, load_polyphonic, model_nll, note_unigram,
 )
 from rnnmusic.model import MusicRNN

@@ -9,8 +9,8 @@ from rnnmusic.config import ModelConfig, TrainConfig
 from rnnmusic.device import autocast, resolve_device
 from rnnmusic.errors import UserError
 from rnnmusic.run import RunDir, load_model
-from rnnmusic.sample import SampleConfig, generate
-from rnnmusic.train import Trainer, resume, train
+from rnnmusic.sampler import SampleConfig, generate
+from rnnmusic.trainer import Trainer, resume, train
 
 from test_train import TINY_FLAGS, TINY_MODEL, TINY_TRAIN, assert_same_weights, final_weights
 

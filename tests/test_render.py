@@ -11,7 +11,7 @@ import soundfile
 import symusic
 
 from rnnmusic.errors import UserError
-from rnnmusic.evaluate import check_tune
+from rnnmusic.evaluation import check_tune
 from conftest import needs_abc2midi, oneills
 from rnnmusic.piece import Piece
 from rnnmusic.render import MissingToolWarning, abc_to_midi, find_soundfont, midi_to_wav, read_wav, synth_notes

@@ -11,7 +11,7 @@ import soundfile
 import symusic
 
 from rnnmusic.errors import UserError
-from rnnmusic.evaluate.abc_check import check_tune
+from rnnmusic.evaluation.abc_check import check_tune
 from rnnmusic.piece import Piece
 from rnnmusic.render.audio import TAIL_S, read_wav
 from rnnmusic.render.pages import PNG_WIDTH, svg_to_pdf, svg_to_png

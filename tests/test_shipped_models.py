@@ -10,7 +10,7 @@ from rnnmusic.cli import main
 from rnnmusic.encodings.abc_form import tune_form
 from rnnmusic.models import CARD_FIELDS, MODELS_DIR, read_card, shipped_models
 from rnnmusic.run import load_model
-from rnnmusic.sample import SampleConfig, generate
+from rnnmusic.sampler import SampleConfig, generate
 
 
 @pytest.fixture

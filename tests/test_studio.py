@@ -22,7 +22,7 @@ from rnnmusic.config import ModelConfig, TrainConfig
 from rnnmusic.studio.catalog import inside, list_runs
 from rnnmusic.studio.params import abc_prime, generate_request
 from rnnmusic.errors import UserError
-from rnnmusic.train import resume, train
+from rnnmusic.trainer import resume, train
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "build" / "test-artifacts"

@@ -13,10 +13,10 @@ import torch
 from rnnmusic.checkpoint import load_checkpoint, split_prefix
 from rnnmusic.config import ModelConfig, TrainConfig
 from rnnmusic.errors import UserError
-from rnnmusic.generate import generate_tunes
+from rnnmusic.generator import generate_tunes
 from rnnmusic.run import RunDir, load_model
-from rnnmusic.sample import SampleConfig, generate
-from rnnmusic.train import resume, train
+from rnnmusic.sampler import SampleConfig, generate
+from rnnmusic.trainer import resume, train
 
 # A tiny deterministic setup shared by the resume tests (same flags on the CLI below).
 TINY_TRAIN = dict(corpus=["oneills"], max_tunes=120, encoding="abc-tokens", epochs=2, batch_size=8, seq_len=48,

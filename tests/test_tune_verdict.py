@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from conftest import needs_abc2midi
 
-import rnnmusic.generate as generation
+import rnnmusic.generator as generation
 from rnnmusic.corpus import split_tunebook
-from rnnmusic.evaluate.abc_check import MIN_BARS, tune_verdict
-from rnnmusic.evaluate.evaluation import evaluate
-from rnnmusic.sample import SampleConfig
+from rnnmusic.evaluation.abc_check import MIN_BARS, tune_verdict
+from rnnmusic.evaluation.compare import evaluate
+from rnnmusic.sampler import SampleConfig
 
 FIXTURE = Path(__file__).parent / "fixtures" / "checker_real_tunes.abc"
 

@@ -56,7 +56,7 @@ def sample(per_collection: int, seed: int, nottingham: str) -> list[tuple[str, s
 
 
 def measure(tunes) -> dict:
-    from rnnmusic.evaluate.abc_check import check_tune
+    from rnnmusic.evaluation.abc_check import check_tune
     from rnnmusic.render.abc import tune_document
 
     checked, rejected, reasons, examples = Counter(), Counter(), Counter(), []

@@ -29,7 +29,7 @@ from tune_metrics import bar_texts, copies, measure_tune  # noqa: E402
 from rnnmusic.corpus import load_abc  # noqa: E402
 from rnnmusic.encodings.abc_form import TYPES, tune_form  # noqa: E402
 from rnnmusic.run import load_model  # noqa: E402
-from rnnmusic.sample import SampleConfig, sample_ids  # noqa: E402
+from rnnmusic.sampler import SampleConfig, sample_ids  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DANCES = {"reel", "jig", "slip-jig", "hornpipe", "polka", "slide", "waltz", "march", "strathspey"}

@@ -16,9 +16,9 @@ _EXPORTS = {
     "Corpus": "corpus", "Tune": "corpus", "load_abc": "corpus",
     "ENCODINGS": "encodings", "Encoding": "encodings", "get_encoding": "encodings",
     "CheckpointError": "errors", "UserError": "errors",
-    "generate_tunes": "generate", "MusicRNN": "model", "load_model": "run",
-    "SampleConfig": "sample", "generate": "sample",
-    "Callback": "train", "resume": "train", "train": "train",
+    "generate_tunes": "generator", "MusicRNN": "model", "load_model": "run",
+    "SampleConfig": "sampler", "generate": "sampler",
+    "Callback": "trainer", "resume": "trainer", "train": "trainer",
 }
 __version__ = "0.1.0"
 __all__ = sorted(_EXPORTS)

@@ -183,7 +183,7 @@ def _launch_train(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from . import distributed
-    from .train import LN2, resume, train
+    from .trainer import LN2, resume, train
 
     if getattr(args, "nproc", None) is not None and args.nproc != 1:
         return _launch_train(args)
@@ -234,9 +234,9 @@ def _train_here(args: argparse.Namespace, LN2, resume, train) -> int:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from .encodings.abc_request import request_controls
-    from .generate import default_output, generate_pieces, generate_tunes, load_prime
+    from .generator import default_output, generate_pieces, generate_tunes, load_prime
     from .run import load_model
-    from .sample import SampleConfig
+    from .sampler import SampleConfig
 
     model, enc, _ = load_model(args.run)
     if enc.kind == "lead":
@@ -291,7 +291,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def _generate_lead(args: argparse.Namespace, model, enc) -> int:
     from .lead_generate import MAX_TOKENS, generate_lead
     from .render.programs import parse_programs
-    from .sample import SampleConfig
+    from .sampler import SampleConfig
 
     if args.prime or args.prime_file:
         raise UserError("--prime/--prime-file do not apply to lead-sheet models: give --chords (and --key)")
@@ -323,7 +323,7 @@ def _generate_lead(args: argparse.Namespace, model, enc) -> int:
 
 def _evaluate_and_report(paths: list[str], reference: list[str] | None, reference_max: int, max_copy_bars: float,
                          out: Path, quiet: bool = False, min_bars: float | None = None) -> None:
-    from .evaluate.evaluation import evaluate, write_report
+    from .evaluation.compare import evaluate, write_report
 
     ev = evaluate(paths, _reference_sources(reference), max_reference=reference_max, min_bars=min_bars,
                   max_copy_bars=max_copy_bars, workers=1 if len(paths) < 20 else None)
@@ -383,7 +383,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
-    from .evaluate.polyphonic import run_benchmark
+    from .evaluation.polyphonic import run_benchmark
 
     if args.corpus or args.encoding or args.grid or args.onsets is not None:
         raise UserError("the benchmark fixes its data and encoding: --corpus, --encoding, --grid and --no-onsets "
@@ -471,7 +471,7 @@ def cmd_corpus(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     from .run import open_run
-    from .train import read_checkpoint_progress
+    from .trainer import read_checkpoint_progress
 
     run = open_run(args.run)
     model_cfg, cfg = run.load_config()

@@ -106,7 +106,7 @@ def polyphonic_source(dataset: str, folder: str) -> str:
 def _prepare_polyphonic(cfg: TrainConfig, enc: Encoding, fit: bool) -> TrainingData:
     """The benchmark's own train/valid split, one frame per roll step (88 keys, no onset channel)."""
     from .errors import UserError
-    from .evaluate.polyphonic import load_polyphonic
+    from .evaluation.polyphonic import load_polyphonic
 
     if enc.kind != "frames" or enc.vocab_size != 88:
         raise UserError("the polyphonic benchmark needs the pianoroll encoding without onsets (88 keys)")

@@ -18,12 +18,12 @@ from pathlib import Path
 
 from .cli import _one_line_warnings
 from .errors import UserError
-from .evaluate.evaluation import evaluate, write_report
-from .generate import generate_tunes
+from .evaluation.compare import evaluate, write_report
+from .generator import generate_tunes
 from .models import shipped_models
 from .run import RunDir, load_model
-from .sample import SampleConfig
-from .train import LN2, read_checkpoint_progress, resume
+from .sampler import SampleConfig
+from .trainer import LN2, read_checkpoint_progress, resume
 
 RUN = Path("runs/demo-finetune")
 OUT = Path("out/demo")

@@ -143,7 +143,7 @@ def finetune(out: str | Path, init_from: str | Path, corpus: str | Sequence[str]
              callbacks=None, progress_bar: bool | None = None, **train_settings: Any):
     """Fine-tune the shipped model or run `init_from` on `corpus` into the new run directory `out`; keywords
     are TrainConfig fields (epochs, lr, batch_size, max_minutes, ...) over `FINETUNE_DEFAULTS`."""
-    from .train import train
+    from .trainer import train
 
     corpus = [corpus] if isinstance(corpus, (str, Path)) else list(corpus)
     cfg, model_cfg = finetune_configs(init_from, train_settings | {"corpus": [str(c) for c in corpus]},

@@ -28,14 +28,14 @@ from .chords import (Chord, ChordSpan, fit_to_bars, parse_progression, progressi
                      read_progression, spans_from_text, spans_to_text, transpose_spans)
 from .encodings.lead import Lead
 from .errors import UserError
-from .evaluate.chord_fit import chance_share, chord_tone_share, share
-from .evaluate.piece_check import check_piece
+from .evaluation.chord_fit import chance_share, chord_tone_share, share
+from .evaluation.piece_check import check_piece
 from .keys import MAJOR, Key, normalizing_shift, parse_key
 from .lead_sampler import sample_lead
 from .model import MusicRNN
 from .piece import bar_quarters
 from .render.leadsheet import ACCOMPANIMENTS, LEAD_FORMATS, write_lead_sheet
-from .sample import SampleConfig
+from .sampler import SampleConfig
 
 DEFAULT_BARS = 16
 MAX_TOKENS = 4000  # bounds the tokens drawn per piece; the bars set its length
@@ -81,7 +81,7 @@ class LeadReport:
             "# Melodies over chords", "",
             f"Settings: {json.dumps(self.settings)}", "",
             "Share of melody notes on strong beats (bar line, and mid-bar in duple metres) that are tones of the "
-            "chord sounding then (`rnnmusic.evaluate.chord_fit`).", "",
+            "chord sounding then (`rnnmusic.evaluation.chord_fit`).", "",
             self.table(), "",
             f"Training data (measured when the encoding was fitted): {_pct(s['training_data'])}. "
             f"Chords withheld: the same model and seeds, told nothing of the chords. Chance: uniform pitch classes.",
@@ -123,7 +123,7 @@ def generate_lead(model: MusicRNN, enc: Lead, cfg: SampleConfig, out_dir: str | 
                   progress: Callable[[str, int, int], None] | None = None, chord_files: bool = True) -> LeadReport:
     """`chords` is progression text, or (with `chord_files`, as on the command line) a file holding one; the
     studio passes chord_files=False, so that text from a web form is never taken for a path."""
-    from .generate import _out_dir, parse_formats
+    from .generator import _out_dir, parse_formats
 
     if not isinstance(enc, Lead):
         raise UserError(f"--chords needs a model trained on lead sheets (--encoding lead), not {enc.name}")

@@ -23,7 +23,7 @@ import torch
 from .chords import Chord, ChordSpan
 from .encodings.lead import Lead, LeadState, chord_token, parse_lead_token
 from .model import MusicRNN
-from .sample import SampleConfig, filter_logits
+from .sampler import SampleConfig, filter_logits
 
 # when a progression's chord is not in the model's vocabulary, the nearest one that is (same root)
 FALLBACK = {"maj7": "maj", "7": "maj", "6": "maj", "sus4": "maj", "sus2": "maj", "aug": "maj", "m7": "min",

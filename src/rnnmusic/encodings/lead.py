@@ -227,7 +227,7 @@ class Lead(Encoding):
         return np.asarray(rows, dtype=np.int64).reshape(-1, 3)
 
     def fit(self, pieces) -> "Lead":
-        from ..evaluate.chord_fit import chord_tone_share
+        from ..evaluation.chord_fit import chord_tone_share
 
         pieces = list(pieces)
         super().fit(pieces)

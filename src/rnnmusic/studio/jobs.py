@@ -56,7 +56,7 @@ def _warm() -> None:
     """Import the heavy libraries once per worker, before the first job needs them."""
     import importlib
 
-    for name in ("torch", "music21", "rnnmusic.generate", "rnnmusic.render.files"):
+    for name in ("torch", "music21", "rnnmusic.generator", "rnnmusic.render.files"):
         importlib.import_module(name)
 
 
@@ -101,7 +101,7 @@ def _problem(check) -> str | None:
 
 def describe(name: str, files: dict[str, str], check, out_root: Path) -> dict[str, Any]:
     """One result as the page shows it: validity, a few musical metrics, and its files (paths in out_root)."""
-    from ..evaluate.metrics import piece_metrics
+    from ..evaluation.metrics import piece_metrics
     from ..piece import read_midi_piece
 
     metrics: dict[str, float] = {}
@@ -118,8 +118,8 @@ def describe(name: str, files: dict[str, str], check, out_root: Path) -> dict[st
 
 def generate_job(params: dict[str, Any], run: str, folder: str, out_root: str) -> dict[str, Any]:
     """Generate `params["count"]` pieces from the run into folder (see params.GenerateRequest)."""
-    from ..generate import generate_pieces, generate_tunes
-    from ..sample import SampleConfig
+    from ..generator import generate_pieces, generate_tunes
+    from ..sampler import SampleConfig
     from ..encodings.abc_request import request_controls
     from .params import GenerateRequest, abc_prime, folk_controls
 

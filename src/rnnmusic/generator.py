@@ -17,11 +17,11 @@ from typing import Any, Callable, Sequence
 from .checkpoint import write_atomic
 from .encodings import Encoding
 from .errors import UserError
-from .evaluate.abc_check import MIN_BARS, TuneCheck, checks_table, tune_verdict
-from .evaluate.piece_check import PieceCheck, check_piece, piece_table
+from .evaluation.abc_check import MIN_BARS, TuneCheck, checks_table, tune_verdict
+from .evaluation.piece_check import PieceCheck, check_piece, piece_table
 from .model import MusicRNN
 from .render.abc import tune_document, tunebook
-from .sample import SampleConfig, generate
+from .sampler import SampleConfig, generate
 
 FORMATS = ("abc", "mid", "wav", "flac", "musicxml", "svg", "png", "pdf", "roll")
 PIECE_FORMATS = ("mid", "wav", "flac", "musicxml", "svg", "png", "pdf", "abc", "roll")

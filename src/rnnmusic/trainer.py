@@ -472,7 +472,7 @@ class SampleWriter(Callback):
         c = trainer.cfg
         if not c.sample_every or trainer.p.epoch % c.sample_every:
             return
-        from .generate import write_samples
+        from .generator import write_samples
 
         model = trainer.model
         if next(model.parameters()).device.type != "cpu":  # sampling runs on the CPU: a copy there (GPU training)
@@ -493,7 +493,7 @@ class SampleWriter(Callback):
         """Musical metrics of this epoch's samples: RUN/samples/epoch-NNN-evaluation.{md,html,json,png}, and
         one row of means per sampled epoch in RUN/samples/metrics.csv, drawn in metrics.png (collapse into
         repetition shows there)."""
-        from .evaluate.evaluation import evaluate, write_report
+        from .evaluation.compare import evaluate, write_report
 
         folder, stem = trainer.run.samples_dir, f"epoch-{trainer.p.epoch:03d}"
         files = sorted(str(f) for f in (folder / stem).glob("*.mid")) or [str(folder / f"{stem}.abc")]

@@ -183,7 +183,7 @@ def run_benchmark(dataset: str, folder: str | Path, out: str | Path, train_cfg=N
     from ..config import ModelConfig, TrainConfig
     from ..dataset import polyphonic_source
     from ..run import RunDir, load_model
-    from ..train import resume, train
+    from ..trainer import resume, train
 
     name, path = dataset_path(dataset, folder)
     out = Path(out)
