@@ -7,3 +7,12 @@ class UserError(Exception):
 
 class CheckpointError(UserError):
     """A checkpoint or saved model that is missing, truncated, corrupted or not ours."""
+
+
+def one_line(exc: BaseException, limit: int = 200, *, named: bool = False) -> str:
+    """An exception as one line of at most `limit` characters; `named` puts its class name in front (unless
+    the message already says it)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if named and type(exc).__name__ not in text:
+        text = f"{type(exc).__name__}: {text}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from ..errors import one_line
 from ..errors import UserError
 from ..piece import PITCH, Piece, music21_metre, piece_from_score
 from .abc import NOT_ABC, clean_tune, decode_abc_bytes, files_in, folk_files, split_tunebook, tune_sources
@@ -264,12 +265,6 @@ class _FileResult:
     duplicate_of: str | None = None  # the same bytes were read from this file already
 
 
-def _short(e: BaseException, limit: int = 160) -> str:
-    text = " ".join(str(e).split()) or type(e).__name__
-    text = f"{type(e).__name__}: {text}" if type(e).__name__ not in text else text
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
 def _describe_tracks(tracks: Sequence[Any], limit: int = 8) -> str:
     parts = [f"{i} {str(t.name)!r} " + ("drums" if t.is_drum else f"program {t.program}")
              for i, t in enumerate(tracks[:limit])]
@@ -309,7 +304,7 @@ def _read_midi(path: str, data: bytes, selector: TrackSelector, limits: Limits) 
     try:
         score = symusic.Score.from_midi(data)
     except Exception as e:  # symusic raises RuntimeError for malformed files
-        return _FileResult(skip=f"not a readable MIDI file ({_short(e)})")
+        return _FileResult(skip=f"not a readable MIDI file ({one_line(e, 160, named=True)})")
     piece, reason = _from_score(score, path, selector, limits)
     if piece is None:
         return _FileResult(skip=reason, found=1)
@@ -336,7 +331,7 @@ def _piece_from_stream(s, source: str, selector: TrackSelector, limits: Limits, 
         data, applied = midi_of_stream(s)
         score = symusic.Score.from_midi(data)
     except Exception as e:
-        return None, f"music21 cannot turn it into MIDI ({_short(e)})"
+        return None, f"music21 cannot turn it into MIDI ({one_line(e, 160, named=True)})"
     if applied:
         meta["conversion"] = "; ".join(applied)
     piece, reason = _from_score(score, source, selector, limits, exact_chords=limits.lead)
@@ -355,7 +350,7 @@ def _read_music21(path: str, kind: str, selector: TrackSelector, limits: Limits,
     try:
         parsed = converter.parse(path, forceSource=True)  # forceSource: no music21 pickles read or written
     except Exception as e:
-        return _FileResult(skip=f"music21 cannot parse it ({_short(e)})")
+        return _FileResult(skip=f"music21 cannot parse it ({one_line(e, 160, named=True)})")
     scores = list(parsed.scores) if isinstance(parsed, stream.Opus) else [parsed]
     if len(scores) == 1:
         piece, reason = _piece_from_stream(scores[0], path, selector, limits, kind)
@@ -402,7 +397,7 @@ def _read_abc(path: str, data: bytes, selector: TrackSelector, limits: Limits,
         try:
             s = converter.parse(cleaned, format="abc")
         except Exception as e:
-            out.drops.append(("music21 cannot parse it", f"{source} ({_short(e)})"))
+            out.drops.append(("music21 cannot parse it", f"{source} ({one_line(e, 160, named=True)})"))
             continue
         piece, why = _piece_from_stream(s, source, selector, limits, "abc")
         if piece is None:
@@ -446,7 +441,7 @@ def _read_file(path: str, kind: str, selector: TrackSelector, limits: Limits,
     except RecursionError:
         return _FileResult(skip="too deeply nested to read")
     except Exception as e:  # anything else a strange file sets off: skip it (not cached: may be fixed)
-        return _FileResult(skip=f"cannot read it ({_short(e)})", cacheable=False)
+        return _FileResult(skip=f"cannot read it ({one_line(e, 160, named=True)})", cacheable=False)
 
 
 def _read_batch(jobs: list[tuple[str, str]], selector: TrackSelector, limits: Limits) -> list[_FileResult]:
@@ -732,7 +727,7 @@ def _run(loader: _Loader, plan: list[_Planned], to_parse: list[int], pool: Proce
             try:
                 top_up()
             except BrokenProcessPool as e:
-                loader.report.warn("worker processes", f"stopped ({_short(e, 100)}); reading the rest here")
+                loader.report.warn("worker processes", f"stopped ({one_line(e, 100, named=True)}); reading the rest here")
                 pool = None
         result = item.result
         if result is None and item.cached:
@@ -744,7 +739,7 @@ def _run(loader: _Loader, plan: list[_Planned], to_parse: list[int], pool: Proce
                     for k, r in zip(jobs[j], futures.pop(j).result()):
                         done[k] = r
                 except BrokenProcessPool as e:  # a worker died (killed, out of memory, unguarded __main__)
-                    loader.report.warn("worker processes", f"stopped ({_short(e, 100)}); reading the rest here "
+                    loader.report.warn("worker processes", f"stopped ({one_line(e, 100, named=True)}); reading the rest here "
                                        "(a script that calls load_pieces needs an `if __name__ == '__main__':` guard)")
                     pool = None
             result = done.pop(i, None)

@@ -44,6 +44,7 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from ..errors import one_line
 from ..render.abc_score import parse_abc_quietly
 from ..render.midi import MissingToolWarning, find_abc2midi, run_abc2midi
 from .abc_music21 import for_music21
@@ -149,11 +150,6 @@ def _split_header(text: str) -> tuple[list[str], str | None, list[str], str]:
 
 
 # ---------------------------------------------------------------------------------------------- music21
-def _one_line(exc: BaseException, limit: int = 200) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    text = f"{type(exc).__name__}: {text}"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
 
 def _parse_music21(text: str):
     return parse_abc_quietly(for_music21(text), rebar=False)
@@ -306,12 +302,12 @@ def check_tune(text: str, *, workdir: Path | None = None, min_bars: int = 0) -> 
         else:
             music21_error = "no notes parsed"
     except Exception as exc:  # music21 raises many kinds of exception on bad ABC
-        music21_error = _one_line(exc)
+        music21_error = one_line(exc, named=True)
     if score is not None and bars_checked:
         try:
             bars_total, bars_wrong, bar_errors = _check_bars(score)
         except Exception as exc:  # defensive: a parsed score music21 cannot measure
-            bars_wrong, bar_errors = 1, [f"bar check failed: {_one_line(exc)}"]
+            bars_wrong, bar_errors = 1, [f"bar check failed: {one_line(exc, named=True)}"]
     elif score is not None:
         bars_total = sum(len(p.getElementsByClass("Measure")) for p in (list(score.parts) or [score]))
 

@@ -23,6 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..errors import one_line
 from ..chords import QUALITIES, ROOT_NAMES, SUFFIX, Chord, ChordSpan
 from ..errors import UserError
 from ..piece import DUR, PITCH, START, TPQ, Piece, bar_quarters
@@ -467,10 +468,6 @@ def lead_score(melody: Piece, spans: Sequence[ChordSpan], tracks: Sequence[Track
 
 
 # -- files ---------------------------------------------------------------------------------------------
-def _one_line(exc: BaseException, limit: int = 200) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
 
 def _write_midi(path: Path, melody: Piece, tracks: Sequence[Track], *, tempo: float, program: int,
                 swing_ratio: float) -> Path:
@@ -546,6 +543,6 @@ def write_lead_sheet(melody: Piece, spans: Sequence[ChordSpan], stem: str | Path
             try:
                 done[fmt] = str(steps[fmt]())
             except Exception as exc:  # a missing tool or a library failing costs this format, not the others
-                done[fmt] = f"error: {_one_line(exc)}"
+                done[fmt] = f"error: {one_line(exc)}"
         result = {fmt: done[fmt] for fmt in wanted}
     return result

@@ -30,6 +30,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import one_line
 from ..corpus.music21_fixes import unshare_marks
 from .abc_score import parse_abc_quietly
 from ..errors import UserError
@@ -281,7 +282,7 @@ def write_stream_midi(stream, out_path: Path) -> Path:
         _write_music21_midi(stream, tmp_out)
         os.replace(tmp_out, out_path)
     except Exception as exc:
-        raise UserError(f"{out_path}: music21 cannot write this as MIDI: {_one_line(exc)}") from None
+        raise UserError(f"{out_path}: music21 cannot write this as MIDI: {one_line(exc)}") from None
     finally:
         if tmp_out.exists():
             tmp_out.unlink()
@@ -299,7 +300,7 @@ def copy_midi(source: Path, out_path: Path) -> Path:
     try:
         data = symusic.Score.from_midi(Path(source).read_bytes()).dumps_midi()
     except Exception as exc:
-        raise UserError(f"{source}: not a readable MIDI file ({_one_line(exc, 120)})") from None
+        raise UserError(f"{source}: not a readable MIDI file ({one_line(exc, 120)})") from None
     write_atomic(out_path, bytes(data))
     return out_path
 
@@ -329,7 +330,7 @@ def abc_to_midi(abc_text: str, out_path: Path, *, program: int | str | dict[int,
             try:
                 _convert_music21(abc_text, prog, tmp_out)
             except Exception as exc:
-                reason = f"{abc2midi_problem}; music21: {_one_line(exc)}"
+                reason = f"{abc2midi_problem}; music21: {one_line(exc)}"
                 raise UserError(f"{out_path}: cannot convert ABC to MIDI: {reason}") from None
             if exe is None:
                 msg = "abc2midi not found: converting ABC to MIDI with music21 (weaker ABC support)"
@@ -345,6 +346,3 @@ def abc_to_midi(abc_text: str, out_path: Path, *, program: int | str | dict[int,
     return out_path
 
 
-def _one_line(exc: BaseException, limit: int = 200) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
