@@ -12,7 +12,7 @@ from rnnmusic.encodings.abc_form import normalise_type, tune_form
 from rnnmusic.encodings.abc_request import request_controls
 from rnnmusic.errors import UserError
 from rnnmusic.model import MusicRNN
-from rnnmusic.sampler import SampleConfig, generate
+from rnnmusic.sampler import SampleConfig, sample
 
 HORNPIPE = """M:C|
 L:1/8
@@ -62,7 +62,7 @@ def test_round_trip_and_conditioning(folk):
 def test_requests_are_honoured_even_by_an_untrained_model(folk):
     _, enc, model = folk
     controls = request_controls(enc, type="jig", key="Ador", parts=2, bars_per_part=8)
-    tunes = generate(model, enc, SampleConfig(count=6, seed=3, max_length=1500, controls=controls))
+    tunes = sample(model, enc, SampleConfig(count=6, seed=3, max_length=1500, controls=controls))
     forms = [tune_form(body) for body in tunes]
     assert all(f.meter == "6/8" and f.key == "Ador" for f in forms)  # held to by the header mask, always
     # the form is held to by masks with fallbacks (an untrained model can corner them): most tunes, not all;
@@ -72,7 +72,7 @@ def test_requests_are_honoured_even_by_an_untrained_model(folk):
 
 def test_default_request_is_a_dance_tune_in_two_or_more_parts(folk):
     _, enc, model = folk
-    tunes = generate(model, enc, SampleConfig(count=6, seed=5, max_length=1500))
+    tunes = sample(model, enc, SampleConfig(count=6, seed=5, max_length=1500))
     assert all(tune_form(b).parts >= 2 for b in tunes)
     assert all("\n\n" not in b.strip("\n") for b in tunes)  # a blank line would end an ABC tune
 
@@ -129,11 +129,16 @@ def test_header_fields_after_k_are_header_fields():
 
 
 def test_studio_request_for_a_folk_model():
-    from rnnmusic.studio.params import folk_controls, generate_request
+    from types import SimpleNamespace
+
+    from rnnmusic.studio.params import generate_request, generation_request
 
     req = generate_request({"run": "r0/x", "tune_type": "Jig", "key": "Ador", "parts": "3", "bars_per_part": "8"},
                            piece_format="abc", kind="tokens", encoding="abc-folk")
-    assert folk_controls(req) == {"type": "jig", "key": "Ador", "parts": 3, "bars_per_part": 8}
+    enc = SimpleNamespace(kind="tokens", piece_format="abc", name="abc-folk")
+    g = generation_request(req, enc, title="x", formats=("abc",))
+    asked = {k: getattr(g, k) for k in ("type", "meter", "key", "parts", "bars_per_part")}
+    assert {k: v for k, v in asked.items() if v} == {"type": "jig", "key": "Ador", "parts": 3, "bars_per_part": 8}
     with pytest.raises(UserError, match="type must be one of"):
         generate_request({"run": "r0/x", "tune_type": "bolero"}, piece_format="abc", kind="tokens", encoding="abc-folk")
     with pytest.raises(UserError, match="abc-folk"):

@@ -10,7 +10,7 @@ from rnnmusic.evaluation.piece_check import check_piece
 from rnnmusic.generator import abc_opening, load_prime
 from rnnmusic.model import MusicRNN
 from rnnmusic.piece import Piece, piece_from_music21
-from rnnmusic.sampler import SampleConfig, generate, penalize_repeats, sample_frames, sample_ids
+from rnnmusic.sampler import SampleConfig, sample, penalize_repeats, sample_frames, sample_ids
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def test_prime_file_opens_every_generated_piece(tmp_path, chorale, name):
     kind = enc.kind
     torch.manual_seed(0)
     model = MusicRNN(ModelConfig(kind=kind, vocab_size=enc.vocab_size, hidden=16, embed=8, layers=1)).eval()
-    pieces = generate(model, enc, SampleConfig(count=2, max_length=30, prime=prime, seed=1))
+    pieces = sample(model, enc, SampleConfig(count=2, max_length=30, prime=prime, seed=1))
     want = enc.decode(enc.encode(prime, bos=False, eos=False) if kind == "tokens" else enc.encode(prime)[1:])
     struck = {(s, p) for s, p in want.notes[:, [0, 2]].tolist()}
     assert len(struck) > 5
@@ -129,5 +129,5 @@ def test_abc_prime_file_for_abc_encodings(tmp_path):
     assert oneills(1).count("|") > prime.count("|")
     torch.manual_seed(0)
     model = MusicRNN(ModelConfig(vocab_size=enc.vocab_size, hidden=16, embed=8, layers=1)).eval()
-    tune = generate(model, enc, SampleConfig(count=1, max_length=20, prime=prime, seed=1))[0]
+    tune = sample(model, enc, SampleConfig(count=1, max_length=20, prime=prime, seed=1))[0]
     assert tune.startswith(prime.rstrip("\n"))

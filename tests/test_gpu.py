@@ -15,7 +15,7 @@ from rnnmusic.config import ModelConfig, TrainConfig  # noqa: E402
 from rnnmusic.device import resolve_device  # noqa: E402
 from rnnmusic.errors import UserError  # noqa: E402
 from rnnmusic.run import RunDir, load_model  # noqa: E402
-from rnnmusic.sampler import SampleConfig, generate  # noqa: E402
+from rnnmusic.sampler import SampleConfig, sample  # noqa: E402
 from rnnmusic.trainer import resume, train  # noqa: E402
 
 from test_train import TINY_FLAGS, TINY_MODEL, TINY_TRAIN, assert_same_weights, final_weights  # noqa: E402
@@ -46,7 +46,7 @@ def test_gpu_training_learns_resumes_exactly_and_its_model_generates_on_the_cpu(
 
     model, enc, _ = load_model(ref)  # loads on the CPU; sampling runs there
     assert next(model.parameters()).device.type == "cpu"
-    tunes = generate(model, enc, SampleConfig(count=2, max_length=120, seed=1))
+    tunes = sample(model, enc, SampleConfig(count=2, max_length=120, seed=1))
     assert len(tunes) == 2 and all(t.strip() for t in tunes)
 
 

@@ -196,7 +196,9 @@ def test_init_from_a_shipped_model_by_name(base, tmp_path, monkeypatch, capsys):
     donor = tmp_path / "donor"
     ft.finetune(donor, base.path, BOOK, **FT, progress_bar=False)  # a finished run: it has best.safetensors
     card = {k: "test" for k in models.CARD_FIELDS} | {"figures": {"valid_bpt": 1.0}}
-    models.export_model(donor, "folk", card, tmp_path / "shipped")
+    from rnnmusic.models.export import export_model
+
+    export_model(donor, "folk", card, tmp_path / "shipped")
     monkeypatch.setattr(models, "MODELS_DIR", tmp_path / "shipped")
     monkeypatch.chdir(tmp_path)
     assert main(["train", "--init-from", "folk", "--out", "mine", *FT_FLAGS, "--max-steps", "1"]) == 0

@@ -16,7 +16,7 @@ from rnnmusic.chords import Chord, ChordSpan, chord_at, parse_progression, spans
 from rnnmusic.config import ModelConfig
 from rnnmusic.corpus.scores import Limits, load_pieces
 from rnnmusic.encodings import get_encoding
-from rnnmusic.encodings.lead import N_CHORD_IDS, chord_id
+from rnnmusic.chord_ids import N_CHORD_IDS, chord_id
 from rnnmusic.evaluation.chord_fit import chance_share, chord_tone_share
 from rnnmusic.keys import normalize_key
 from rnnmusic.model import MusicRNN

@@ -53,7 +53,7 @@ def test_train_and_generate_each_encoding(cli, tmp_path, chorale_dir, encoding):
     assert "mean overlap with the reference" in r.stdout and (tmp_path / "gen" / "evaluation.html").is_file()
     ev = json.loads((tmp_path / "gen" / "evaluation.json").read_text())
     assert ev["reference"]["pieces"] >= 8 and all("copy" in p for p in ev["pieces"])
-    for t in rep["tunes"]:
+    for t in rep["pieces"]:
         mid = symusic.Score(t["files"]["mid"])
         assert mid.tempos[0].qpm > 0
         assert t["check"]["key"] in ("G major", "G minor") or t["check"]["notes"] == 0
@@ -75,7 +75,7 @@ def test_pianoroll_nade_attention_keys_and_priming(cli, tmp_path, chorale_dir):
     prime = next(chorale_dir.glob("*.mid"))
     rep, _ = _generate(cli, run, tmp_path / "gen", "--prime-file", str(prime), "--prime-bars", "2", "--formats", "mid")
     assert rep["settings"]["primed"] is True
-    piece = read_midi_piece(rep["tunes"][0]["files"]["mid"])
+    piece = read_midi_piece(rep["pieces"][0]["files"]["mid"])
     assert piece.end > 2 * piece.bar_length  # the prime plus what was generated
 
 
@@ -88,7 +88,7 @@ def test_many_to_one_and_preset(cli, tmp_path, chorale_dir):
     assert cfg["train"]["optimizer"] == "rmsprop" and cfg["model"]["layers"] == 1  # flags win over the preset
     rep, _ = _generate(cli, run, tmp_path / "gen", "--formats", "mid", "--repetition-penalty", "1.3", "--program", "1=73")
     assert rep["settings"]["program"] == 73  # a generated piece is one track
-    assert all({t.program for t in symusic.Score(p["files"]["mid"]).tracks} <= {73} for p in rep["tunes"])
+    assert all({t.program for t in symusic.Score(p["files"]["mid"]).tracks} <= {73} for p in rep["pieces"])
 
 
 def test_presets_are_listed_and_overridable(cli, tmp_path, chorale_dir):
@@ -113,9 +113,10 @@ def test_presets_are_listed_and_overridable(cli, tmp_path, chorale_dir):
     ([], None),
 ])
 def test_window_flags_and_presets(flags, window):
-    from rnnmusic.cli import _train_settings, build_parser
+    from rnnmusic.cli import build_parser
+    from rnnmusic.training_request import settings_from_flags
 
-    _, tcfg = _train_settings(build_parser().parse_args(["train", "--out", "x", *flags]))
+    _, tcfg = settings_from_flags(vars(build_parser().parse_args(["train", "--out", "x", *flags])))
     assert tcfg.get("window") == window
 
 

@@ -9,7 +9,7 @@ from rnnmusic.config import ModelConfig, TrainConfig
 from rnnmusic.device import autocast, resolve_device
 from rnnmusic.errors import UserError
 from rnnmusic.run import RunDir, load_model
-from rnnmusic.sampler import SampleConfig, generate
+from rnnmusic.sampler import SampleConfig, sample
 from rnnmusic.trainer import Trainer, resume, train
 
 from test_train import TINY_FLAGS, TINY_MODEL, TINY_TRAIN, assert_same_weights, final_weights
@@ -109,7 +109,7 @@ def test_16_bit_training_learns_resumes_exactly_and_its_model_generates(tmp_path
     assert_same_weights(final_weights(out), final_weights(ref))
 
     model, enc, _ = load_model(ref)
-    tunes = generate(model, enc, SampleConfig(count=2, max_length=120, seed=1))
+    tunes = sample(model, enc, SampleConfig(count=2, max_length=120, seed=1))
     assert len(tunes) == 2 and all(t.strip() for t in tunes)
 
 

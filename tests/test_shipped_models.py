@@ -10,7 +10,7 @@ from rnnmusic.cli import main
 from rnnmusic.encodings.abc_form import tune_form
 from rnnmusic.models import CARD_FIELDS, MODELS_DIR, read_card, shipped_models
 from rnnmusic.run import load_model
-from rnnmusic.sampler import SampleConfig, generate
+from rnnmusic.sampler import SampleConfig, sample
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def test_folk_ships_with_a_complete_card():
 def test_folk_loads_and_generates_offline(no_network):
     model, enc, meta = load_model("folk")
     assert enc.name == "abc-folk" and meta.get("shipped") == "folk"
-    tunes = generate(model, enc, SampleConfig(count=2, seed=0, temperature=0.9, max_length=1000,
+    tunes = sample(model, enc, SampleConfig(count=2, seed=0, temperature=0.9, max_length=1000,
                                               controls={"type": "jig", "key": "Ador"}))
     for body in tunes:
         f = tune_form(body)

@@ -15,7 +15,7 @@ from rnnmusic.config import ModelConfig, TrainConfig
 from rnnmusic.errors import UserError
 from rnnmusic.generator import generate_tunes
 from rnnmusic.run import RunDir, load_model
-from rnnmusic.sampler import SampleConfig, generate
+from rnnmusic.sampler import SampleConfig, sample
 from rnnmusic.trainer import resume, train
 
 # A tiny deterministic setup shared by the resume tests (same flags on the CLI below).
@@ -143,7 +143,7 @@ def test_train_then_generate_playable_tunes(tmp_path):
 
     model, enc, meta = load_model(out)
     cfg_s = SampleConfig(count=8, temperature=0.8, seed=11, max_length=400)
-    assert generate(model, enc, cfg_s) == generate(model, enc, cfg_s), "same seed, same output"
+    assert sample(model, enc, cfg_s) == sample(model, enc, cfg_s), "same seed, same output"
     # 16 tunes (the first 8 are the ones above): a model this small writes tunes abc2midi accepts 1 to 4 times
     # in 8 across training seeds (measured with seeds 1-4), 3 to 6 times in 16
     cfg_16 = SampleConfig(count=16, temperature=0.8, seed=11, max_length=400)
@@ -161,7 +161,7 @@ def test_train_then_generate_playable_tunes(tmp_path):
 
 def test_primed_generation_starts_with_prime(tmp_path, reference_run):
     model, enc, _ = load_model(reference_run)
-    tunes = generate(model, enc, SampleConfig(count=2, seed=1, prime="M:6/8\nK:G\n", max_length=30))
+    tunes = sample(model, enc, SampleConfig(count=2, seed=1, prime="M:6/8\nK:G\n", max_length=30))
     assert all(t.startswith("M:6/8\nK:G\n") for t in tunes)
 
 

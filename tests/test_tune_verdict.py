@@ -38,7 +38,7 @@ def _fake_sampler(bodies: list[str]):
 @pytest.mark.parametrize("min_bars", [MIN_BARS, 4])
 def test_generate_and_evaluate_give_each_file_the_same_verdict(tmp_path, monkeypatch, min_bars):
     bodies = _bodies()
-    monkeypatch.setattr(generation, "generate", _fake_sampler(bodies))
+    monkeypatch.setattr(generation, "sample", _fake_sampler(bodies))
     report = generation.generate_tunes(None, None, SampleConfig(count=len(bodies)), tmp_path, formats="abc",
                                        min_bars=min_bars)
     said = {Path(t.files["abc"]).name: t.check.valid for t in report.tunes}
@@ -49,13 +49,13 @@ def test_generate_and_evaluate_give_each_file_the_same_verdict(tmp_path, monkeyp
                     for t in report.tunes}
     assert sorted(said.values()) == ([False] * 2 + [True] * 3 if min_bars == 4 else [False] * 3 + [True] * 2)
     saved = json.loads((tmp_path / "report.json").read_text())
-    assert [t["valid"] for t in saved["tunes"]] == [said[f"tune-{i:03d}.abc"] for i in range(1, len(bodies) + 1)]
+    assert [t["valid"] for t in saved["pieces"]] == [said[f"tune-{i:03d}.abc"] for i in range(1, len(bodies) + 1)]
 
 
 @needs_abc2midi
 def test_only_valid_writes_only_valid_tunes_and_says_how_many(tmp_path, monkeypatch):
     bodies = _bodies()  # valid: 2 of the 5 (the fragment is too short for MIN_BARS)
-    monkeypatch.setattr(generation, "generate", _fake_sampler(bodies))
+    monkeypatch.setattr(generation, "sample", _fake_sampler(bodies))
     with pytest.warns(UserWarning, match=r"^only 2 of 4 valid tunes after 5 attempts$"):
         report = generation.generate_tunes(None, None, SampleConfig(count=4), tmp_path, formats="abc",
                                            only_valid=True, max_attempts=5)
@@ -74,8 +74,8 @@ def test_generate_command_with_no_valid_tune_ends_without_an_error(tmp_path, mon
 
     bodies = _bodies()[-1:]  # the over-long bar, every time
     enc = get_encoding("abc-tokens").fit(bodies)
-    monkeypatch.setattr(run, "load_model", lambda path: (None, enc, None))
-    monkeypatch.setattr(generation, "generate", _fake_sampler(bodies))
+    monkeypatch.setattr(run, "load_model", lambda path: run.LoadedModel(None, enc, {}, source=path, run=Path(path)))
+    monkeypatch.setattr(generation, "sample", _fake_sampler(bodies))
     code = main(["generate", str(tmp_path / "run"), "--count", "2", "--only-valid", "--formats", "abc",
                  "--out", str(tmp_path / "out")])
     out, err = capsys.readouterr()

@@ -12,7 +12,7 @@ and resuming rebuilds exactly the same chunks.
 
 Pieces are token ids (1-D int arrays), token ids with conditioning (2-D int arrays, T x C: the `lead`
 encoding; the model scores column 0) or frames (2-D float arrays, T x D); a padded target frame starts
-with `IGNORE`. `WindowBatches` is the founding many-to-one training: every window of `window` steps
+with `IGNORE`. `WindowBatches` is many-to-one training (Classical-Piano-Composer): every window of `window` steps
 predicts the step after it, the state starts from zero in every window, and only that last prediction is
 scored. Same model, same loss, the data presented the other way.
 """

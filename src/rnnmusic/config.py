@@ -123,3 +123,15 @@ def from_dict(cls: type, d: dict[str, Any]):
     """Build a config from JSON, ignoring unknown keys (forward compatibility) and keeping defaults for missing."""
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def split_sources(values: list[str] | str | None) -> list[str]:
+    """Corpus sources as given on a command line: names may be comma-separated ("essen,oneills"); paths are
+    taken whole."""
+    from pathlib import Path
+
+    out: list[str] = []
+    for v in [values] if isinstance(values, str) else values or []:
+        v = str(v)
+        out += [s for s in v.split(",") if s] if "," in v and not Path(v).exists() else [v]
+    return out

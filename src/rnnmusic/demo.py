@@ -16,24 +16,22 @@ import time
 import warnings
 from pathlib import Path
 
-from .cli import _one_line_warnings
-from .errors import UserError
+from .errors import UserError, one_line_warnings
 from .evaluation.compare import evaluate, write_report
-from .generator import generate_tunes
+from .generator import generate
 from .models import shipped_models
 from .run import RunDir, load_model
-from .sampler import SampleConfig
 from .trainer import LN2, read_checkpoint_progress, resume
 
 RUN = Path("runs/demo-finetune")
 OUT = Path("out/demo")
 BOOK = "miscfolk"
 FINETUNE = {"epochs": 30, "max_minutes": 3.0, "batch_size": 16, "sample_every": 0, "seed": 1337}
-SAMPLES = SampleConfig(count=6, temperature=0.9, seed=7, max_length=1000)
+SAMPLES = {"count": 6, "temperature": 0.9, "seed": 7, "max_length": 1000, "formats": "abc,mid,wav,svg"}
 
 
-def _generate(model, enc, out: Path, title: str, reference: list[str]) -> None:
-    report = generate_tunes(model, enc, SAMPLES, out, formats="abc,mid,wav,svg", title=title)
+def _generate(model, out: Path, title: str, reference: list[str]) -> None:
+    report = generate(model, out=out, title=title, **SAMPLES)
     print(report.table())
     ev = evaluate([t.files["abc"] for t in report.tunes], reference, max_reference=300)
     written = write_report(ev, out)
@@ -60,23 +58,22 @@ def _finetuned() -> None:
 
 
 def main() -> int:
-    warnings.showwarning = _one_line_warnings
+    warnings.showwarning = one_line_warnings
     t0 = time.monotonic()
     try:
         if "folk" not in shipped_models():
             raise UserError("the shipped folk model is missing from this installation (src/rnnmusic/models/folk); "
                             "reinstall rnnmusic")
         print("1. tunes from the shipped folk model (no training)")
-        model, enc, _ = load_model("folk")
-        _generate(model, enc, OUT / "folk", "folk", ["all-folk"])
+        _generate(load_model("folk"), OUT / "folk", "folk", ["all-folk"])
         print(f"\n2. the folk model fine-tuned on a small book ({BOOK})")
         _finetuned()
-        model, enc, meta = load_model(RUN)
-        _generate(model, enc, OUT / "finetuned", "fine-tuned", [BOOK])
+        finetuned = load_model(RUN)
+        _generate(finetuned, OUT / "finetuned", "fine-tuned", [BOOK])
     except UserError as e:
         print(f"rnnmusic demo: error: {e}", file=sys.stderr)
         return 2
-    p = meta["progress"]
+    p = finetuned.meta["progress"]
     print(f"\nfine-tuned model: {RUN}/best.safetensors (epoch {p['epoch']}, validation "
           f"{p['best_valid'] / LN2:.3f} bits/token); loss curve {RUN}/loss.png")
     print(f"demo took {time.monotonic() - t0:.0f} s")

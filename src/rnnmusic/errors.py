@@ -16,3 +16,10 @@ def one_line(exc: BaseException, limit: int = 200, *, named: bool = False) -> st
     if named and type(exc).__name__ not in text:
         text = f"{type(exc).__name__}: {text}"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def one_line_warnings(message, category, filename, lineno, file=None, line=None) -> None:
+    """`warnings.showwarning` for the command line: "warning: MESSAGE", no file or line of code."""
+    import sys
+
+    print(f"warning: {message}", file=sys.stderr)

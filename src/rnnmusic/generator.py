@@ -1,43 +1,55 @@
-"""From a trained model to files people can read, play and hear: sample, check, write files, report.
+"""The one generator: a request to files and a report, for every kind of model.
 
-ABC encodings give tunes (checked as ABC: header, parsers, bar lengths) written as .abc/.mid/.wav;
-MIDI-side encodings give Pieces (checked for collapse into one note, one chord or silence) written as
-.mid/.wav/.roll.png (piano-roll picture), optionally transposed to a requested key. Every format is written
-by `render.files.render_item`, as `rnnmusic render` writes it (flac, musicxml, svg/png/pdf sheet music ...).
+    report = generate("folk", count=4, type="reel", out="out/reels", formats="abc,mid,wav,svg")
+    report = generate(load_model("runs/chorales"), GenerationRequest(count=2, key="G"))
+    print(report.table())
+
+ABC encodings give tunes (checked as ABC: header, parsers, bar lengths; `abc_check.tune_verdict`); MIDI-side
+encodings give pieces (checked for collapse into one note, one chord or silence, and for fragments), transposed
+to a requested key when asked; lead-sheet models give melodies over chords with their accompaniment and a
+chord-tone report (`lead_pieces`). Every piece is drawn by the one sampler (`sampler.sample`), its files are
+written by `render.files.render_item` as `rnnmusic render` writes them (lead sheets by
+`render.leadsheet.write_lead_sheet`), and OUT/report.json (lead sheets: also report.md) records it all.
 """
 from __future__ import annotations
 
 import json
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .checkpoint import write_atomic
 from .encodings import Encoding
 from .errors import UserError
-from .evaluation.abc_check import MIN_BARS, TuneCheck, checks_table, tune_verdict
+from .evaluation.abc_check import TuneCheck, checks_table, tune_verdict
 from .evaluation.piece_check import PieceCheck, check_piece, piece_table
+from .generation_request import GenerationRequest, output_kind, request_fields, resolve, sample_config
 from .model import MusicRNN
 from .render.abc import tune_document, tunebook
-from .sampler import SampleConfig, generate
+from .sampler import SampleConfig, sample
 
 FORMATS = ("abc", "mid", "wav", "flac", "musicxml", "svg", "png", "pdf", "roll")
 PIECE_FORMATS = ("mid", "wav", "flac", "musicxml", "svg", "png", "pdf", "abc", "roll")
+LEAD_FORMATS = ("mid", "wav", "musicxml", "svg")
+ALLOWED_FORMATS = {"tunes": FORMATS, "pieces": PIECE_FORMATS, "frames": PIECE_FORMATS, "lead": LEAD_FORMATS}
 
 
 @dataclass
 class GeneratedTune:
+    """One generated piece: its name, ABC text ("" for MIDI-side pieces), check, seed index and files."""
+
     name: str
     text: str                      # the complete ABC document (X:, T:, header, body); "" for MIDI pieces
     check: TuneCheck | PieceCheck
     seed_index: int
     files: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # lead sheets: key, chords, progression, chord-tone fit
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "valid": self.check.valid, "seed_index": self.seed_index,
-                "check": self.check.to_dict(), "files": self.files}
+                "check": self.check.to_dict(), "files": self.files, **self.extra}
 
 
 @dataclass
@@ -47,7 +59,12 @@ class GenerationReport:
     out_dir: Path
     settings: dict[str, Any]
     asked: int = 0          # how many were asked for
-    what: str = "tunes"
+    what: str = "tunes"     # tunes, pieces or lead sheets
+    summary: dict[str, Any] = field(default_factory=dict)  # lead sheets: strong-beat chord tones over all pieces
+
+    @property
+    def pieces(self) -> list[GeneratedTune]:
+        return self.tunes
 
     @property
     def valid(self) -> int:
@@ -60,15 +77,36 @@ class GenerationReport:
             return None
         return shortfall_message(len(self.tunes), self.asked, self.what, self.attempts)
 
+    def paths(self, fmt: str | None = None) -> list[str]:
+        """Each piece's file of format `fmt` (default: its ABC file, else its MIDI file)."""
+        return [t.files[fmt] if fmt else t.files.get("abc") or t.files["mid"] for t in self.tunes
+                if (t.files.get(fmt) if fmt else t.files.get("abc") or t.files.get("mid"))]
+
     def table(self) -> str:
+        if self.what == "lead sheets":
+            from .lead_pieces import lead_table
+
+            return lead_table(self)
         names, checks = [t.name for t in self.tunes], [t.check for t in self.tunes]
         if checks and isinstance(checks[0], PieceCheck):
             return piece_table(names, checks)
         return checks_table(names, checks)
 
+    def summary_text(self) -> str:
+        """How many are valid and where the files are (lead sheets: the chords and their chord-tone shares)."""
+        out = self.out_dir
+        if self.what == "lead sheets":
+            from .lead_pieces import lead_summary_text
+
+            return lead_summary_text(self)
+        what = "valid (not collapsed, at least --min-bars long)" if self.what == "pieces" else "valid"
+        return (f"{self.valid}/{len(self.tunes)} {what} ({self.attempts} generated"
+                + (f"; {self.shortfall}" if self.shortfall else "") + f"); files in {out}/, report {out / 'report.json'}")
+
     def to_dict(self) -> dict[str, Any]:
         return {"settings": self.settings, "attempts": self.attempts, "asked": self.asked, "count": len(self.tunes),
-                "valid": self.valid, "shortfall": self.shortfall, "tunes": [t.to_dict() for t in self.tunes]}
+                "valid": self.valid, "shortfall": self.shortfall, "summary": self.summary,
+                "pieces": [t.to_dict() for t in self.tunes]}
 
 
 def parse_formats(spec: str | Sequence[str], allowed: Sequence[str] = FORMATS) -> list[str]:
@@ -132,39 +170,84 @@ def draw_until_valid(draw, count: int, only_valid: bool, max_attempts: int, what
     return kept, attempts
 
 
-def generate_tunes(
-    model: MusicRNN,
-    enc: Encoding,
-    cfg: SampleConfig,
-    out_dir: str | Path,
-    *,
-    formats: str | Sequence[str] = ("abc",),
-    only_valid: bool = False,
-    max_attempts: int | None = None,
-    title: str = "rnnmusic",
-    soundfont: str | None = None,
-    program: int | str | dict[int, int] | None = None,
-    min_bars: int = MIN_BARS,
-    progress: Callable[[str, int, int], None] | None = None,
-) -> GenerationReport:
-    """Generate cfg.count tunes into out_dir as tune-NNN.{abc,mid,wav} with report.json.
+def _loaded(model: Any, enc: Encoding | None):
+    """(network, encoding, source) of a shipped model's name, a run directory, `load_model`'s result or a
+    network with its encoding."""
+    from .run import LoadedModel, load_model
 
-    Each tune is judged by `abc_check.tune_verdict` (what `evaluate` says of the written file too). With
-    only_valid, further tunes (next seeds) are drawn until cfg.count valid ones exist or max_attempts (default
-    10 x count) tunes were tried, and only valid ones are written: fewer when fewer were found (the report's
-    `shortfall` says how many); invalid tunes are otherwise kept and marked. A tune of fewer than `min_bars` bars
-    counts as an invalid fragment. `progress(stage, done, total)`, when given, is called as
-    work goes ("sampling" then "rendering" once per tune). `program`: General MIDI programs of the MIDI file,
-    40 (default, fiddle) or "1=73,2=40" by track (`render.programs`).
+    if isinstance(model, (str, Path)):
+        loaded = load_model(model)
+        return loaded.network, loaded.encoding, loaded
+    if isinstance(model, LoadedModel):
+        return model.network, model.encoding, model
+    if enc is None:
+        raise UserError("generate needs a model name, a run directory, load_model's result, or a network and its "
+                        "encoding")
+    return model, enc, None
+
+
+def generate(model: Any, request: GenerationRequest | None = None, *, enc: Encoding | None = None,
+             out: str | Path | None = None, progress: Callable[[str, int, int], None] | None = None,
+             **fields: Any) -> GenerationReport:
+    """Generate `request.count` pieces into `out` (default RUN/generated, out/NAME for a shipped model) and
+    write out/report.json. `fields` override the request's (see `GenerationRequest`). With `only_valid`, further
+    pieces (next seeds) are drawn until `count` valid ones exist or `max_attempts` were tried, and only valid ones
+    are written (the report's `shortfall` says when fewer were found); otherwise invalid pieces are kept and
+    marked. `progress(stage, done, total)` is called as work goes ("sampling", then "rendering" once per piece).
     """
+    unknown = set(fields) - request_fields()
+    if unknown:
+        raise TypeError(f"generate() got unknown request fields: {', '.join(sorted(unknown))}")
+    network, enc, loaded = _loaded(model, enc)
+    req = resolve(replace(request or GenerationRequest(), **fields), enc)
+    source = loaded.source if loaded is not None else None
+    if out is None:
+        if source is None:
+            raise UserError("generate needs out= when given a network rather than a model name or run")
+        out = default_output(source)
+    title = req.title or (Path(loaded.run).resolve().name if loaded is not None else "rnnmusic")
+    req = replace(req, title=title)
+    kind = output_kind(enc)
+    fmts = parse_formats(req.formats, ALLOWED_FORMATS[kind])
+    req = replace(req, formats=fmts)
+    if kind == "lead":
+        return _generate_lead(network, enc, req, _out_dir(out), progress)
+    prime = req.prime
+    if req.prime_file:
+        prime = load_prime(req.prime_file, req.prime_bars, enc,
+                           normalize_key=bool(loaded is not None and loaded.normalize_key))
+    cfg = sample_config(req, enc, prime)
+    if kind == "tunes":
+        return generate_tunes(network, enc, cfg, out, formats=fmts, only_valid=req.only_valid,
+                              max_attempts=req.max_attempts, title=title, soundfont=req.soundfont,
+                              program=req.program, min_bars=req.min_bars, progress=progress)
+    return generate_pieces(network, enc, cfg, out, formats=fmts, only_valid=req.only_valid,
+                           max_attempts=req.max_attempts, key=req.key, tempo=req.tempo, program=req.program,
+                           soundfont=req.soundfont, title=title, min_bars=req.min_bars, progress=progress)
+
+
+def _write_report(report: GenerationReport) -> GenerationReport:
+    write_atomic(report.out_dir / "report.json", (json.dumps(report.to_dict(), indent=2, default=str) + "\n").encode())
+    return report
+
+
+def generate_tunes(model: MusicRNN, enc: Encoding, cfg: SampleConfig, out_dir: str | Path, *,
+                   formats: str | Sequence[str] = ("abc",), only_valid: bool = False, max_attempts: int | None = None,
+                   title: str = "rnnmusic", soundfont: str | None = None,
+                   program: int | str | dict[int, int] | None = None, min_bars: float = 8,
+                   progress: Callable[[str, int, int], None] | None = None) -> GenerationReport:
+    """`generate`'s ABC part: cfg.count tunes into out_dir as tune-NNN.{abc,mid,...}. Each tune is judged by
+    `abc_check.tune_verdict` (what `evaluate` says of the written file too); a tune of fewer than `min_bars` bars
+    counts as an invalid fragment. `program`: General MIDI programs, 40 (default, fiddle) or "1=73,2=40"."""
     from .render.programs import parse_programs
 
     cfg.validate()
     fmts = parse_formats(formats)
     program = parse_programs(program)
     out = _out_dir(out_dir)
+
     def draw(batch: int, first: int):
-        bodies = generate(model, enc, SampleConfig(**{**cfg.__dict__, "count": batch}), first_index=first)
+        bodies = sample(model, enc, replace(cfg, count=batch), first_index=first)
         return [(body, tune_verdict(tune_document(body, 1, title), min_bars=min_bars)) for body in bodies]
 
     kept, attempts = draw_until_valid(draw, cfg.count, only_valid, max_attempts or 10 * cfg.count, "tunes",
@@ -178,10 +261,8 @@ def generate_tunes(
         tune = GeneratedTune(name, text, check, idx)
         tune.files = write_tune_files(text, out / name, fmts, soundfont=soundfont, program=program)
         tunes.append(tune)
-    settings = {k: v for k, v in cfg.__dict__.items()} | {"formats": fmts, "only_valid": only_valid, "min_bars": min_bars}
-    report = GenerationReport(tunes, attempts, out, settings, asked=cfg.count)
-    write_atomic(out / "report.json", (json.dumps(report.to_dict(), indent=2) + "\n").encode())
-    return report
+    settings = dict(cfg.__dict__) | {"formats": fmts, "only_valid": only_valid, "min_bars": min_bars}
+    return _write_report(GenerationReport(tunes, attempts, out, settings, asked=cfg.count))
 
 
 def write_tune_files(text: str, stem: Path, formats: Sequence[str], *, soundfont: str | None = None,
@@ -207,8 +288,6 @@ def finish_piece(piece, enc: Encoding, *, key: str | None = None, tempo: float |
                  program: int | None = None):
     """Give a decoded piece the corpus' tempo, metre and program (or those asked for), its key, and
     transpose it to `key` when asked."""
-    from dataclasses import replace
-
     from .keys import estimate_key, transpose_to
 
     d = enc.piece_defaults
@@ -225,45 +304,37 @@ def finish_piece(piece, enc: Encoding, *, key: str | None = None, tempo: float |
     return piece
 
 
-def generate_pieces(
-    model: MusicRNN,
-    enc: Encoding,
-    cfg: SampleConfig,
-    out_dir: str | Path,
-    *,
-    formats: str | Sequence[str] = ("mid",),
-    only_valid: bool = False,
-    max_attempts: int | None = None,
-    key: str | None = None,
-    tempo: float | None = None,
-    program: int | str | dict[int, int] | None = None,
-    soundfont: str | None = None,
-    title: str = "rnnmusic",
-    min_bars: float = 0.0,
-    progress: Callable[[str, int, int], None] | None = None,
-) -> GenerationReport:
-    """Generate cfg.count MIDI-side pieces into out_dir as piece-NNN.{mid,wav,roll.png} with report.json.
-
-    Pieces that collapsed (one note, one chord, silence) or are fragments (fewer than `min_bars` bars) are
-    flagged; with only_valid, further pieces are drawn (bounded by max_attempts, default 5 x count) until
-    cfg.count valid ones exist. `progress` as for `generate_tunes`. `program`: the General MIDI program of the
-    piece's one track, 73 or "1=73" (`render.programs`); default the corpus'.
-    """
-    from .keys import parse_key
+def _one_track_program(spec) -> int | None:
     from .render.programs import parse_programs
 
-    cfg.validate()
-    fmts = parse_formats(formats, PIECE_FORMATS)
-    spec, program = program, parse_programs(program)
+    program = parse_programs(spec)
     if isinstance(program, dict):  # a generated piece is one track
         if set(program) != {1}:
             raise UserError(f"a generated piece has one track: give --program N or 1=N, not {spec!r}")
         program = program[1]
+    return program
+
+
+def generate_pieces(model: MusicRNN, enc: Encoding, cfg: SampleConfig, out_dir: str | Path, *,
+                    formats: str | Sequence[str] = ("mid",), only_valid: bool = False, max_attempts: int | None = None,
+                    key: str | None = None, tempo: float | None = None,
+                    program: int | str | dict[int, int] | None = None, soundfont: str | None = None,
+                    title: str = "rnnmusic", min_bars: float = 0.0,
+                    progress: Callable[[str, int, int], None] | None = None) -> GenerationReport:
+    """`generate`'s MIDI-side part: cfg.count pieces into out_dir as piece-NNN.{mid,wav,roll.png}. Pieces that
+    collapsed (one note, one chord, silence) or are fragments (fewer than `min_bars` bars) are flagged.
+    `program`: the General MIDI program of the piece's one track, 73 or "1=73"; default the corpus'."""
+    from .keys import parse_key
+
+    cfg.validate()
+    fmts = parse_formats(formats, PIECE_FORMATS)
+    program = _one_track_program(program)
     if key:
         key = str(parse_key(key))
     out = _out_dir(out_dir)
+
     def draw(batch: int, first: int):
-        pieces = generate(model, enc, SampleConfig(**{**cfg.__dict__, "count": batch}), first_index=first)
+        pieces = sample(model, enc, replace(cfg, count=batch), first_index=first)
         pieces = [finish_piece(p, enc, key=key, tempo=tempo, program=program) for p in pieces]
         return [(p, check_piece(p, min_bars)) for p in pieces]
 
@@ -274,21 +345,47 @@ def generate_pieces(
         if progress is not None:
             progress("rendering", n - 1, len(kept))
         item = GeneratedTune(f"piece-{n:03d}", "", check, idx)
-        item.files = write_piece_files(piece, out / item.name, fmts, soundfont=soundfont, title=f"{title} {n}")
+        item.files = _rendered(out / item.name, fmts, piece=piece, title=f"{title} {n}", soundfont=soundfont,
+                               source=str(out / item.name))
         items.append(item)
     settings = {k: v for k, v in cfg.__dict__.items() if k != "prime"} | {
         "primed": bool(cfg.prime is not None and not isinstance(cfg.prime, str)),
         "formats": fmts, "only_valid": only_valid, "key": key, "tempo": tempo, "program": program, "min_bars": min_bars}
-    report = GenerationReport(items, attempts, out, settings, asked=cfg.count, what="pieces")
-    write_atomic(out / "report.json", (json.dumps(report.to_dict(), indent=2) + "\n").encode())
-    return report
+    return _write_report(GenerationReport(items, attempts, out, settings, asked=cfg.count, what="pieces"))
 
 
-def write_piece_files(piece, stem: Path, formats: Sequence[str], *, soundfont: str | None = None,
-                      title: str = "") -> dict[str, str]:
-    """Write one piece in each of `formats` through `render.files.render_item` (as `rnnmusic render` does);
-    a rendering failure is a warning, never fatal."""
-    return _rendered(stem, formats, piece=piece, title=title, soundfont=soundfont, source=str(stem))
+def _generate_lead(model: MusicRNN, enc: Encoding, req: GenerationRequest, out: Path,
+                   progress: Callable[[str, int, int], None] | None) -> GenerationReport:
+    """`generate`'s lead-sheet part (see `lead_pieces`): melodies over the request's chords, or over chords the
+    model proposes, each with its chords-withheld twin for the chord-tone report."""
+    from .lead_pieces import finish_lead, lead_markdown, lead_summary, plan_lead
+
+    req = replace(req, program=_one_track_program(req.program) if req.program is not None else None)
+    plan = plan_lead(req, enc)
+    cfg = sample_config(req, enc, controls=plan.controls(enc))
+    withheld_cfg = replace(cfg, count=1, controls=plan.controls(enc, withhold=True))
+
+    def draw(batch: int, first: int):
+        return [(p, check_piece(p)) for p in sample(model, enc, replace(cfg, count=batch), first_index=first)]
+
+    kept, attempts = draw_until_valid(draw, cfg.count, False, cfg.count, "lead sheets", progress=progress)
+    items = []
+    for n, (idx, frame, _) in enumerate(kept, 1):
+        if progress is not None:
+            progress("rendering", n - 1, len(kept))
+        withheld = sample(model, enc, withheld_cfg, first_index=idx)[0]
+        name = f"piece-{n:03d}"
+        check, files, extra = finish_lead(plan, enc, frame, withheld, req, out / name, f"{req.title} {n}",
+                                          lambda p: check_piece(p, min_bars=0.0))
+        items.append(GeneratedTune(name, "", check, idx, files, extra))
+    settings = {"chords": req.chords, "proposed_by_model": not req.chords, "bars": plan.bars, "key": str(plan.key),
+                "meter": f"{plan.time_signature[0]}/{plan.time_signature[1]}", "tempo": plan.tempo, "swing": req.swing,
+                "accompaniment": req.accompaniment, "count": cfg.count, "seed": cfg.seed,
+                "temperature": cfg.temperature, "top_k": cfg.top_k, "top_p": cfg.top_p, "formats": req.formats}
+    report = GenerationReport(items, attempts, out, settings, asked=cfg.count, what="lead sheets",
+                              summary=lead_summary(items, enc))
+    write_atomic(out / "report.md", lead_markdown(report).encode())
+    return _write_report(report)
 
 
 def write_samples(model: MusicRNN, enc: Encoding, folder: Path, stem: str, *, count: int, max_length: int,
@@ -299,7 +396,7 @@ def write_samples(model: MusicRNN, enc: Encoding, folder: Path, stem: str, *, co
         report = generate_pieces(model, enc, SampleConfig(count=count, max_length=max_length, temperature=temperature,
                                                           seed=seed), folder / stem, formats=("mid", "roll"))
         return f"{report.valid}/{count} valid (not collapsed) -> {folder / stem}/"
-    bodies = generate(model, enc, SampleConfig(count=count, max_length=max_length, temperature=temperature, seed=seed))
+    bodies = sample(model, enc, SampleConfig(count=count, max_length=max_length, temperature=temperature, seed=seed))
     book = tunebook(bodies, title=stem)
     checks = [tune_verdict(tune_document(b, i + 1)) for i, b in enumerate(bodies)]
     folder.mkdir(parents=True, exist_ok=True)

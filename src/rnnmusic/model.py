@@ -2,7 +2,7 @@
 
     tokens  ids (B, T)        -> embedding -> core [-> attention] -> softmax head (cross-entropy)
     frames  0/1 (B, T, D)     -> linear    -> core [-> attention] -> sigmoid head (binary cross-entropy)
-                                                                  | mse head (mean squared error, founding)
+                                                                  | mse head (mean squared error, as the 1024-unit roll LSTM)
                                                                   | nade head (pitches low to high, each
                                                                     given the state and those decided)
 
@@ -55,13 +55,13 @@ class FrameInput(nn.Module):
 
 
 class LeadInput(nn.Module):
-    """Lead-sheet steps (B, T, 3): token id, chord id, bar position (`encodings.lead`) -> (B, T, E): the sum of
+    """Lead-sheet steps (B, T, 3): token id, chord id, bar position (`chord_ids`) -> (B, T, E): the sum of
     the token's embedding, the chord's embedding, a projection of the chord's tones (12 pitch classes in the
     key's frame, so that unseen chord qualities still say which notes fit) and the bar position's embedding."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        from .encodings.lead import N_CHORD_IDS, N_POSITIONS, chord_tone_table
+        from .chord_ids import N_CHORD_IDS, N_POSITIONS, chord_tone_table
 
         self.embedding = nn.Embedding(cfg.vocab_size, cfg.embed)
         self.chord = nn.Embedding(N_CHORD_IDS, cfg.embed)
@@ -130,7 +130,7 @@ class SigmoidHead(ProjectionHead):
 
 
 class MseHead(ProjectionHead):
-    """The founding np-tensor model: sigmoid outputs in [0, 1] fitted by mean squared error (summed over pitches)."""
+    """The multi-hot roll model of the 1024-unit LSTM setup: sigmoid outputs in [0, 1] fitted by mean squared error (summed over pitches)."""
 
     PROB_FLOOR = 1e-3
 

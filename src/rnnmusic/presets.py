@@ -1,4 +1,4 @@
-"""Named presets: the systems of the founding notes as plain configuration, overridable by any flag.
+"""Named presets: the classic systems as plain configuration, overridable by any flag.
 
     rnnmusic presets                                  # list them
     rnnmusic train --preset notes-window100 --out runs/nw --epochs 5
@@ -29,14 +29,14 @@ class Preset:
 PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset(
         "abc-char-lstm",
-        "Founding system 1: a 2-layer character-level LSTM on cleaned ABC folk tunes (many-to-many, "
+        "folk-rnn / char-rnn style: a 2-layer character-level LSTM on cleaned ABC folk tunes (many-to-many, "
         "targets = inputs shifted by one character).",
         model={"cell": "lstm", "layers": 2, "hidden": 512, "embed": 64, "dropout": 0.2},
         train={"encoding": "abc-char", "corpus": ["oneills"], "seq_len": 256, "batch_size": 32, "lr": 2e-3},
     ),
     Preset(
         "notes-window100",
-        "Founding system 3 (Classical-Piano-Composer), with rhythm kept: the note/chord vocabulary "
+        "The window-100 many-to-one setup of Classical-Piano-Composer, with rhythm kept: the note/chord vocabulary "
         "(`notes`: one token per note or chord with its duration, plus time shifts), 100 tokens predict "
         "the next (many-to-one), 3-layer LSTM of 512 units, dropout 0.3, RMSprop.",
         model={"cell": "lstm", "layers": 3, "hidden": 512, "embed": 128, "dropout": 0.3},
@@ -45,7 +45,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     ),
     Preset(
         "roll-mse-1024",
-        "Founding system 4: multi-hot piano-roll frames (88 keys, sixteenth grid, no onset channel) into one "
+        "Multi-hot piano-roll frames (88 keys, sixteenth grid, no onset channel) into one "
         "LSTM layer of 1024 units, RMSprop, mean squared error against the next frame.",
         model={"cell": "lstm", "layers": 1, "hidden": 1024, "embed": 88, "dropout": 0.0, "head": "mse"},
         train={"encoding": "pianoroll", "encoding_options": {"grid": 4, "onsets": False},
@@ -54,7 +54,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     ),
     Preset(
         "lead-jazz",
-        "Founding system 5 (deepjazz), as a chord-conditioned model: the `lead` encoding (melody notes and rests "
+        "deepjazz style, as a chord-conditioned model: the `lead` encoding (melody notes and rests "
         "with chord-change tokens; every step hears the current chord, root counted from the key's tonic, and "
         "the bar position), LSTM 2x256. Pass lead sheets with --corpus (ABC with chord symbols such as the "
         "Nottingham tunes, MusicXML with <harmony>, or MIDI with an accompaniment); generate over a "
@@ -82,3 +82,4 @@ def apply_preset(name: str | None, model: dict[str, Any], train: dict[str, Any])
     if merged_opts:
         train_out["encoding_options"] = merged_opts
     return {**p.model, **model}, train_out
+

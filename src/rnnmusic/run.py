@@ -129,14 +129,39 @@ def open_run(path: str | Path) -> RunDir:
     return run
 
 
-def load_model(path: str | Path, which: str = "best") -> tuple[MusicRNN, Encoding, dict[str, Any]]:
-    """Load a trained model for generation: weights from best.safetensors (or the latest checkpoint).
+class LoadedModel(tuple):
+    """What `load_model` returns: (network, encoding, meta), which unpacks as those three, plus where it came from:
+    `source` (the name or path asked for), `run` (its directory) and `normalize_key` (trained on pieces moved to
+    C major / A minor)."""
 
-    `which` is "best" (falls back to latest when there is no best yet) or "latest". Returns the model in eval
-    mode, its fitted encoding and the checkpoint metadata.
+    def __new__(cls, network: MusicRNN, encoding: Encoding, meta: dict[str, Any], *, source: str | Path,
+                run: Path, normalize_key: bool = False):
+        self = super().__new__(cls, (network, encoding, meta))
+        self.source, self.run, self.normalize_key = source, run, normalize_key
+        return self
+
+    @property
+    def network(self) -> MusicRNN:
+        return self[0]
+
+    @property
+    def encoding(self) -> Encoding:
+        return self[1]
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self[2]
+
+
+def load_model(path: str | Path, which: str = "best") -> LoadedModel:
+    """Load a trained or shipped model for generation: weights from best.safetensors (or the latest checkpoint).
+
+    `path` is a run directory or a shipped model's name (`rnnmusic models`). `which` is "best" (falls back to
+    latest when there is no best yet) or "latest". Returns the network in eval mode, its fitted encoding and the
+    checkpoint metadata, as a `LoadedModel`.
     """
     run = open_run(path)
-    model_cfg, _ = run.load_config()
+    model_cfg, train_cfg = run.load_config()
     enc = run.load_encoding()
     if which == "best" and run.best_path.exists():
         tensors, meta = load_checkpoint(run.best_path)
@@ -152,4 +177,4 @@ def load_model(path: str | Path, which: str = "best") -> tuple[MusicRNN, Encodin
     except RuntimeError as e:
         raise CheckpointError(f"{run.root}: weights do not match config.json ({str(e).splitlines()[0]})") from None
     model.eval()
-    return model, enc, meta
+    return LoadedModel(model, enc, meta, source=path, run=run.root, normalize_key=bool(train_cfg.normalize_key))

@@ -91,9 +91,28 @@ def _prime(enc: Encoding, prime: Any) -> np.ndarray:
     return enc.encode(prime, bos=True, eos=False)
 
 
+def piece_seed(seed: int, index: int) -> int:
+    """The random seed of piece number `index` of a request seeded `seed` (the same piece whatever the batch)."""
+    return seed * 1_000_003 + index
+
+
+def _guards(enc: Encoding, cfg: SampleConfig, controls: dict, count: int) -> list:
+    """One constraint per piece: the encoding's (abc: bar guard; abc-folk: requests; lead: chords), or None each.
+    A conditioned encoding (lead) is always guarded: its guard says what the model hears beside each token."""
+    if not (cfg.constrain or enc.kind == "lead"):
+        return [None] * count
+    return [enc.constraint(controls) if controls else enc.constraint() for _ in range(count)]
+
+
 @torch.no_grad()
 def sample_ids(model: MusicRNN, enc: Encoding, cfg: SampleConfig, first_index: int = 0) -> list[list[int]]:
-    """Token ids (prime included, <s>/</s> excluded) of cfg.count pieces numbered first_index..."""
+    """Token ids (prime included, <s>/</s> excluded) of cfg.count pieces numbered first_index...
+
+    The encoding's guard, when it has one, is asked at each step for `allowed()` (a mask of the tokens that may
+    come next), `forced()` (a token that must come next without drawing, or None), `condition()` (ids the model
+    is told beside the token: conditioned encodings) and `finished()` (the piece ends), and told each token by
+    `advance(token)`.
+    """
     cfg.validate()
     model.eval()
     controls = dict(cfg.controls)
@@ -105,23 +124,34 @@ def sample_ids(model: MusicRNN, enc: Encoding, cfg: SampleConfig, first_index: i
     exempt = None
     if cfg.repetition_penalty != 1.0:
         exempt = torch.tensor([not enc.penalized(t) for t in enc.vocab], dtype=torch.bool)
-    gens = [torch.Generator().manual_seed(cfg.seed * 1_000_003 + first_index + i) for i in range(cfg.count)]
-    x = torch.tensor([prime] * cfg.count, dtype=torch.long)
-    logits, state = model(x)
-    last = logits[:, -1]
-    out: list[list[int]] = [list(prime[1:]) for _ in range(cfg.count)]
-    guards = [(enc.constraint(controls) if controls else enc.constraint()) if cfg.constrain else None
-              for _ in range(cfg.count)]
+    n = cfg.count
+    gens = [torch.Generator().manual_seed(piece_seed(cfg.seed, first_index + i)) for i in range(n)]
+    guards = _guards(enc, cfg, controls, n)
     for g in filter(None, guards):
         for tok in prime[1:]:
             g.advance(enc.vocab[tok])
-    alive = [True] * cfg.count
+    conditioned = guards[0] is not None and hasattr(guards[0], "condition")
+
+    def inputs(tokens: list[int]) -> torch.Tensor:  # (B, 1) ids, or (B, 1, 1 + k) ids and conditions
+        if not conditioned:
+            return torch.tensor(tokens, dtype=torch.long).view(-1, 1)
+        return torch.tensor([[[t, *g.condition()]] for t, g in zip(tokens, guards)], dtype=torch.long)
+
+    if conditioned and len(prime) > 1:
+        raise UserError(f"a {enc.name} model takes no prime: its guard's controls say what it plays over")
+    logits, state = model(inputs(prime * n) if conditioned else torch.tensor([prime] * n, dtype=torch.long))
+    last = logits[:, -1]
+    out: list[list[int]] = [list(prime[1:]) for _ in range(n)]
+    alive = [True] * n
     eos = enc.eos_id
     block = 256
     for step in range(cfg.max_length):
         if step % block == 0:  # each piece's own uniforms, drawn a block at a time
             u = torch.stack([torch.rand(block, generator=g, dtype=torch.float64) for g in gens])
-        masks = [g.allowed() if g is not None and alive[i] else None for i, g in enumerate(guards)]
+        forced = [g.forced() if alive[i] and g is not None and hasattr(g, "forced") else None
+                  for i, g in enumerate(guards)]
+        masks = [g.allowed() if g is not None and alive[i] and forced[i] is None else None
+                 for i, g in enumerate(guards)]
         if any(m is not None for m in masks):
             keep = torch.ones_like(last, dtype=torch.bool)
             for i, m in enumerate(masks):
@@ -133,19 +163,23 @@ def sample_ids(model: MusicRNN, enc: Encoding, cfg: SampleConfig, first_index: i
         probs = filter_logits(last, cfg.temperature, cfg.top_k, cfg.top_p).double()
         # inverse-CDF sampling: the first token whose cumulative probability exceeds the piece's uniform
         cdf = probs.cumsum(-1)
-        nxt = (cdf <= (u[:, step % block] * cdf[:, -1]).unsqueeze(1)).sum(-1, keepdim=True)
-        nxt = nxt.clamp_(max=probs.size(-1) - 1)
-        for i, tok in enumerate(nxt.view(-1).tolist()):
+        nxt = (cdf <= (u[:, step % block] * cdf[:, -1]).unsqueeze(1)).sum(-1)
+        drawn = nxt.clamp_(max=probs.size(-1) - 1).tolist()
+        drawn = [f if f is not None else d for f, d in zip(forced, drawn)]
+        for i, tok in enumerate(drawn):
             if alive[i]:
                 if tok == eos:
                     alive[i] = False
-                else:
-                    out[i].append(tok)
-                    if guards[i] is not None:
-                        guards[i].advance(enc.vocab[tok])
+                    continue
+                out[i].append(tok)
+                g = guards[i]
+                if g is not None:
+                    g.advance(enc.vocab[tok])
+                    if hasattr(g, "finished") and g.finished():
+                        alive[i] = False
         if not any(alive):
             break
-        logits, state = model(nxt, state)
+        logits, state = model(inputs(drawn), state)
         last = logits[:, -1]
     return out
 
@@ -156,7 +190,7 @@ def sample_frames(model: MusicRNN, enc: Encoding, cfg: SampleConfig, first_index
     cfg.validate()
     model.eval()
     prime = torch.from_numpy(_prime(enc, cfg.prime))
-    gens = [torch.Generator().manual_seed(cfg.seed * 1_000_003 + first_index + i) for i in range(cfg.count)]
+    gens = [torch.Generator().manual_seed(piece_seed(cfg.seed, first_index + i)) for i in range(cfg.count)]
     out, state = model(prime.unsqueeze(0).expand(cfg.count, -1, -1).contiguous())
     last = out[:, -1]
     frames = []
@@ -170,12 +204,20 @@ def sample_frames(model: MusicRNN, enc: Encoding, cfg: SampleConfig, first_index
     return [np.concatenate([prime[1:].numpy(), generated[i]]) for i in range(cfg.count)]
 
 
-def generate(model: MusicRNN, enc: Encoding, cfg: SampleConfig, first_index: int = 0) -> list[Any]:
-    """Decoded pieces: ABC tune text without X: for ABC encodings, a Piece for MIDI-side encodings."""
+def sample(model: Any, enc: Encoding | SampleConfig | None = None, cfg: SampleConfig | None = None,
+           first_index: int = 0) -> list[Any]:
+    """Decoded pieces, no files (`rnnmusic.generate` writes files): ABC tune text without X: for ABC encodings, a
+    Piece for MIDI-side encodings (a lead sheet: the melody with its chords in meta, cut where its guard ended).
+
+        pieces = sample(model, enc, SampleConfig(count=2))      # a network and its encoding
+        pieces = sample(load_model("folk"), SampleConfig(count=2))
+    """
+    if enc is None or isinstance(enc, SampleConfig):  # sample(loaded_model, cfg)
+        cfg, model, enc = enc, model.network, model.encoding
+    cfg = cfg or SampleConfig()
     if enc.kind == "frames":
         return [enc.decode(f) for f in sample_frames(model, enc, cfg, first_index)]
-    if enc.kind == "lead":  # a melody with the chords the model proposes (rnnmusic.lead_generate: given chords)
-        from .lead_sampler import lead_pieces
-
-        return lead_pieces(model, enc, cfg, first_index)
-    return [enc.decode(ids) for ids in sample_ids(model, enc, cfg, first_index)]
+    pieces = [enc.decode(ids) for ids in sample_ids(model, enc, cfg, first_index)]
+    if enc.kind == "lead":
+        pieces = [enc.cut(p, cfg.controls) for p in pieces]
+    return pieces

@@ -1,4 +1,4 @@
-"""`abc-char`: one token per character of the cleaned tune text (the founding char-RNN approach)."""
+"""`abc-char`: one token per character of the cleaned tune text (the char-RNN approach of folk-rnn)."""
 from __future__ import annotations
 
 from typing import Sequence

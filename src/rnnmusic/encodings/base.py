@@ -118,6 +118,10 @@ class Encoding:
     def vocab_size(self) -> int:
         return len(self.vocab)
 
+    def token_id(self, token: str) -> int | None:
+        """The vocabulary id of `token`, or None when the vocabulary lacks it."""
+        return self._index.get(token)
+
     @property
     def bos_id(self) -> int:
         return self._index[BOS]

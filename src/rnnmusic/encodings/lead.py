@@ -20,7 +20,7 @@ alongside that token about the moment *after* it: the chord sounding (`chord_id`
 chord, 2 + 14 x root + quality; the root is the pitch class in the C major / A minor frame, that is, counted
 from the key's tonic, so the same progression in any key gives the same ids) and the position in the bar
 (1 + grid steps since the bar line). `LeadState` computes both incrementally from the tokens, so training
-(`encode`) and generation (`rnnmusic.lead_sampler`) use one definition. `decode` accepts token ids or such
+(`encode`) and generation (`encodings.lead_guard`, through the one sampler) use one definition. `decode` accepts token ids or such
 an array (only the first column is read) and returns the melody Piece with its chords in ``meta``.
 
 **Chords withheld.** The dataset adds every fifth training piece a second time without its chords
@@ -35,94 +35,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..chords import QUALITY_NAMES, Chord, ChordSpan, parse_chord, spans_from_text, spans_to_text
+from ..chords import ChordSpan, spans_from_text, spans_to_text
 from ..piece import PITCH, Piece
 from .base import Encoding, grid_steps, snap
-from .notes import _fraction_str, parse_pitch, pitch_name
+from .lead_tokens import CHORD, REST, LeadState, chord_token, parse_lead_token
+from .notes import _fraction_str, pitch_name
 
-CHORD = "@"
-REST = "R"
-NO_CHORD = "N.C."
-N_QUALITIES = len(QUALITY_NAMES)
-N_CHORD_IDS = 2 + 12 * N_QUALITIES
-N_POSITIONS = 97  # 0 = unknown, 1 + 0..95 grid steps into the bar (later steps share the last id)
 WITHHELD_EVERY = 5  # training: one piece in five is also seen with its chords withheld
-
-
-def chord_id(chord: Chord | None, given: bool = True) -> int:
-    """0 = no chord information, 1 = no chord (N.C.), else 2 + 14 x root + quality index."""
-    if not given:
-        return 0
-    if chord is None:
-        return 1
-    return 2 + chord.root * N_QUALITIES + QUALITY_NAMES.index(chord.quality)
-
-
-def chord_tone_table() -> np.ndarray:
-    """(N_CHORD_IDS, 12) float32: the pitch classes of each chord id (rows 0 and 1 are empty)."""
-    table = np.zeros((N_CHORD_IDS, 12), dtype=np.float32)
-    for root in range(12):
-        for q in QUALITY_NAMES:
-            c = Chord(root, q)
-            table[chord_id(c), list(c.tones())] = 1.0
-    return table
-
-
-def chord_token(chord: Chord | None) -> str:
-    return CHORD + (NO_CHORD if chord is None else chord.name())
-
-
-def parse_lead_token(token: str, grid: int) -> tuple[str, Any] | None:
-    """("chord", Chord | None), ("note", (pitch, steps)), ("rest", steps) or None (not a lead token)."""
-    if not isinstance(token, str) or len(token) > 40:
-        return None
-    if token.startswith(CHORD):
-        text = token[1:]
-        if text == NO_CHORD:
-            return "chord", None
-        try:
-            c = parse_chord(text)
-        except Exception:
-            return None
-        return ("chord", c) if c is not None else None
-    head, sep, dur = token.rpartition(":")
-    if not sep:
-        return None
-    try:
-        d = Fraction(dur)
-    except (ValueError, ZeroDivisionError):
-        return None
-    steps = d * grid
-    if d <= 0 or d > 64 or steps.denominator != 1:
-        return None
-    if head == REST:
-        return "rest", int(steps)
-    p = parse_pitch(head)
-    return ("note", (p, int(steps))) if p is not None else None
-
-
-class LeadState:
-    """Time (grid steps), bar position and current chord after each token: the conditioning of a step."""
-
-    def __init__(self, grid: int, bar_steps: int, chords_given: bool = True):
-        self.grid, self.bar_steps, self.given = grid, max(1, bar_steps), chords_given
-        self.time = 0
-        self.chord: Chord | None = None
-
-    def advance(self, parsed: tuple[str, Any] | None) -> None:
-        if parsed is None:
-            return
-        kind, value = parsed
-        if kind == "chord":
-            self.chord = value
-        elif kind == "note":
-            self.time += value[1]
-        elif kind == "rest":
-            self.time += value
-
-    def condition(self) -> tuple[int, int]:
-        """(chord id, position id) of the moment after the tokens so far."""
-        return chord_id(self.chord, self.given), 1 + min(self.time % self.bar_steps, N_POSITIONS - 2)
 
 
 class Lead(Encoding):
@@ -247,6 +166,22 @@ class Lead(Encoding):
             meta = {k: v for k, v in p.meta.items() if k != "chords"}
             out.append(replace(p, source=p.source + " (chords withheld)", meta=meta))
         return out
+
+    # -- generation ----------------------------------------------------------------------------------------
+    def constraint(self, controls: dict[str, Any] | None = None):
+        """The sampling guard (`lead_guard.LeadGuard`): chord changes forced, melody masks, conditioning, the end."""
+        from .lead_guard import LeadGuard, lead_controls
+
+        return LeadGuard(self, **lead_controls(controls))
+
+    def cut(self, piece: Piece, controls: dict[str, Any] | None = None) -> Piece:
+        """A sampled piece in the controls' metre, cut where the guard ended it (the last note shortened)."""
+        from .lead_guard import DEFAULT_BARS
+
+        c = controls or {}
+        ts = tuple(c.get("time_signature") or self.piece_defaults.get("time_signature", (4, 4)))
+        bars = c["total"] / self.bar_steps(ts) if c.get("total") else DEFAULT_BARS
+        return replace(piece, time_signature=ts).head(bars)
 
     # -- tokens -> piece -------------------------------------------------------------------------------
     def decode(self, ids) -> Piece:

@@ -1,6 +1,6 @@
 """`notes`: one token per note or chord, as in Classical-Piano-Composer, with rhythm added.
 
-The founding project (Skúli, Classical-Piano-Composer) reads a MIDI file with music21 and writes one token
+Classical-Piano-Composer (Skúli) reads a MIDI file with music21 and writes one token
 per note (``"E4"``) or chord (the chord's pitch set, ``"4.7.11"``), ignoring rhythm: every token is played
 as an eighth note at a fixed distance from the last. This encoding keeps that vocabulary, one token for
 what is struck together, and adds the two things needed to play a piece back as written: how long the

@@ -233,10 +233,16 @@ def compare(generated: Measured, reference: Measured) -> dict[str, dict[str, flo
 
 
 def evaluate(sources: Sequence[str], reference: Sequence[str] = (), *, max_reference: int | None = 300,
-             max_copy_bars: float = 4.0, workers: int | None = None, min_bars: int | None = None) -> Evaluation:
-    """Measure the pieces in `sources`; with `reference` (a seeded sample of `max_reference` pieces, see
-    `read_reference`), compare distributions and look for copies. `min_bars`: for the ABC verdict (`abc_checks`)."""
+             max_copy_bars: float = 4.0, workers: int | None = None, min_bars: int | None = None,
+             out: str | Path | None = None) -> Evaluation:
+    """Measure the pieces in `sources`; with `reference` (corpus names, files, or run directories standing for the
+    corpus they were trained on; a seeded sample of `max_reference` pieces, see `read_reference`), compare
+    distributions and look for copies. `min_bars`: for the ABC verdict (`abc_checks`). With `out`, the report is
+    written there too (`write_report`: evaluation.md/.html/.json/.png)."""
     from ..errors import UserError
+    from .reference import reference_sources
+
+    reference = reference_sources(reference)
 
     files = generated_files(sources)
     if not files:
@@ -253,7 +259,20 @@ def evaluate(sources: Sequence[str], reference: Sequence[str] = (), *, max_refer
         ev.reference, ev.reference_name = measure(ref_pieces, skipped=ref_skipped), ", ".join(map(str, reference))
         ev.distances = compare(ev.generated, ev.reference)
         ev.copies = flag_copies(pieces, TrainingIndex(ref_pieces, transpositions=True), max_copy_bars)
+    if out is not None:
+        write_report(ev, Path(out))
     return ev
+
+
+def summary_line(ev: Evaluation) -> str:
+    """The evaluation in one line: the main metrics, and the overlap with the reference and copies when compared."""
+    s = ev.summary()
+    line = (f"evaluation: pitch-class entropy {s['pitch_class_entropy']:.2f} bits, scale consistency "
+            f"{s['scale_consistency']:.2f}, repeated bars {s['repeated_bars']:.2f}, empty beats {s['empty_beat_rate']:.2f}")
+    if ev.reference:
+        mean_overlap = sum(d["overlap"] for d in ev.distances.values()) / len(ev.distances)
+        line += f"; mean overlap with the reference {mean_overlap:.2f}, {sum(c.copied for c in ev.copies)} copied"
+    return line
 
 
 # -- report ------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Checks on a generated MIDI-side piece: is it music, or did the model collapse?
 
-The founding projects' worst outputs were one note repeated for the whole piece, or silence. A piece is
+The worst outputs of earlier RNN music projects were one note repeated for the whole piece, or silence. A piece is
 flagged `collapsed` when it has no notes, sounds less than a tenth of its length, uses fewer than three
 distinct pitches, or one pitch (or one chord) makes up more than 80% of its onsets. A piece shorter than
 `min_bars` bars is a fragment. Valid = neither.

@@ -22,7 +22,7 @@ import warnings
 from collections import OrderedDict
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -90,7 +90,7 @@ def _model(run: str):
     stamp = best.stat().st_mtime_ns if best.exists() else time.time_ns()  # latest checkpoint: never cached
     if (run, stamp) not in _MODELS:
         _MODELS.clear()  # one model per worker keeps memory bounded
-        _MODELS[(run, stamp)] = load_model(run)[:2]
+        _MODELS[(run, stamp)] = load_model(run)
     return _MODELS[(run, stamp)]
 
 
@@ -117,54 +117,33 @@ def describe(name: str, files: dict[str, str], check, out_root: Path) -> dict[st
 
 
 def generate_job(params: dict[str, Any], run: str, folder: str, out_root: str) -> dict[str, Any]:
-    """Generate `params["count"]` pieces from the run into folder (see params.GenerateRequest)."""
-    from ..generator import generate_pieces, generate_tunes
-    from ..sampler import SampleConfig
-    from ..encodings.abc_request import request_controls
-    from .params import GenerateRequest, abc_prime, folk_controls
+    """Generate `params["count"]` pieces from the run into folder (see params.GenerateRequest) with the one
+    generator (`generator.generate`), as the CLI and Python do."""
+    from ..generator import generate
+    from .params import GenerateRequest, generation_request
 
     folder, out_root = Path(folder), Path(out_root)
     progress = _progress_writer(folder)
     progress("loading the model", 0, params["count"])
-    model, enc = _model(run)
-    req = GenerateRequest(**params)
-    folk = enc.name == "abc-folk"
-    prime = (req.prime if folk else abc_prime(req)) if enc.piece_format == "abc" else ""
-    cfg = SampleConfig(count=req.count, temperature=req.temperature, top_k=req.top_k, top_p=req.top_p,
-                       seed=req.seed, max_length=req.length, prime=prime,
-                       controls=request_controls(enc, **folk_controls(req)) if folk else {})
+    loaded = _model(run)
+    req = generation_request(GenerateRequest(**params), loaded.encoding, title=Path(run).name, formats=STUDIO_FORMATS)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if enc.kind == "lead":
-            items = _lead_items(model, enc, cfg, req, run, folder, out_root, progress)
-        else:
-            if enc.piece_format == "midi":
-                report = generate_pieces(model, enc, cfg, folder, formats=STUDIO_FORMATS, key=req.key or None,
-                                         tempo=req.tempo, title=Path(run).name, min_bars=4, progress=progress,
-                                         only_valid=req.only_valid)
-            else:
-                report = generate_tunes(model, enc, cfg, folder, formats=STUDIO_FORMATS, title=Path(run).name,
-                                        progress=progress, only_valid=req.only_valid)
-            items = [describe(t.name, t.files, t.check, out_root) for t in report.tunes]
-            if not items:
-                raise UserError(f"none of the {report.attempts} pieces drawn passed the checks; untick "
-                                "\"only valid pieces\" to see them anyway")
+        report = generate(loaded, req, out=folder, progress=progress)
+        items = [describe(t.name, t.files, t.check, out_root) | _lead_fields(t) for t in report.tunes]
+        if not items:
+            raise UserError(f"none of the {report.attempts} pieces drawn passed the checks; untick "
+                            "\"only valid pieces\" to see them anyway")
     progress("done", len(items), len(items))
     return {"items": items, "warnings": sorted({str(w.message) for w in caught})}
 
 
-def _lead_items(model, enc, cfg, req, run: str, folder: Path, out_root: Path, progress) -> list[dict[str, Any]]:
-    """Melodies over the request's chords (or chords the model proposes), with their accompaniment."""
-    from ..lead_generate import MAX_TOKENS, generate_lead
-    from ..render.leadsheet import LEAD_FORMATS
-
-    report = generate_lead(model, enc, replace(cfg, max_length=MAX_TOKENS), folder, chords=req.chords or None,
-                           bars=req.bars, key=req.key or None, meter=req.meter or None, tempo=req.tempo,
-                           swing=req.swing, accompaniment=req.accompaniment, formats=LEAD_FORMATS,
-                           title=Path(run).name, progress=progress, chord_files=False)
-    return [describe(p.name, p.files, None, out_root) |
-            {"valid": p.check["valid"], "problem": p.check["problem"], "key": p.key, "chords": p.progression,
-             "chord_tones": p.fit.get("with_chords")} for p in report.pieces]
+def _lead_fields(item) -> dict[str, Any]:
+    """A lead sheet's key, chords and strong-beat chord-tone share, as the page shows them."""
+    if not item.extra:
+        return {}
+    return {"key": item.extra["key"], "chords": item.extra["progression"],
+            "chord_tones": item.extra["fit"].get("with_chords")}
 
 
 def render_job(params: dict[str, Any], run: str, folder: str, out_root: str) -> dict[str, Any]:

@@ -156,11 +156,27 @@ def _check_abc_fields(req: GenerateRequest) -> None:
         raise UserError("prime must be plain ABC text (printable ASCII)")
 
 
-def folk_controls(req: GenerateRequest) -> dict[str, Any]:
-    """`SampleConfig.controls` of an abc-folk request."""
-    asked = {"type": req.tune_type, "meter": req.meter, "key": req.key, "parts": req.parts,
-             "bars_per_part": req.bars_per_part}
-    return {k: v for k, v in asked.items() if v not in (None, "")}
+def generation_request(req: GenerateRequest, enc, *, title: str, formats) -> Any:
+    """The one generator's request (`generation_request.GenerationRequest`) for a checked studio request: a plain
+    ABC model's key and meter become its prime's header; an abc-folk model's are requests; lead sheets take
+    their own formats and length."""
+    from ..generation_request import GenerationRequest
+
+    kind = "lead" if enc.kind == "lead" else enc.piece_format
+    folk = enc.name == "abc-folk"
+    common = {"count": req.count, "temperature": req.temperature, "top_k": req.top_k, "top_p": req.top_p,
+              "seed": req.seed, "only_valid": req.only_valid, "title": title}
+    if kind == "lead":
+        return GenerationRequest(**common, chords=req.chords or None, chord_files=False, bars=req.bars,
+                                 key=req.key or None, meter=req.meter or None, tempo=req.tempo, swing=req.swing,
+                                 accompaniment=req.accompaniment)
+    common |= {"max_length": req.length, "formats": formats}
+    if kind == "midi":
+        return GenerationRequest(**common, key=req.key or None, tempo=req.tempo)
+    if folk:
+        return GenerationRequest(**common, prime=req.prime, type=req.tune_type or None, meter=req.meter or None,
+                                 key=req.key or None, parts=req.parts, bars_per_part=req.bars_per_part)
+    return GenerationRequest(**common, prime=abc_prime(req))
 
 
 def _parse_key(text: str) -> str:
