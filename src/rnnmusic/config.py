@@ -7,6 +7,8 @@ from typing import Any
 
 from .errors import UserError
 
+TEMPERATURE = 0.9  # the one default sampling temperature: generation, the studio and training-time samples
+
 CELLS = ("lstm", "gru", "rnn")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 SCHEDULES = ("constant", "cosine", "plateau")
@@ -83,7 +85,7 @@ class TrainConfig:
     sample_every: int = 10             # write sample tunes every N epochs (0 = off)
     sample_count: int = 4
     sample_max_length: int = 600
-    sample_temperature: float = 0.9
+    sample_temperature: float = TEMPERATURE
 
     seed: int = 1337
     deterministic: bool = False   # bit-identical results across interruptions and reruns (single thread)

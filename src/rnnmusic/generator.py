@@ -392,11 +392,11 @@ def write_samples(model: MusicRNN, enc: Encoding, folder: Path, stem: str, *, co
                   temperature: float, seed: int) -> str:
     """Training-time samples: ABC encodings write one tunebook folder/stem.abc, MIDI-side encodings
     folder/stem-N.mid; both write folder/stem.json with each piece's checks."""
+    cfg = SampleConfig(count=count, max_length=max_length, temperature=temperature, seed=seed)
     if enc.piece_format == "midi":
-        report = generate_pieces(model, enc, SampleConfig(count=count, max_length=max_length, temperature=temperature,
-                                                          seed=seed), folder / stem, formats=("mid", "roll"))
+        report = generate_pieces(model, enc, cfg, folder / stem, formats=("mid", "roll"))
         return f"{report.valid}/{count} valid (not collapsed) -> {folder / stem}/"
-    bodies = sample(model, enc, SampleConfig(count=count, max_length=max_length, temperature=temperature, seed=seed))
+    bodies = sample(model, enc, cfg)
     book = tunebook(bodies, title=stem)
     checks = [tune_verdict(tune_document(b, i + 1)) for i, b in enumerate(bodies)]
     folder.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .config import TEMPERATURE
 from .encodings import Encoding
 from .errors import UserError
 from .model import MusicRNN
@@ -22,7 +23,7 @@ from .model import MusicRNN
 @dataclass
 class SampleConfig:
     count: int = 1
-    temperature: float = 1.0
+    temperature: float = TEMPERATURE
     top_k: int = 0            # keep only the k most likely tokens (0 = all)
     top_p: float = 1.0        # nucleus sampling: smallest set with this much probability (1 = all)
     seed: int = 0

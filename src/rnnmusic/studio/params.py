@@ -10,6 +10,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
+from ..config import TEMPERATURE as DEFAULT_TEMPERATURE
 from ..errors import UserError
 from ..render.leadsheet import ACCOMPANIMENTS
 
@@ -35,7 +36,7 @@ class GenerateRequest:
     run: str
     count: int = 2
     length: int = 400
-    temperature: float = 0.9
+    temperature: float = DEFAULT_TEMPERATURE
     top_k: int = 0
     top_p: float = 1.0
     seed: int = 0
@@ -96,7 +97,7 @@ def generate_request(form: Mapping[str, Any], *, piece_format: str, kind: str, e
         run=_text(form, "run", 300),
         count=_number(form, "count", int, (1, MAX_COUNT), 2),
         length=_number(form, "length", int, lengths, 128 if kind == "frames" else 400),
-        temperature=_number(form, "temperature", float, TEMPERATURE, 0.9),
+        temperature=_number(form, "temperature", float, TEMPERATURE, DEFAULT_TEMPERATURE),
         top_k=_number(form, "top_k", int, TOP_K, 0),
         top_p=_number(form, "top_p", float, TOP_P, 1.0),
         seed=_number(form, "seed", int, SEED, 0),
