@@ -121,7 +121,8 @@ def sample_ids(model: MusicRNN, enc: Encoding, cfg: SampleConfig, first_index: i
         controls["prime"] = cfg.prime  # forced after the conditioning tokens the model draws first
         prime = [enc.bos_id]
     else:
-        prime = _prime(enc, cfg.prime).tolist()
+        encoded = _prime(enc, cfg.prime)  # conditioned encodings give (T, 1 + k): the ids are the first column
+        prime = (encoded[:, 0] if encoded.ndim == 2 else encoded).tolist()
     exempt = None
     if cfg.repetition_penalty != 1.0:
         exempt = torch.tensor([not enc.penalized(t) for t in enc.vocab], dtype=torch.bool)

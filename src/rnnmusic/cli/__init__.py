@@ -22,6 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("rnnmusic: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of our output went away (`rnnmusic presets | head`): stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":
