@@ -12,6 +12,7 @@ from html import escape
 from typing import Any, Sequence
 
 from .catalog import RunSummary
+from .params import default_length
 
 
 def _data(obj: Any) -> str:
@@ -126,7 +127,7 @@ def generate_page(s: RunSummary, limits: dict[str, Any], keys: Sequence[str] | N
         extra = '<label>Key <input name="key" id="key" placeholder="G, Em, Bb major"></label>' + tempo
     unit = "frames" if s.kind == "frames" else "tokens"
     length = "" if lead else f"""<label>Length ({unit}) <input name="length" id="length" type="number" min="{lo}" max="{hi}"
- value="{128 if s.kind == "frames" else 400}"></label>"""
+ value="{default_length(s.kind)}"></label>"""
     only_valid = "" if lead else """<label class="check"><span><input type="checkbox" name="only_valid" id="only_valid" checked> only valid pieces</span>
 <small>draws more until the count pass the checks</small></label>"""
     chooser = "".join(f'<option value="{escape(i)}"{" selected" if i == s.id else ""}>{escape(n)} ({escape(i)})</option>'

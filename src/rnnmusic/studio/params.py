@@ -35,7 +35,7 @@ ABC_KEY_RE = re.compile(r"^[A-G][#b]?(m|min|maj|dor|mix|lyd|phr|loc|ion|aeo)?$",
 class GenerateRequest:
     run: str
     count: int = 2
-    length: int = 400
+    length: int = 1000
     temperature: float = DEFAULT_TEMPERATURE
     top_k: int = 0
     top_p: float = 1.0
@@ -57,6 +57,13 @@ class GenerateRequest:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def default_length(kind: str) -> int:
+    """Tokens (frames for piano rolls) per piece unless the form says otherwise: the generator's default."""
+    from ..generation_request import KIND_DEFAULTS
+
+    return KIND_DEFAULTS["frames" if kind == "frames" else "tunes"]["max_length"]
 
 
 def _number(form: Mapping[str, Any], name: str, kind, bounds, default):
@@ -96,7 +103,7 @@ def generate_request(form: Mapping[str, Any], *, piece_format: str, kind: str, e
     req = GenerateRequest(
         run=_text(form, "run", 300),
         count=_number(form, "count", int, (1, MAX_COUNT), 2),
-        length=_number(form, "length", int, lengths, 128 if kind == "frames" else 400),
+        length=_number(form, "length", int, lengths, default_length(kind)),
         temperature=_number(form, "temperature", float, TEMPERATURE, DEFAULT_TEMPERATURE),
         top_k=_number(form, "top_k", int, TOP_K, 0),
         top_p=_number(form, "top_p", float, TOP_P, 1.0),
