@@ -1,6 +1,7 @@
 """What machine a benchmark ran on (committed next to every result)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -13,10 +14,8 @@ BENCH = Path(__file__).resolve().parent.parent
 
 def machine_info() -> dict:
     cpu = ""
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
     return {"cpu": cpu or platform.processor(), "cores": os.cpu_count(), "python": platform.python_version(),
             "platform": platform.platform()}
 

@@ -1,6 +1,6 @@
 """Generation speed: the stateful sampler against the founding loop that re-feeds the last 100 tokens.
 
-    .venv/bin/python bench/generation/generation.py           # writes bench/generation/results/generation.json and generation.md
+    .venv/bin/python bench/generation/generation.py           # writes results/generation.json and .md
     .venv/bin/python bench/generation/generation.py --quick   # fewer tokens (a smoke test)
 
 One model for both sides: the `notes-window100` preset's network (LSTM 3x512, embed 128) on the `notes`
@@ -106,7 +106,7 @@ def matvec_rates(hidden: int, reps: int = 2000) -> list[dict]:
     rows = []
     for cols in (hidden, 2 * hidden):
         w, v = torch.randn(4 * hidden, cols), torch.randn(1, cols)
-        dt = per_call_s(lambda: v @ w.t(), 100, reps)
+        dt = per_call_s(lambda v=v, w=w: v @ w.t(), 100, reps)
         rows.append({"matrix": f"{4 * hidden}x{cols}", "mb": round(w.numel() * 4 / 1e6, 1), "us": round(dt * 1e6, 1),
                      "gb_per_s": round(w.numel() * 4 / dt / 1e9, 1)})
     return rows
@@ -178,7 +178,8 @@ def render(r: dict) -> str:
         "# Generation: stateful sampler vs re-feeding the last 100 tokens", "",
         f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads); commit "
         f"{r['commit']}, {r['date']}. Other processes shared the machine; the two sides ran in one "
-        "process, in alternating rounds (the median round of each side is reported)." + (" **--quick run: small network, not the reported figures.**" if r["quick"] else ""), "",
+        "process, in alternating rounds (the median round of each side is reported)."
+        + (" **--quick run: small network, not the reported figures.**" if r["quick"] else ""), "",
         f"Model (both sides): {mo['cell'].upper()} {mo['layers']}x{mo['hidden']}, embed {mo['embed']}, "
         f"{mo['parameters']:,} parameters, `{r['vocabulary']['encoding']}` vocabulary of {r['vocabulary']['size']:,} "
         "(random weights, end-of-piece disabled so both sides generate the same tokens). Ours: "
@@ -187,7 +188,8 @@ def render(r: dict) -> str:
         "position only, sampled.", "",
         "| pieces | tokens each | rounds | ours: tokens/s | founding (window 100): tokens/s | ratio | goal >= 30x |",
         "|---|---|---|---|---|---|---|",
-        *[f"| {x['batch']} | {x['tokens_per_piece']} | {len(x['rounds'])} | {x['ours_tokens_per_s']:,} | {x['founding_tokens_per_s']:,} | "
+        *[f"| {x['batch']} | {x['tokens_per_piece']} | {len(x['rounds'])} | {x['ours_tokens_per_s']:,} | "
+          f"{x['founding_tokens_per_s']:,} | "
           f"**{x['ratio']}x** | {'PASS' if x['ratio'] >= r['goal'] else 'FAIL'} |" for x in r["rows"]],
         "", *why_one_piece(r), f"Command: `{r['command']}`.", "",
     ]
@@ -206,7 +208,8 @@ def why_one_piece(r: dict) -> list[str]:
         f"here ({fl['mb'] / ours_ms:.0f} GB/s). Those {fl['matrices']} matrix-vector products alone, back to back "
         f"with nothing else, took {fl['ms']:.2f} ms per token in this run ({fl['gb_per_s']:.0f} GB/s): a stateful "
         f"sampler that only read its weights, with no gate arithmetic, softmax or draw, would be at most "
-        f"**{fl['ceiling']}x** faster than the founding loop here. The founding loop does 100 times the recurrent arithmetic per token ({found_ms:.1f} ms), but its 100 time steps "
+        f"**{fl['ceiling']}x** faster than the founding loop here. The founding loop does 100 times the recurrent "
+        f"arithmetic per token ({found_ms:.1f} ms), but its 100 time steps "
         f"re-read the same {small['matrix']} recurrent matrix of each layer ({small['mb']} MB), which stays in the "
         f"cores' caches: in this run one vector times it took {small['us']} us ({small['gb_per_s']} GB/s), against "
         f"{big['us']} us ({big['gb_per_s']} GB/s) for a layer's {big['matrix']} input and recurrent matrices, the "

@@ -51,9 +51,10 @@ HERE = Path(__file__).resolve()
 
 # -- in the child --------------------------------------------------------------------------------------------
 def vm_hwm_mb() -> float:
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return float("nan")
 
 
@@ -119,8 +120,8 @@ def tree_rss_mb(root: int) -> float:
 
 
 def measure(name: str, steps: int) -> dict:
-    out = tempfile.NamedTemporaryFile(suffix=".json", delete=False)
-    out.close()
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
+        pass  # only its name: the child writes its figures there
     proc = subprocess.Popen([sys.executable, str(HERE), "--job", name, "--steps", str(steps), "--job-out", out.name])
     peak = [0.0]
     done = threading.Event()
@@ -198,7 +199,8 @@ def render(r: dict) -> str:
         f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}; commit {r['commit']}, {r['date']}. "
         f"Each job in a fresh process; rnnmusic's cache: `{r['cache']}` (as found: warm where earlier runs "
         "filled it)." + (" **--quick run.**" if r["quick"] else ""), "",
-        "| job | seconds | VmHWM (MB) | ru_maxrss (MB) | process tree peak (MB) | < 2 GB | dense one-hot would be (MB) |",
+        "| job | seconds | VmHWM (MB) | ru_maxrss (MB) | process tree peak (MB) | < 2 GB | dense one-hot would be "
+        "(MB) |",
         "|---|---|---|---|---|---|---|",
         *[f"| {describe(x)} | {x['seconds']} | {x['vm_hwm_mb']:,} | {x['ru_maxrss_mb']:,} | {x['tree_peak_mb']:,} | "
           f"{'PASS' if x['under_goal'] else 'FAIL'} | {x['dense_one_hot_mb']:,} |" for x in r["rows"]], "",

@@ -1,6 +1,6 @@
 """Training step time by optimizer: the trainer's fused Adam and fused RMSprop against torch's own (for-loop).
 
-    .venv/bin/python bench/optimizer/optimizer.py           # writes bench/optimizer/results/optimizer.json and optimizer.md
+    .venv/bin/python bench/optimizer/optimizer.py           # writes results/optimizer.json and .md
     .venv/bin/python bench/optimizer/optimizer.py --quick   # fewer steps (a smoke test)
 
 Each row is the trainer's own step (`_common.sides.Side`: forward, loss, backward, gradient clipping, optimizer
@@ -131,7 +131,8 @@ def render(r: dict) -> str:
              f"{r['commit']}, {r['date']}. The trainer's whole step (forward, backward, clipping, optimizer), the "
              f"variants alternating in {r['settings']['rounds']} rounds of {r['settings']['per_round']} steps; the "
              "median round of each is reported." + (" **--quick run.**" if r["quick"] else ""), "",
-             "| network | parameters | batch | optimizer | ms per step | speed-up over torch's for-loop version | optimizer step alone, ms |",
+             "| network | parameters | batch | optimizer | ms per step | speed-up over torch's for-loop version | "
+             "optimizer step alone, ms |",
              "|---|---|---|---|---|---|---|"]
     for n in r["networks"]:
         for row in n["rows"]:

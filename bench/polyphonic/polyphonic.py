@@ -1,7 +1,7 @@
 """The polyphonic benchmark (Boulanger-Lewandowski et al. 2012): our models beside the published table.
 
     .venv/bin/python bench/polyphonic/polyphonic.py run [--only LABEL ...] [--runs DIR]   # train + score each row
-    .venv/bin/python bench/polyphonic/polyphonic.py table [--runs DIR]                   # write bench/polyphonic/results/polyphonic.md
+    .venv/bin/python bench/polyphonic/polyphonic.py table [--runs DIR]                   # writes results/polyphonic.md
 
 Every row is one `rnnmusic benchmark polyphonic` command (listed in ROWS, printed in the table), run with
 one thread per process so two rows can share the two cores of the reference machine. `run` skips rows
@@ -100,7 +100,7 @@ def _shown(path: Path) -> str:
 
 def table(runs: Path, data: Path) -> str:
     rows, missing = [], []
-    for label, (dataset, what, flags) in ROWS.items():
+    for label, (_dataset, what, _flags) in ROWS.items():
         path = runs / label / "benchmark.json"
         if not path.exists():
             missing.append(label)

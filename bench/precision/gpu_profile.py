@@ -1,6 +1,6 @@
 """Where a GPU training step's time goes: wall time per step against the time the GPU spends in kernels.
 
-    python bench/precision/gpu_profile.py          # on a machine with a CUDA GPU: writes bench/precision/results/gpu-profile.{json,md}
+    python bench/precision/gpu_profile.py   # on a machine with a CUDA GPU: writes results/gpu-profile.{json,md}
 
 The network, data and steps are precision.py's (the training bench's network trained our way through the Trainer).
 For each batch and precision: the wall time per step (30 timed steps after 5 warm-up steps; each step ends
@@ -52,7 +52,8 @@ def profile(side: Side, warmup: int, timed: int) -> dict:
             "cpu_ms_profiled": round(sum(e.self_cpu_time_total for e in events if e.device_type == DeviceType.CPU)
                                      / PROFILED_STEPS / 1e3, 2),
             "kernels_per_step": round(sum(e.count for e in kernels) / PROFILED_STEPS),
-            "top_kernels": [{"name": e.key[:90], "ms_per_step": round(e.self_device_time_total / PROFILED_STEPS / 1e3, 3),
+            "top_kernels": [{"name": e.key[:90],
+                             "ms_per_step": round(e.self_device_time_total / PROFILED_STEPS / 1e3, 3),
                              "launches_per_step": round(e.count / PROFILED_STEPS)} for e in top]}
 
 
@@ -78,7 +79,8 @@ def main() -> int:
                 print({k: v for k, v in row.items() if k != "top_kernels"}, file=sys.stderr)
     result = {"machine": machine_info() | {"torch": torch.__version__, "torch_threads": torch.get_num_threads(),
                                            "gpu": torch.cuda.get_device_name(0)},
-              "commit": commit(), "date": time.strftime("%Y-%m-%d %H:%M"), "command": "python bench/precision/gpu_profile.py",
+              "commit": commit(), "date": time.strftime("%Y-%m-%d %H:%M"),
+              "command": "python bench/precision/gpu_profile.py",
               "seconds": round(time.perf_counter() - t_start, 1), "rows": rows}
     write_results(RESULTS, "gpu-profile", result, render(result))
     return 0
@@ -90,7 +92,8 @@ def render(r: dict) -> str:
              f"Machine: {m['gpu']}; {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads); "
              f"commit {r['commit']}, {r['date']}. The training.py network (LSTM 3x512, vocabulary 5,417) trained our "
              "way (chunks of 32) through the Trainer on the GPU.", "",
-             "| batch | precision | wall ms/step | GPU kernel ms/step | GPU busy | kernels/step | CPU ms/step (profiled) |",
+             "| batch | precision | wall ms/step | GPU kernel ms/step | GPU busy | kernels/step | CPU ms/step "
+             "(profiled) |",
              "|---|---|---|---|---|---|---|"]
     for x in r["rows"]:
         lines.append(f"| {x['batch']} | {x['precision']} | {x['wall_ms']} | {x['gpu_kernel_ms']} | "

@@ -1,6 +1,6 @@
 """Training speed by device and precision: the CPU and, when torch sees one, the GPU; fp32 against bf16/fp16.
 
-    .venv/bin/python bench/precision/precision.py           # writes bench/precision/results/precision.json and precision.md
+    .venv/bin/python bench/precision/precision.py           # writes results/precision.json and .md
     .venv/bin/python bench/precision/precision.py --quick   # a smaller network, fewer steps (a smoke test)
 
 The network and data are those of `bench/training/training.py` (the `notes-window100` preset: LSTM 3x512, embed 128,
@@ -93,7 +93,8 @@ def measure(device: torch.device, batch: int, precisions: list[str], mcfg, base,
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small network, few steps: a smoke test")
-    ap.add_argument("--tag", default="", help="write bench/precision/results/precision-TAG.{json,md} (gpu: a run on a GPU machine)")
+    ap.add_argument("--tag", default="",
+                    help="write results/precision-TAG.{json,md} (gpu: a run on a GPU machine)")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     ap.add_argument("--pieces", type=int, default=0, help="Bach chorales used (0 = all)")
     ap.add_argument("--rounds", type=int, default=3)
@@ -132,7 +133,8 @@ def main() -> int:
               "settings": vars(args) | {"seq_len": base.seq_len, "ours_batch": base.batch_size},
               "seconds": round(time.perf_counter() - t_start, 1),
               "model": mcfg.__dict__ | {"train_flops_per_token": flops}, "rows": rows}
-    write_results(RESULTS, "precision" + (f"-{args.tag}" if args.tag else "") + ("-quick" if args.quick else ""), result,
+    name = "precision" + (f"-{args.tag}" if args.tag else "") + ("-quick" if args.quick else "")
+    write_results(RESULTS, name, result,
                   render(result))
     return 0
 
@@ -146,12 +148,14 @@ def render(r: dict) -> str:
         "# Training speed by device and precision", "",
         f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads); GPU: "
         f"{m['gpu'] or 'none visible to torch (the GPU rows appear when this runs on a machine with one)'}; commit "
-        f"{r['commit']}, {r['date']}." + (" **--quick run: small network, not the reported figures.**" if r["quick"] else ""), "",
+        f"{r['commit']}, {r['date']}."
+        + (" **--quick run: small network, not the reported figures.**" if r["quick"] else ""), "",
         f"Network: {mo['cell'].upper()} {mo['layers']}x{mo['hidden']}, embed {mo['embed']}, vocabulary "
         f"{mo['vocab_size']:,}, trained our way (chunks of 32, state carried) by the library's Trainer with "
         f"`--device`/`--precision`; {mo['train_flops_per_token'] / 1e6:.1f} MFLOP of matrix arithmetic per "
         "training token. The precisions of one device alternate in rounds.", "",
-        "| device | batch | precision | steps | tokens/s | vs CPU fp32, same batch | vs fastest CPU row | matmul peak (TFLOP/s) | achieved (TFLOP/s) | fraction of peak |",
+        "| device | batch | precision | steps | tokens/s | vs CPU fp32, same batch | vs fastest CPU row | matmul peak "
+        "(TFLOP/s) | achieved (TFLOP/s) | fraction of peak |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for x in rows:

@@ -1,6 +1,6 @@
 """Corpus preprocessing speed: `load_pieces` against the founding pipeline, on the same MIDI files.
 
-    .venv/bin/python bench/preprocess/preprocess.py       # writes bench/preprocess/results/preprocess.json and preprocess.md
+    .venv/bin/python bench/preprocess/preprocess.py       # writes results/preprocess.json and .md
 
 The repository holds no MIDI files, so the script first writes the first N (default 60) Bach chorales of
 music21's corpus as MIDI with music21 (`stream.write('midi')`) into a fresh temporary folder (removed at the
@@ -181,12 +181,17 @@ def main() -> int:
                                                                 "written as MIDI by music21",
                          "seconds_to_write_midi": round(make_s, 1)},
               "repeats_ours": args.repeats, "repeats_founding": args.founding_repeats,
-              "founding_cold_runs_s": [round(x, 3) for x in colds], "founding_warm_runs_s": [round(x, 3) for x in warms],
-              "command": "python bench/preprocess/preprocess.py" + (" --quick" if args.quick else ""), "quick": args.quick,
+              "founding_cold_runs_s": [round(x, 3) for x in colds],
+              "founding_warm_runs_s": [round(x, 3) for x in warms],
+              "command": "python bench/preprocess/preprocess.py" + (" --quick" if args.quick else ""),
+              "quick": args.quick,
               "midi": rows, "musicxml_reference": reference}
     name = "preprocess-quick" if args.quick else "preprocess"
     m = result["machine"]
-    ratio = lambda r: f"{r['speedup_vs_founding_cold']:,}x" if r["speedup_vs_founding_cold"] else ""
+
+    def ratio(r: dict) -> str:
+        return f"{r['speedup_vs_founding_cold']:,}x" if r["speedup_vs_founding_cold"] else ""
+
     md = [
         "# Corpus preprocessing speed: `load_pieces` vs the founding pipeline", "",
         f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, music21 {m['music21']}, "

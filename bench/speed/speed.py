@@ -93,21 +93,26 @@ def main() -> int:
     gen64 = bench_generation(model, enc, 64, 50 if args.quick else 400)
     tok = bench_tokenize("oneills" if args.quick else "essen")
     result = {"machine": machine(), "commit": commit(), "date": time.strftime("%Y-%m-%d"),
-              "config": {"model": {k: v for k, v in mcfg.__dict__.items()}, "corpus": cfg.corpus, "encoding": cfg.encoding},
-              "training": tr, "generation_single": gen1, "generation_batch64": gen64, "tokenize": tok, "peak_rss_mb": round(max(rss_train, rss_mb()))}
+              "config": {"model": dict(mcfg.__dict__), "corpus": cfg.corpus, "encoding": cfg.encoding},
+              "training": tr, "generation_single": gen1, "generation_batch64": gen64, "tokenize": tok,
+              "peak_rss_mb": round(max(rss_train, rss_mb()))}
     suffix = "-quick" if args.quick else ""
     m = result["machine"]
     md = [
         "# Speed of the default config", "",
-        f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads), Python {m['python']}; "
+        f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads), Python "
+        f"{m['python']}; "
         f"commit {result['commit']}, {result['date']}.", "",
         f"Model: {mcfg.cell} {mcfg.layers}x{mcfg.hidden}, embed {mcfg.embed}, {tr['parameters']:,} parameters; "
-        f"{cfg.encoding} on {', '.join(cfg.corpus)} ({tr['corpus_tunes']} tunes, {tr['corpus_tokens']:,} tokens, vocab {tr['vocab']}).", "",
+        f"{cfg.encoding} on {', '.join(cfg.corpus)} ({tr['corpus_tunes']} tunes, {tr['corpus_tokens']:,} tokens, "
+        f"vocab {tr['vocab']}).", "",
         "| measure | value |", "|---|---|",
-        f"| training, tokens/s (batch {cfg.batch_size} x {cfg.seq_len}, {tr['steps_timed']} steps{', an epoch' if not args.quick else ''}) | {tr['train_tokens_per_s']:,} |",
+        f"| training, tokens/s (batch {cfg.batch_size} x {cfg.seq_len}, {tr['steps_timed']} "
+        f"steps{', an epoch' if not args.quick else ''}) | {tr['train_tokens_per_s']:,} |",
         f"| generation, 1 tune, tokens/s | {gen1['tokens_per_s']:,} |",
         f"| generation, batch of 64, tokens/s | {gen64['tokens_per_s']:,} |",
-        f"| tokenizing abc-tokens, {tok['corpus']} ({tok['tunes']:,} tunes, {tok['tokens']:,} tokens in {tok['seconds']} s), tokens/s | {tok['tokens_per_s']:,} |",
+        f"| tokenizing abc-tokens, {tok['corpus']} ({tok['tunes']:,} tunes, {tok['tokens']:,} tokens in "
+        f"{tok['seconds']} s), tokens/s | {tok['tokens_per_s']:,} |",
         f"| peak RSS (corpus + training + generation) | {result['peak_rss_mb']} MB |", "",
         "Command: `.venv/bin/python bench/speed/speed.py` (or `make bench`).", "",
     ]

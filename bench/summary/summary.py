@@ -109,7 +109,8 @@ def bound_line(ge: dict | None) -> list[str]:
     if not fl:
         return []
     return [f"One-piece generation is bound by this machine: a stateful token reads {fl['mb']} MB of fp32 weights, "
-            f"and those reads alone, with nothing else, took {fl['ms']} ms ({fl['gb_per_s']} GB/s) against the founding "
+            f"and those reads alone, with nothing else, took {fl['ms']} ms ({fl['gb_per_s']} GB/s) against the "
+            "founding "
             f"loop's {fl['founding_ms']} ms a token, so no fp32 stateful sampler could exceed {fl['ceiling']}x here "
             f"({link('generation.md')}).", ""]
 
@@ -127,8 +128,10 @@ def gpu_line(pc: dict | None, **gpu: dict | None) -> str:
         if f32 and b16:
             parts.append(f"batch {batch}: bf16 {b16['tokens_per_s']:,} tokens/s against fp32 {f32['tokens_per_s']:,} "
                          f"({b16['tokens_per_s'] / f32['tokens_per_s']:.2f}x)")
-    line = f"CPU training by precision (our way, the training.py network; {link('precision.md')}): " + "; ".join(parts) + "."
-    pg, name = (pc, "precision.md") if any(x["device"] == "cuda" for x in pc["rows"]) else (gpu.get("precision-gpu"), "precision-gpu.md")
+    line = (f"CPU training by precision (our way, the training.py network; {link('precision.md')}): "
+            + "; ".join(parts) + ".")
+    on_gpu = any(x["device"] == "cuda" for x in pc["rows"])
+    pg, name = (pc, "precision.md") if on_gpu else (gpu.get("precision-gpu"), "precision-gpu.md")
     if not pg:
         return line + " GPU: not measured (torch saw no GPU on this machine, and no GPU machine's results are here)."
     rows = pg["rows"]
@@ -142,14 +145,17 @@ def gpu_line(pc: dict | None, **gpu: dict | None) -> str:
                                                    for p in ("bf16", "fp16") if (batch, p) in on_gpu))
     line += (f" GPU ({pg['machine']['gpu']}, {link(name)}): best {top['tokens_per_s']:,} tokens/s ({top['precision']}, "
              f"batch {top['batch']}), {top['tokens_per_s'] / cpu_best:.1f}x the fastest CPU row of that machine "
-             f"({pg['machine']['cores']} cores, {pg['machine']['torch_threads']} threads), {top['fraction_of_peak']:.1%} of "
-             f"the GPU's {top['precision']}{' (TF32)' if top['precision'] == 'fp32' else ''} matmul peak; 16-bit autocast against fp32: {'; '.join(half)}.")
+             f"({pg['machine']['cores']} cores, {pg['machine']['torch_threads']} threads), "
+             f"{top['fraction_of_peak']:.1%} of "
+             f"the GPU's {top['precision']}{' (TF32)' if top['precision'] == 'fp32' else ''} matmul peak; 16-bit "
+             f"autocast against fp32: {'; '.join(half)}.")
     tg = gpu.get("training-gpu")
     if tg:
         w = tg["time_to_loss"]["window"]
         line += (f" On that GPU, ours against the founding window ({link('training-gpu.md')}, the CPU's "
                  f"settings): {tg['throughput_ratio']}x the target predictions/s, and the founding window loss "
-                 f"{w['target']} {str(w['ratio_conservative']) + 'x' if w['ratio_conservative'] else 'not reached'} sooner (conservative).")
+                 f"{w['target']} {str(w['ratio_conservative']) + 'x' if w['ratio_conservative'] else 'not reached'} "
+                 "sooner (conservative).")
     return line
 
 

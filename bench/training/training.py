@@ -1,7 +1,7 @@
 """Training speed: many-to-many truncated BPTT against the founding many-to-one sliding window.
 
     .venv/bin/python bench/training/training.py            # writes bench/training/results/training.json and training.md
-    .venv/bin/python bench/training/training.py --quick    # a smaller network and budget (a smoke test, not the figures)
+    .venv/bin/python bench/training/training.py --quick    # a smaller network and budget (a smoke test)
 
 Both sides are the library's `Trainer` built from the `notes-window100` preset (the founding system:
 `notes` encoding of Bach chorales, LSTM 3x512, embed 128, dropout 0.3, RMSprop lr 1e-3, constant schedule,
@@ -85,17 +85,21 @@ def to_loss(side: Side, valid_windows: WindowBatches, budget_s: float, eval_s: f
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small network (LSTM 2x128), short budget: a smoke test")
-    ap.add_argument("--tag", default="", help="write bench/training/results/training-TAG.{json,md} (a run with other settings)")
+    ap.add_argument("--tag", default="",
+                    help="write results/training-TAG.{json,md} (a run with other settings)")
     ap.add_argument("--pieces", type=int, default=0, help="Bach chorales used (max_tunes; 0 = all)")
     ap.add_argument("--seq-len", type=int, default=SEQ_LEN, help="our truncated-BPTT chunk length")
-    ap.add_argument("--ours-batch", type=int, default=OURS_BATCH, help="our batch (chunks per step); founding: the preset's 64")
+    ap.add_argument("--ours-batch", type=int, default=OURS_BATCH,
+                    help="our batch (chunks per step); founding: the preset's 64")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (both sides)")
     ap.add_argument("--device", default="cpu", help="where both sides train: cpu (the reported figures), cuda, ...")
     ap.add_argument("--rounds", type=int, default=3, help="throughput: alternating rounds")
     ap.add_argument("--per-round", type=int, default=3, help="throughput: timed steps per side per round")
     ap.add_argument("--budget", type=float, default=300.0, help="time-to-loss: training seconds of each side")
-    ap.add_argument("--eval-s", type=float, default=10.0, help="time-to-loss: founding side's training seconds between evaluations")
-    ap.add_argument("--eval-s-ours", type=float, default=1.0, help="time-to-loss: our side's training seconds between evaluations")
+    ap.add_argument("--eval-s", type=float, default=10.0,
+                    help="time-to-loss: founding side's training seconds between evaluations")
+    ap.add_argument("--eval-s-ours", type=float, default=1.0,
+                    help="time-to-loss: our side's training seconds between evaluations")
     ap.add_argument("--valid-stride", type=int, default=5, help="validation windows start every N tokens")
     ap.add_argument("--ours-races", type=int, default=None,
                     help="time-to-loss: races of our side (fresh trainers, the same initial weights); the median "
@@ -153,12 +157,15 @@ def main() -> int:
         "model": mcfg.__dict__ | {"parameters": params},
         "data": {"corpus": wcfg.corpus, "encoding": wcfg.encoding, "pieces_train": len(data.train),
                  "pieces_valid": len(data.valid), "train_tokens": int(sum(len(p) for p in data.train)),
-                 "vocab": data.encoding.vocab_size, "founding_windows_per_epoch": sides[0].t.train_data.predictions_per_epoch,
+                 "vocab": data.encoding.vocab_size,
+                 "founding_windows_per_epoch": sides[0].t.train_data.predictions_per_epoch,
                  "founding_pieces_skipped_shorter_than_window": sides[0].t.train_data.skipped_pieces,
                  "valid_windows": valid_windows.predictions_per_epoch},
-        "train": {"founding": {"window": wcfg.window, "window_stride": wcfg.window_stride, "batch_size": wcfg.batch_size},
+        "train": {"founding": {"window": wcfg.window, "window_stride": wcfg.window_stride,
+                               "batch_size": wcfg.batch_size},
                   "ours": {"seq_len": ccfg.seq_len, "batch_size": ccfg.batch_size},
-                  "optimizer": wcfg.optimizer, "lr": wcfg.lr, "lr_schedule": wcfg.lr_schedule, "grad_clip": wcfg.grad_clip},
+                  "optimizer": wcfg.optimizer, "lr": wcfg.lr, "lr_schedule": wcfg.lr_schedule,
+                  "grad_clip": wcfg.grad_clip},
         "throughput": speed, "throughput_ratio": round(tput_ratio, 1),
         "initial_valid_window_loss": round(initial, 4),
         "time_to_loss": {"founding": race_f, "ours": race_o, "ours_races": races_o[1:], **races},
@@ -202,14 +209,16 @@ def render(r: dict) -> str:
             " **--quick run: small network, not the reported figures.**" if r["quick"] else ""), "",
         f"Network (both sides, same initial weights): {mo['cell'].upper()} {mo['layers']}x{mo['hidden']}, embed "
         f"{mo['embed']}, dropout {mo['dropout']}, {mo['parameters']:,} parameters; {r['train']['optimizer']} lr "
-        f"{r['train']['lr']:g} ({r['train']['lr_schedule']}), gradient clip {r['train']['grad_clip']}. Data: `{d['encoding']}` encoding of the first {d['pieces_train'] + d['pieces_valid']} "
+        f"{r['train']['lr']:g} ({r['train']['lr_schedule']}), gradient clip {r['train']['grad_clip']}. Data: "
+        f"`{d['encoding']}` encoding of the first {d['pieces_train'] + d['pieces_valid']} "
         f"{', '.join(d['corpus'])} ({d['pieces_train']} train / {d['pieces_valid']} validation pieces, "
         f"{d['train_tokens']:,} train tokens, vocabulary {d['vocab']:,}). Founding: window "
         f"{r['train']['founding']['window']}, stride {r['train']['founding']['window_stride']} "
-        f"({d['founding_windows_per_epoch']:,} windows per epoch), batch {r['train']['founding']['batch_size']}; ours: chunks "
-        f"of {r['train']['ours']['seq_len']}, batch {r['train']['ours']['batch_size']}. The founding side's batch of 64 "
-        "windows is Classical-Piano-Composer's own (`model.fit(..., batch_size=64)`)" + (
-            "; the batch sizes were chosen on the 2-core CPU (bench/README.md), not tuned for the GPU." if m.get("gpu") else
+        f"({d['founding_windows_per_epoch']:,} windows per epoch), batch {r['train']['founding']['batch_size']}; "
+        f"ours: chunks of {r['train']['ours']['seq_len']}, batch {r['train']['ours']['batch_size']}. The founding "
+        "side's batch of 64 windows is Classical-Piano-Composer's own (`model.fit(..., batch_size=64)`)" + (
+            "; the batch sizes were chosen on the 2-core CPU (bench/README.md), not tuned for the GPU."
+            if m.get("gpu") else
             "; a batch of 16 did worse in "
             "the same 120 s (window loss 4.88 against 4.79). Ours is chosen for updates per second: on this corpus "
             "the number of updates, not of targets, limits how fast the loss falls (batches of 16, 8, 4 and 2 chunks "
@@ -219,7 +228,8 @@ def render(r: dict) -> str:
         *[f"| {name} | {s['steps']} | {s['targets_per_step']:,} | {s['seconds']} | {s['targets_per_s']:,} |"
           for name, s in (("founding: window 100, stride 1, many-to-one", sp["founding"]),
                           ("ours: truncated BPTT, many-to-many", sp["ours"]))],
-        "", f"Ratio: **{r['throughput_ratio']}x** (goal >= {r['goal']:g}x: {verdict(r['throughput_ratio'], r['goal'])}).", "",
+        "", f"Ratio: **{r['throughput_ratio']}x** (goal >= {r['goal']:g}x: "
+            f"{verdict(r['throughput_ratio'], r['goal'])}).", "",
         "## Wall time to the same validation loss", "",
         f"Two validation losses (nats), both computed at every evaluation: the founding metric, "
         f"{d['valid_windows']:,} windows of 100 tokens over the validation pieces, zero state, the token after each "
@@ -232,12 +242,15 @@ def render(r: dict) -> str:
         "that interval from its time." + (
             f" Our side raced {len(tl['window']['ours_s_each'])} times from the same initial weights; its time is "
             "the median (every race's time in brackets)." if len(tl["window"].get("ours_s_each", [])) > 1 else ""), "",
-        "| metric | target (founding best) | founding reached it at (s) | ours reached it at (s) | ours: best in budget | ratio | conservative ratio |",
+        "| metric | target (founding best) | founding reached it at (s) | ours reached it at (s) | ours: best in "
+        "budget | ratio | conservative ratio |",
         "|---|---|---|---|---|---|---|",
         *[f"| {name} | {tl[k]['target']} | {tl[k]['founding_s']:.1f} | "
-          f"{tl[k]['ours_s'] if tl[k]['ours_s'] else 'not reached in ' + format(o['train_s'], '.0f')}{each_time(tl[k])} | {o['best'][k]} | "
+          f"{tl[k]['ours_s'] if tl[k]['ours_s'] else 'not reached in ' + format(o['train_s'], '.0f')}"
+          f"{each_time(tl[k])} | {o['best'][k]} | "
           f"{str(tl[k]['ratio']) + 'x' if tl[k]['ratio'] else '-'} | "
-          f"**{str(tl[k]['ratio_conservative']) + 'x' if tl[k]['ratio_conservative'] else '-'}** ({verdict(tl[k]['ratio_conservative'], r['goal'])}) |"
+          f"**{str(tl[k]['ratio_conservative']) + 'x' if tl[k]['ratio_conservative'] else '-'}** "
+          f"({verdict(tl[k]['ratio_conservative'], r['goal'])}) |"
           for k, name in (("window", "window of 100 (founding metric)"), ("piece", "whole pieces"))],
         "", f"Steps: founding {f['steps']}, ours {o['steps']} (ours stops once both targets are reached). "
         "Every evaluation of both sides is in the JSON (`curve`).", "",
