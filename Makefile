@@ -44,16 +44,17 @@ demo: setup
 test: setup
 	$(PY) -m pytest -q
 
-# `make bench BENCH_ARGS=--quick`: a few-minute smoke run writing bench/results/*-quick.* instead.
+# `make bench BENCH_ARGS=--quick`: a few-minute smoke run writing bench/<question>/results/*-quick.* instead.
+# Each question is a folder bench/<question>/ with its README, script and results (bench/README.md lists them).
 bench: setup
-	$(PY) bench/speed.py $(BENCH_ARGS)
-	$(PY) bench/preprocess.py $(BENCH_ARGS)
-	$(PY) bench/training.py $(BENCH_ARGS)
-	$(PY) bench/generation.py $(BENCH_ARGS)
-	$(PY) bench/precision.py $(BENCH_ARGS)
-	$(PY) bench/optimizer.py $(BENCH_ARGS)
-	$(PY) bench/memory.py $(BENCH_ARGS)
-	$(PY) bench/summary.py $(BENCH_ARGS)
+	$(PY) bench/speed/speed.py $(BENCH_ARGS)
+	$(PY) bench/preprocess/preprocess.py $(BENCH_ARGS)
+	$(PY) bench/training/training.py $(BENCH_ARGS)
+	$(PY) bench/generation/generation.py $(BENCH_ARGS)
+	$(PY) bench/precision/precision.py $(BENCH_ARGS)
+	$(PY) bench/optimizer/optimizer.py $(BENCH_ARGS)
+	$(PY) bench/memory/memory.py $(BENCH_ARGS)
+	$(PY) bench/summary/summary.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) runs out build src/*.egg-info

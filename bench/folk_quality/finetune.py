@@ -86,7 +86,8 @@ def main() -> int:
         "distance_shipped_to_book": round(tvd([features(b) for b in shipped], book_f), 3),
         "distance_shipped_to_base": round(tvd([features(b) for b in shipped], base_f), 3),
     }
-    ratio = {k: res["finetuned"][k] / res["shipped"][k] if res["shipped"][k] else 0.0 for k in ("abc2midi_clean", "bars_ok")}
+    ratio = {k: res["finetuned"][k] / res["shipped"][k] if res["shipped"][k] else 0.0
+             for k in ("abc2midi_clean", "bars_ok")}
     res["ratio_to_shipped"] = ratio
     (HERE / "finetune.json").write_text(json.dumps(res, indent=2) + "\n")
     lines = ["# Fine-tuning the folk model on a small English book", "",

@@ -69,7 +69,8 @@ def summarise(figs) -> dict:
         "median_bars": statistics.median(f.bars for f in figs),
         "two_sections": sum(f.parts >= 2 for f in figs) / n,
         "tonic_end": sum(ends) / len(ends) if ends else 0.0,
-        "bars_by_type": {t: [len(v), statistics.median(v)] for t, v in sorted(by_type.items(), key=lambda kv: -len(kv[1]))},
+        "bars_by_type": {t: [len(v), statistics.median(v)]
+                         for t, v in sorted(by_type.items(), key=lambda kv: -len(kv[1]))},
     }
 
 

@@ -99,7 +99,8 @@ def bar_texts(body: str) -> list[str]:
             if cur:
                 bars.append(" ".join(cur))
             cur = []
-        elif _NOTE.match(tok) or _REST.match(tok) or tok in (">", "<", ">>", "<<") or tok.startswith("(") and tok[1:2].isdigit():
+        elif (_NOTE.match(tok) or _REST.match(tok) or tok in (">", "<", ">>", "<<")
+              or tok.startswith("(") and tok[1:2].isdigit()):
             cur.append(tok)
     if cur:
         bars.append(" ".join(cur))
