@@ -6,7 +6,7 @@ pick them themselves). `--precision bf16` or `fp16` runs the forward pass and th
 autocast: the matrix products in 16 bits, the weights, gradients and optimizer state in fp32, so
 checkpoints are the same either way. fp16 also scales the loss (GradScaler) so that small gradients do not
 flush to zero. Both work on the CPU too (bf16 pays off where the CPU has bf16 matrix units and the batch is
-large: `bench/precision.py`); fp16 on the CPU only for the plain RNN, as torch has no fp16 LSTM or GRU there.
+large: `bench/precision/precision.py`); fp16 on the CPU only for the plain RNN, as torch has no fp16 LSTM or GRU there.
 """
 from __future__ import annotations
 

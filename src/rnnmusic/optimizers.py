@@ -2,7 +2,7 @@
 
 torch's RMSprop updates a tensor in five passes (square average, square root, add eps, divide, add); on the
 2-core reference machine that was 11 of the 67 ms of a training step of a 3x512 LSTM
-(bench/results/optimizer.md). torch has no fused RMSprop, but its fused Adam kernel (one pass per tensor)
+(bench/optimizer/results/optimizer.md). torch has no fused RMSprop, but its fused Adam kernel (one pass per tensor)
 computes RMSprop exactly when told to: see `FusedRMSprop`. `clip_and_step` clips the gradients' norm inside
 that same pass rather than in passes of its own.
 """
