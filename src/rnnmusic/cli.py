@@ -383,7 +383,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
-    from .evaluation.polyphonic import run_benchmark
+    from .benchmark import run_benchmark
 
     if args.corpus or args.encoding or args.grid or args.onsets is not None:
         raise UserError("the benchmark fixes its data and encoding: --corpus, --encoding, --grid and --no-onsets "

@@ -45,7 +45,7 @@ def _generate(model, enc, out: Path, title: str, reference: list[str]) -> None:
 
 
 def _finetuned() -> None:
-    from .finetune import finetune
+    from .trainer import finetune
 
     run = RunDir(RUN)
     progress = read_checkpoint_progress(RUN) if run.exists() else None
