@@ -23,18 +23,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .accompaniment import ACCOMPANIMENTS
 from .checkpoint import write_atomic
-from .chords import (Chord, ChordSpan, fit_to_bars, parse_progression, progression_key, progression_text,
-                     read_progression, spans_from_text, spans_to_text, transpose_spans)
+from .chords import Chord
 from .encodings.lead import Lead
 from .errors import UserError
 from .evaluation.chord_fit import chance_share, chord_tone_share, share
 from .evaluation.piece_check import check_piece
-from .keys import MAJOR, Key, normalizing_shift, parse_key
+from .keys import MAJOR, Key, normalizing_shift, parse_key, progression_key
 from .lead_sampler import sample_lead
 from .model import MusicRNN
 from .piece import bar_quarters
-from .render.leadsheet import ACCOMPANIMENTS, LEAD_FORMATS, write_lead_sheet
+from .progressions import (ChordSpan, fit_to_bars, parse_progression, progression_text, read_progression,
+                           spans_from_text, spans_to_text, transpose_spans)
+from .render.leadsheet import LEAD_FORMATS, write_lead_sheet
 from .sampler import SampleConfig
 
 DEFAULT_BARS = 16

@@ -20,9 +20,10 @@ from typing import Sequence
 
 import torch
 
-from .chords import Chord, ChordSpan
+from .chords import Chord
 from .encodings.lead import Lead, LeadState, chord_token, parse_lead_token
 from .model import MusicRNN
+from .progressions import ChordSpan
 from .sampler import SampleConfig, filter_logits
 
 # when a progression's chord is not in the model's vocabulary, the nearest one that is (same root)

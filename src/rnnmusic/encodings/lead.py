@@ -35,8 +35,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..chords import QUALITY_NAMES, Chord, ChordSpan, parse_chord, spans_from_text, spans_to_text
+from ..chords import QUALITY_NAMES, Chord, parse_chord
 from ..piece import PITCH, Piece
+from ..progressions import ChordSpan, spans_from_text, spans_to_text
 from .base import Encoding, grid_steps, snap
 from .notes import _fraction_str, parse_pitch, pitch_name
 

@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..chords import ChordSpan, chord_at
+from ..progressions import ChordSpan, chord_at
 from ..piece import PITCH, START, bar_quarters
 
 EPS = 1.0 / 48

@@ -10,8 +10,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
+from ..accompaniment import ACCOMPANIMENTS
 from ..errors import UserError
-from ..render.leadsheet import ACCOMPANIMENTS
 
 MAX_COUNT = 8
 TOKEN_LENGTH = (16, 3000)      # tokens per piece (ABC and event encodings)
@@ -175,7 +175,8 @@ def _parse_key(text: str) -> str:
 def _lead_request(req: GenerateRequest, form: Mapping[str, Any]) -> GenerateRequest:
     """A lead-sheet model's request: the chords are parsed here as text (never as a file name), so a bad
     symbol is refused before any work is queued, with the symbol and its bar named."""
-    from ..chords import ChordError, parse_progression
+    from ..chords import ChordError
+    from ..progressions import parse_progression
     from ..piece import bar_quarters
 
     req.chords = _text(form, "chords", MAX_CHORDS)
