@@ -176,8 +176,8 @@ def _lead_request(req: GenerateRequest, form: Mapping[str, Any]) -> GenerateRequ
     """A lead-sheet model's request: the chords are parsed here as text (never as a file name), so a bad
     symbol is refused before any work is queued, with the symbol and its bar named."""
     from ..chords import ChordError
-    from ..progressions import parse_progression
     from ..piece import bar_quarters
+    from ..progressions import parse_progression
 
     req.chords = _text(form, "chords", MAX_CHORDS)
     req.bars = _number(form, "bars", int, BARS, None)
