@@ -156,7 +156,7 @@ def finetune(out: str | Path, init_from: str | Path, corpus: str | Sequence[str]
              callbacks: Sequence[Callback] | None = None, progress_bar: bool | None = None,
              **train_settings: Any) -> TrainResult:
     """Fine-tune the shipped model or run `init_from` on `corpus` into the new run directory `out`; keywords
-    are TrainConfig fields (epochs, lr, batch_size, max_minutes, ...) over `FINETUNE_DEFAULTS`."""
+    are TrainConfig fields (epochs, lr, batch_size, max_minutes, ...) over `rnnmusic.finetune.FINETUNE_DEFAULTS`."""
     corpus = [corpus] if isinstance(corpus, (str, Path)) else list(corpus)
     cfg, model_cfg = finetune_configs(init_from, train_settings | {"corpus": [str(c) for c in corpus]},
                                       {} if dropout is None else {"dropout": dropout})
