@@ -552,7 +552,8 @@ _NOTES = st.lists(st.tuples(st.integers(0, 96).map(lambda s: s / 12), st.integer
 def _lead_sheet(events) -> Piece:
     """A melody on the 1/12 grid from (gap, duration, pitch, chord or None) events, the chord changing at
     the onset of each event that has one (equal neighbours merged, as the encoding writes them)."""
-    from rnnmusic.chords import Chord, ChordSpan, spans_to_text
+    from rnnmusic.chords import Chord
+    from rnnmusic.progressions import ChordSpan, spans_to_text
 
     t, notes, spans = 0, [], []
     for gap, dur, pitch, chord in events:

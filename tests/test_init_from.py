@@ -16,7 +16,7 @@ from rnnmusic.cli import main
 from rnnmusic.config import ModelConfig, TrainConfig
 from rnnmusic.errors import UserError
 from rnnmusic.run import RunDir
-from rnnmusic.trainer import resume, train
+from rnnmusic.trainer import finetune, resume, train
 
 BOOK = str(Path(__file__).parent / "fixtures" / "small_book.abc")
 BASE_MODEL = dict(cell="lstm", layers=1, hidden=16, embed=8, dropout=0.0)
@@ -48,7 +48,7 @@ def tuned(base, tmp_path_factory):
     out = tmp_path_factory.mktemp("tuned") / "run"
     log = io.StringIO()
     with contextlib.redirect_stderr(log):
-        result = ft.finetune(out, base.path, BOOK, **FT, lr=1e-7, lr_schedule="constant", max_steps=3,
+        result = finetune(out, base.path, BOOK, **FT, lr=1e-7, lr_schedule="constant", max_steps=3,
                              progress_bar=False)
     assert result.stopped == "interrupted: max steps 3 reached"
     return SimpleNamespace(path=out, log=log.getvalue())
@@ -194,7 +194,7 @@ def test_init_from_a_shipped_model_by_name(base, tmp_path, monkeypatch, capsys):
     import rnnmusic.models as models
 
     donor = tmp_path / "donor"
-    ft.finetune(donor, base.path, BOOK, **FT, progress_bar=False)  # a finished run: it has best.safetensors
+    finetune(donor, base.path, BOOK, **FT, progress_bar=False)  # a finished run: it has best.safetensors
     card = {k: "test" for k in models.CARD_FIELDS} | {"figures": {"valid_bpt": 1.0}}
     from rnnmusic.models.export import export_model
 

@@ -12,7 +12,7 @@ import symusic
 import torch
 
 from conftest import SHARED, run_cli
-from rnnmusic.chords import Chord, ChordSpan, chord_at, parse_progression, spans_from_text
+from rnnmusic.chords import Chord
 from rnnmusic.config import ModelConfig
 from rnnmusic.corpus.scores import Limits, load_pieces
 from rnnmusic.encodings import get_encoding
@@ -21,6 +21,7 @@ from rnnmusic.evaluation.chord_fit import chance_share, chord_tone_share
 from rnnmusic.keys import normalize_key
 from rnnmusic.model import MusicRNN
 from rnnmusic.piece import Piece
+from rnnmusic.progressions import ChordSpan, chord_at, parse_progression, spans_from_text
 
 NOTTINGHAM = SHARED / "data" / "nottingham_abc" / "ABC_cleaned"
 LEAD_SHEETS = Path(music21.__file__).parent / "corpus" / "leadSheet"
@@ -104,7 +105,7 @@ def _lead_sheet() -> Piece:
     spans = parse_progression("C | Am | Dm7 G7 | C", 4.0)
     notes = [(t, 1.0, p, 90) for t, p in enumerate([60, 64, 67, 64, 69, 72, 69, 64, 62, 65, 67, 71, 72])]
     notes.append((13, 3.0, 60, 90))
-    from rnnmusic.chords import spans_to_text
+    from rnnmusic.progressions import spans_to_text
 
     return Piece(np.array(notes, float), key="C major", meta={"chords": spans_to_text(spans)})
 

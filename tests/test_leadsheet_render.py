@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 import symusic
 
-from rnnmusic.chords import Chord, ChordSpan, chord_at
+from rnnmusic.accompaniment import ACCOMPANIMENTS, accompaniment, voice_chord
+from rnnmusic.chords import Chord
 from rnnmusic.errors import UserError
 from rnnmusic.piece import Piece
+from rnnmusic.progressions import ChordSpan, chord_at
 from rnnmusic.render.audio import find_soundfont, read_wav
-from rnnmusic.render.leadsheet import (ACCOMPANIMENTS, accompaniment, chord_symbol, lead_score, swing,
-                                       voice_chord, write_lead_sheet)
+from rnnmusic.render.leadsheet import chord_symbol, lead_score, swing, write_lead_sheet
 
 needs_fluidsynth = pytest.mark.skipif(
     shutil.which("fluidsynth") is None or find_soundfont() is None, reason="fluidsynth or a GM SoundFont not installed"

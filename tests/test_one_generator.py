@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from rnnmusic.chords import Chord, parse_progression, spans_to_text
+from rnnmusic.chords import Chord
+from rnnmusic.progressions import parse_progression, spans_to_text
 from rnnmusic.config import ModelConfig
 from rnnmusic.encodings import get_encoding
 from rnnmusic.errors import UserError

@@ -8,10 +8,9 @@ import torch
 from conftest import SHARED
 from rnnmusic.config import ModelConfig
 from rnnmusic.errors import UserError
-from rnnmusic.evaluation.polyphonic import (
-    DATASETS, KEYS, PAPER_NOTE_UNIGRAM, bernoulli_nll, frame_accuracy, load_polyphonic, model_nll, note_unigram,
-)
+from rnnmusic.evaluation.polyphonic import PAPER_NOTE_UNIGRAM, bernoulli_nll, frame_accuracy, model_nll, note_unigram
 from rnnmusic.model import MusicRNN
+from rnnmusic.polyphonic_data import DATASETS, KEYS, load_polyphonic
 
 DATA = SHARED / "data" / "polyphonic_boulanger2012"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"{DATA} not present")

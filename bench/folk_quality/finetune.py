@@ -29,8 +29,8 @@ from tune_metrics import measure_tune  # noqa: E402
 
 from rnnmusic.corpus import load_abc  # noqa: E402
 from rnnmusic.encodings.abc_form import tune_form  # noqa: E402
-from rnnmusic.finetune import finetune  # noqa: E402
 from rnnmusic.run import load_model  # noqa: E402
+from rnnmusic.trainer import finetune  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[1].parent / "shared" / "data" / "nottingham_abc" / "ABC_cleaned"

@@ -21,10 +21,14 @@ from tqdm import tqdm
 from .config import TrainConfig
 from .corpus import CorpusReport
 from .encodings import Encoding, get_encoding
+from .polyphonic_data import POLYPHONIC, load_polyphonic
 
 
 @dataclass
 class TrainingData:
+    """A corpus ready for batching: the (fitted) encoding, the encoded train and valid pieces, the corpus report
+    and, for MIDI-side corpora, one record per piece (source, split, key, shift)."""
+
     encoding: Encoding
     train: list[np.ndarray]
     valid: list[np.ndarray]
@@ -37,10 +41,6 @@ class TrainingData:
             d["pieces"] = self.pieces
         d["encoding"] = self.encoding.fit_stats
         return d
-
-
-def is_midi_side(encoding_name: str) -> bool:
-    return get_encoding(encoding_name).piece_format == "midi"
 
 
 def prepare(cfg: TrainConfig, encoding: Encoding | None = None) -> TrainingData:
@@ -96,17 +96,9 @@ def _prepare_pieces(cfg: TrainConfig, enc: Encoding, fit: bool) -> TrainingData:
     return TrainingData(enc, _encode_all(enc, train), _encode_all(enc, valid), report, pieces)
 
 
-POLYPHONIC = "polyphonic:"  # corpus "polyphonic:DATASET:FOLDER": the Boulanger-Lewandowski benchmark rolls
-
-
-def polyphonic_source(dataset: str, folder: str) -> str:
-    return f"{POLYPHONIC}{dataset}:{folder}"
-
-
 def _prepare_polyphonic(cfg: TrainConfig, enc: Encoding, fit: bool) -> TrainingData:
     """The benchmark's own train/valid split, one frame per roll step (88 keys, no onset channel)."""
     from .errors import UserError
-    from .evaluation.polyphonic import load_polyphonic
 
     if enc.kind != "frames" or enc.vocab_size != 88:
         raise UserError("the polyphonic benchmark needs the pianoroll encoding without onsets (88 keys)")

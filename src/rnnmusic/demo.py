@@ -43,7 +43,7 @@ def _generate(model, out: Path, title: str, reference: list[str]) -> None:
 
 
 def _finetuned() -> None:
-    from .finetune import finetune
+    from .trainer import finetune
 
     run = RunDir(RUN)
     progress = read_checkpoint_progress(RUN) if run.exists() else None

@@ -3,7 +3,7 @@
     rnnmusic train --init-from folk --corpus mybook.abc --out runs/mine       # a shipped model (`rnnmusic models`)
     rnnmusic train --init-from runs/big --corpus mybook.abc --out runs/mine   # any run directory
 
-    from rnnmusic.finetune import finetune
+    from rnnmusic.trainer import finetune
     finetune("runs/mine", "folk", ["mybook.abc"], epochs=5)      # TrainConfig fields as keywords, and dropout
 
 What comes from where:
@@ -38,11 +38,12 @@ import dataclasses
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import torch
 
 from .config import ModelConfig, TrainConfig
+from .dataset import prepare
 from .encodings import Encoding
 from .errors import UserError
 
@@ -139,18 +140,6 @@ def cli_configs(args: Any, train_settings: Callable[[Any], tuple[dict, dict]]) -
     return finetune_configs(args.init_from, tcfg, mcfg)
 
 
-def finetune(out: str | Path, init_from: str | Path, corpus: str | Sequence[str], *, dropout: float | None = None,
-             callbacks=None, progress_bar: bool | None = None, **train_settings: Any):
-    """Fine-tune the shipped model or run `init_from` on `corpus` into the new run directory `out`; keywords
-    are TrainConfig fields (epochs, lr, batch_size, max_minutes, ...) over `FINETUNE_DEFAULTS`."""
-    from .trainer import train
-
-    corpus = [corpus] if isinstance(corpus, (str, Path)) else list(corpus)
-    cfg, model_cfg = finetune_configs(init_from, train_settings | {"corpus": [str(c) for c in corpus]},
-                                      {} if dropout is None else {"dropout": dropout})
-    return train(out, cfg, model_cfg, callbacks=callbacks, progress_bar=progress_bar)
-
-
 # -- the vocabulary and the weights ----------------------------------------------------------------------
 def extended_encoding(base: Base, fitted: Encoding) -> Encoding:
     """The base encoding with the tokens of `fitted` (the base's encoding fitted on the new corpus without a
@@ -177,8 +166,6 @@ def extended_encoding(base: Base, fitted: Encoding) -> Encoding:
 
 def prepare_data(base: Base, cfg: TrainConfig):
     """The new corpus encoded with the base's vocabulary extended by its new tokens (`TrainingData`)."""
-    from .dataset import prepare
-
     options = {k: v for k, v in base.encoding.options.items() if k != "min_count"}
     fitted = prepare(dataclasses.replace(cfg, encoding=base.encoding.name, encoding_options=options)).encoding
     return prepare(cfg, extended_encoding(base, fitted))  # encoded exactly as `--resume` will encode it
@@ -244,5 +231,5 @@ def small_book_warning(cfg: TrainConfig, data: Any, out: str | Path) -> str | No
             f"{what} instead: rnnmusic train --init-from {base} {corpus} --out {shlex.quote(str(out))}-finetuned")
 
 
-__all__ = ["FINETUNE_DEFAULTS", "Base", "load_base", "finetune", "finetune_configs", "extended_encoding",
+__all__ = ["FINETUNE_DEFAULTS", "Base", "load_base", "finetune_configs", "extended_encoding",
            "extend_weights", "initial_weights", "prepare_data", "start_lines", "small_book_warning"]

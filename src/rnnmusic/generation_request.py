@@ -84,7 +84,7 @@ def resolve(req: GenerationRequest, enc) -> GenerationRequest:
     if req.prime and req.prime_file:
         raise UserError("give --prime or --prime-file, not both")
     if kind == "lead":
-        from .render.leadsheet import ACCOMPANIMENTS
+        from .accompaniment import ACCOMPANIMENTS
 
         if req.prime or req.prime_file or req.only_valid:
             raise UserError("--prime/--prime-file/--only-valid do not apply to lead-sheet models: give --chords "

@@ -1,10 +1,12 @@
 """Keys: estimation (Krumhansl-Schmuckler correlation), normalization to C major / A minor, augmentation.
 
-Estimation correlates a duration-weighted pitch-class histogram with the 24 rotated key profiles and picks
-the key with the highest Pearson correlation, exactly as music21's `Stream.analyze('key')` does. Note that
-music21's default profile for `analyze('key')` is **Aarden-Essen** (the 'key' identifier belongs to
-`music21.analysis.discrete.AardenEssen`), not the Krumhansl-Kessler weights its docstring names; the weight
-tables are read from music21 itself so the two always agree. `profile="krumhansl"` selects Krumhansl-Kessler.
+Estimation (`key_of_histogram`) correlates a duration-weighted pitch-class histogram with the 24 rotated key
+profiles and picks the key with the highest Pearson correlation, exactly as music21's `Stream.analyze('key')`
+does. A piece's histogram counts its notes (`estimate_key`), a chord progression's its chord tones
+(`progression_key`): one estimator for both. Note that music21's default profile for `analyze('key')` is
+**Aarden-Essen** (the 'key' identifier belongs to `music21.analysis.discrete.AardenEssen`), not the
+Krumhansl-Kessler weights its docstring names; the weight tables are read from music21 itself so the two
+always agree. `profile="krumhansl"` selects Krumhansl-Kessler.
 
 Key names use the spelling whose key signature has the fewest accidentals; at six (F#/Gb major, D#/Eb
 minor) the music21 choices F# major and Eb minor are used: C Db D Eb E F F# G Ab A Bb B major and
@@ -18,11 +20,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from typing import Sequence
 
 import numpy as np
 
+from .chords import ChordError
 from .errors import UserError
 from .piece import DUR, HIGHEST, LOWEST, Piece
+from .progressions import ChordSpan
 
 MAJOR, MINOR = "major", "minor"
 PIANO_LOW, PIANO_HIGH = 21, 108
@@ -121,10 +126,11 @@ def pitch_class_histogram(piece: Piece) -> np.ndarray:
     return h if h.sum() > 0 else np.bincount(pcs, minlength=12).astype(np.float64)
 
 
-def estimate_key(piece: Piece, *, profile: str = "aarden") -> KeyEstimate:
-    """Krumhansl-Schmuckler key finding with music21's weights. An empty piece (or one whose histogram is
-    flat) gives C major with correlation 0; ties go to major before minor, then the lower tonic."""
-    h = pitch_class_histogram(piece) if len(piece) else np.zeros(12)
+def key_of_histogram(h, *, profile: str = "aarden") -> KeyEstimate:
+    """The key estimator (Krumhansl-Schmuckler with music21's weights): the 24 keys ranked by the Pearson
+    correlation of the 12 pitch-class weights `h` with each key's rotated profile. A flat (or all-zero)
+    histogram gives C major with correlation 0; ties go to major before minor, then the lower tonic."""
+    h = np.asarray(h, dtype=np.float64)
     p = _profiles(profile)
     hc = h - h.mean()
     denom = np.sqrt((p ** 2).sum(axis=1) * (hc ** 2).sum())
@@ -132,6 +138,33 @@ def estimate_key(piece: Piece, *, profile: str = "aarden") -> KeyEstimate:
     order = np.argsort(-r, kind="stable")
     ranked = [(Key(i % 12, MAJOR if i < 12 else MINOR), float(r[i])) for i in order]
     return KeyEstimate(ranked[0][0], ranked[0][1], tuple(ranked[1:]))
+
+
+def estimate_key(piece: Piece, *, profile: str = "aarden") -> KeyEstimate:
+    """The key of a piece: `key_of_histogram` of its duration-weighted `pitch_class_histogram` (an empty piece:
+    C major, correlation 0)."""
+    return key_of_histogram(pitch_class_histogram(piece) if len(piece) else np.zeros(12), profile=profile)
+
+
+def chord_tone_histogram(spans: Sequence[ChordSpan]) -> np.ndarray:
+    """Total duration (quarters) per pitch class of a progression's chord tones: each chord adds its span's
+    length to each of its tones (a slash bass outside the chord and N.C. spans add nothing)."""
+    h = np.zeros(12)
+    for s in spans:
+        if s.chord is not None:
+            h[list(s.chord.tones())] += max(s.end - s.start, 0.0)
+    return h
+
+
+def progression_key(spans: Sequence[ChordSpan], *, profile: str = "aarden") -> tuple[int, str]:
+    """(tonic pitch class, "major" or "minor") of a chord progression: the same estimator as `estimate_key`
+    (`key_of_histogram`) fed the chords' tones weighted by duration (`chord_tone_histogram`) instead of notes.
+    Raises ChordError when the progression has no chords."""
+    h = chord_tone_histogram(spans)
+    if not h.any():
+        raise ChordError("cannot estimate the key of a chord progression with no chords")
+    key = key_of_histogram(h, profile=profile).key
+    return key.tonic, key.mode
 
 
 # -- transposition ---------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Melodies over chords, the lead-sheet part of the one generator (`generator.generate` on a `lead` model).
 
-With a progression (text or a file, `chords.read_progression`; looped or cut to `bars` bars), its key is the
+With a progression (text or a file, `progressions.read_progression`; looped or cut to `bars` bars), its key is the
 request's or estimated from the chords; the chords are moved into the model's C major / A minor frame and become
 the sampling guard's controls (`encodings.lead_guard`), and the melody drawn over them is moved back. Without one,
 the model proposes the chords as it goes, starting from the tonic chord of the key (default C major), for `bars`
@@ -19,11 +19,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from .chords import (Chord, ChordSpan, fit_to_bars, parse_progression, progression_key, progression_text,
-                     read_progression, spans_from_text, spans_to_text, transpose_spans)
+from .chords import Chord
+from .progressions import (ChordSpan, fit_to_bars, parse_progression, progression_text, read_progression,
+                           spans_from_text, spans_to_text, transpose_spans)
 from .errors import UserError
 from .evaluation.chord_fit import chance_share, chord_tone_share, share
-from .keys import MAJOR, Key, normalizing_shift, parse_key
+from .keys import MAJOR, Key, normalizing_shift, parse_key, progression_key
 from .piece import bar_quarters
 
 DEFAULT_BARS = 16

@@ -71,7 +71,7 @@ class Piece:
             raise ValueError(f"transposing by {semitones:+d} leaves the MIDI pitch range")
         meta = dict(self.meta)
         if "chords" in meta:  # a lead sheet's chord symbols move with the notes
-            from .chords import spans_from_text, spans_to_text, transpose_spans
+            from .progressions import spans_from_text, spans_to_text, transpose_spans
 
             meta["chords"] = spans_to_text(transpose_spans(spans_from_text(meta["chords"]), semitones))
         return replace(self, notes=notes, shift=self.shift + semitones, key=None, meta=meta)

@@ -119,7 +119,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
-    from ..evaluation.polyphonic import run_benchmark
+    from ..benchmark import run_benchmark
     from ..training_request import benchmark_settings
 
     model_cfg, cfg = benchmark_settings(_flags(args))

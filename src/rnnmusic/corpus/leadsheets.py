@@ -25,9 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from ..chords import QUALITIES, ChordError, ChordSpan, parse_chord, progression_key, recognize, spans_to_text
-from ..keys import Key
+from ..chords import QUALITIES, ChordError, parse_chord, recognize
+from ..keys import Key, progression_key
 from ..piece import DUR, PITCH, START, Piece, bar_quarters
+from ..progressions import ChordSpan, spans_to_text
 
 MELODY_NAMES = ("melody", "lead", "vocal", "voice", "solo")
 CHORD_PART_ID = "rnnmusic-chords"
@@ -178,7 +179,7 @@ def _melody_track(tracks: list, q_tracks: list) -> int:
 def lead_piece(score, source: str, *, exact: bool) -> tuple[Piece | None, str | None]:
     """The lead-sheet Piece of a symusic Score, or (None, reason). `exact`: the last track sounds chord
     symbols (`add_chord_part`); otherwise chords are estimated from the accompaniment."""
-    from ..chords import estimate_chords
+    from ..progressions import estimate_chords
 
     q = score.to("quarter")
     tracks = [i for i, t in enumerate(q.tracks) if not t.is_drum and t.note_num()]

@@ -35,8 +35,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..chords import ChordSpan, spans_from_text, spans_to_text
 from ..piece import PITCH, Piece
+from ..progressions import ChordSpan, spans_from_text, spans_to_text
 from .base import Encoding, grid_steps, snap
 from .lead_tokens import CHORD, REST, LeadState, chord_token, parse_lead_token
 from .notes import _fraction_str, pitch_name

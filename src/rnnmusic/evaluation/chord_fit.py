@@ -14,8 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..chords import ChordSpan, chord_at
 from ..piece import PITCH, START, bar_quarters
+from ..progressions import ChordSpan, chord_at
 
 EPS = 1.0 / 48
 

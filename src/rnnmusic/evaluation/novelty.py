@@ -51,11 +51,6 @@ def onset_events(piece: Piece) -> tuple[list[Event], np.ndarray]:
     return events, n[first, START].copy()
 
 
-def onset_tokens(piece: Piece) -> list[Event]:
-    """The piece's onset events (see `onset_events`)."""
-    return onset_events(piece)[0]
-
-
 def interval_tokens(events: Sequence[Event]) -> list[tuple]:
     """Transposition-free form of events: (chord shape above its lowest pitch, step of the lowest pitch from
     the previous event's lowest (None for the first event), interval)."""

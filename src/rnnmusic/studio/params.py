@@ -10,9 +10,9 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
+from ..accompaniment import ACCOMPANIMENTS
 from ..config import TEMPERATURE as DEFAULT_TEMPERATURE
 from ..errors import UserError
-from ..render.leadsheet import ACCOMPANIMENTS
 
 MAX_COUNT = 8
 TOKEN_LENGTH = (16, 3000)      # tokens per piece (ABC and event encodings)
@@ -199,8 +199,9 @@ def _parse_key(text: str) -> str:
 def _lead_request(req: GenerateRequest, form: Mapping[str, Any]) -> GenerateRequest:
     """A lead-sheet model's request: the chords are parsed here as text (never as a file name), so a bad
     symbol is refused before any work is queued, with the symbol and its bar named."""
-    from ..chords import ChordError, parse_progression
+    from ..chords import ChordError
     from ..piece import bar_quarters
+    from ..progressions import parse_progression
 
     req.chords = _text(form, "chords", MAX_CHORDS)
     req.bars = _number(form, "bars", int, BARS, None)
