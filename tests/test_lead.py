@@ -11,7 +11,7 @@ import pytest
 import symusic
 import torch
 
-from conftest import SHARED, run_cli
+from conftest import run_cli
 from rnnmusic.chords import Chord, ChordSpan, chord_at, parse_progression, spans_from_text
 from rnnmusic.config import ModelConfig
 from rnnmusic.corpus.scores import Limits, load_pieces
@@ -22,9 +22,7 @@ from rnnmusic.keys import normalize_key
 from rnnmusic.model import MusicRNN
 from rnnmusic.piece import Piece
 
-NOTTINGHAM = SHARED / "data" / "nottingham_abc" / "ABC_cleaned"
 LEAD_SHEETS = Path(music21.__file__).parent / "corpus" / "leadSheet"
-needs_nottingham = pytest.mark.skipif(not NOTTINGHAM.is_dir(), reason="../shared Nottingham tunes not present")
 
 
 def lead_pieces(sources, **kw):
@@ -32,9 +30,8 @@ def lead_pieces(sources, **kw):
 
 
 # -- reading lead sheets ------------------------------------------------------------------------------------------
-@needs_nottingham
-def test_abc_tunes_keep_their_chord_symbols_in_time_with_repeats_expanded():
-    corpus = lead_pieces([NOTTINGHAM / "reelsa-c.abc"], max_pieces=3)
+def test_abc_tunes_keep_their_chord_symbols_in_time_with_repeats_expanded(nottingham_abc):
+    corpus = lead_pieces([nottingham_abc / "reelsa-c.abc"], max_pieces=3)
     p = corpus.pieces[0]  # X:1 "Cuckoo's Nest" in D: |:"D"af "G"gf|"Em"e/2d/2c/2B/2 "A"Af|...:|
     spans = spans_from_text(p.meta["chords"])
     assert p.key == "D major" and p.time_signature == (4, 4)
@@ -47,9 +44,8 @@ def test_abc_tunes_keep_their_chord_symbols_in_time_with_repeats_expanded():
     assert all(chord_at(spans, float(t)) is not None for t in p.notes[:, 0])
 
 
-@needs_nottingham
-def test_nottingham_slash_chords_and_abc_flats_are_read_as_written():
-    corpus = lead_pieces([NOTTINGHAM / "reelsa-c.abc"], max_pieces=3)
+def test_nottingham_slash_chords_and_abc_flats_are_read_as_written(nottingham_abc):
+    corpus = lead_pieces([nottingham_abc / "reelsa-c.abc"], max_pieces=3)
     x3 = corpus.pieces[2]  # "G"gd "D/f+"Bd/2B/2: D over F# (music21 alone makes it augmented)
     names = [s.chord.name() for s in spans_from_text(x3.meta["chords"])[:4]]
     assert names == ["G", "D", "Em", "C"]
@@ -165,11 +161,9 @@ EPOCHS = "30"  # 12 left the chord fit too close to the margins on another CPU (
 
 
 @pytest.fixture(scope="module")
-def lead_run(tmp_path_factory):
-    if not NOTTINGHAM.is_dir():
-        pytest.skip("../shared Nottingham tunes not present")
+def lead_run(tmp_path_factory, nottingham_abc):
     out = tmp_path_factory.mktemp("lead") / "run"
-    corpus = [arg for f in TRAIN_FILES for arg in ("--corpus", str(NOTTINGHAM / f))]
+    corpus = [arg for f in TRAIN_FILES for arg in ("--corpus", str(nottingham_abc / f))]
     r = run_cli("train", "--encoding", "lead", *corpus,
                 "--epochs", EPOCHS, "--layers", "1", "--hidden", "192", "--embed", "64", "--lr", "3e-3",
                 "--out", str(out), "--sample-every", EPOCHS, "--sample-count", "1", timeout=900)
