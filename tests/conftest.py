@@ -16,11 +16,23 @@ from pathlib import Path
 import music21
 import numpy as np
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
-# RNNMUSIC_NO_SHARED=1: behave as on a fresh clone without ../shared (SHARED points at a folder that never exists).
-SHARED = REPO / "tests" / "no-shared-folder" if os.environ.get("RNNMUSIC_NO_SHARED") else REPO.parent / "shared"
+
+
+def shared_root(env=os.environ) -> Path:
+    """../shared, or with RNNMUSIC_NO_SHARED=1 (as on a fresh clone without it) a folder that never exists."""
+    return REPO / "tests" / "no-shared-folder" if env.get("RNNMUSIC_NO_SHARED") else REPO.parent / "shared"
+
+
+SHARED = shared_root()
+
+# One intra-op thread for in-process torch: the tests' models are tiny, and on a shared 2-core machine more threads
+# only contend. The same setting the first deterministic training left for every later test before (the trainer
+# sets it process-wide), now independent of which tests run and in what order. CLI subprocesses choose their own.
+torch.set_num_threads(1)
 
 
 ONEILLS = Path(music21.__file__).parent / "corpus" / "oneills1850" / "0001-0050.abc"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 from collections import deque
+from functools import cache
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -65,7 +66,9 @@ def _edges(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
     return edges
 
 
+@cache
 def import_graph() -> dict[str, set[str]]:
+    """Module -> the rnnmusic modules it imports (read once per test session; do not modify)."""
     modules = _module_files()
     return {name: _edges(name, path, modules) for name, path in modules.items()}
 

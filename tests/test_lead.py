@@ -177,6 +177,7 @@ def _generate(run: Path, out: Path, *args: str) -> dict:
     return json.loads((out / "report.json").read_text()) | {"stdout": r.stdout}
 
 
+@pytest.mark.slow
 def test_generate_over_a_progression_writes_melody_and_accompaniment(lead_run, tmp_path):
     report = _generate(lead_run, tmp_path, "--chords", "Dm7 G7 | Cmaj7 | A7 | Dm7 G7", "--bars", "8",
                        "--tempo", "160", "--swing", "0.6", "--count", "2")
@@ -202,6 +203,7 @@ def test_generate_over_a_progression_writes_melody_and_accompaniment(lead_run, t
     assert "strong beats" in md and "- piece-001 (C major): Dm7 G7 | Cmaj7 | A7 | Dm7 G7 | Dm7 G7 | Cmaj7 | A7 | Dm7 G7" in md
 
 
+@pytest.mark.slow
 def test_the_chords_change_the_melody_and_it_fits_them(lead_run, tmp_path):
     """Same seed, a major and a minor progression (16 bars, 8 melodies each): different melodies, each fitting
     its own chords on strong beats well above chance, above the other progression's melodies, and above the
@@ -235,6 +237,7 @@ def test_the_chords_change_the_melody_and_it_fits_them(lead_run, tmp_path):
         assert s["with_chords"] > s["withheld"] + 0.05, (progression, s)
 
 
+@pytest.mark.slow
 def test_without_chords_the_model_proposes_them(lead_run, tmp_path):
     report = _generate(lead_run, tmp_path, "--bars", "8", "--key", "G", "--count", "2",
                        "--accompaniment", "block", "--formats", "mid,musicxml")
@@ -249,6 +252,7 @@ def test_without_chords_the_model_proposes_them(lead_run, tmp_path):
         assert len([t for t in symusic.Score(piece["files"]["mid"]).tracks if t.note_num()]) == 2
 
 
+@pytest.mark.slow
 def test_bad_chord_symbols_give_one_line_naming_them(lead_run, tmp_path):
     r = run_cli("generate", str(lead_run), "--chords", "Dm7 G7 | Hx7", "--out", str(tmp_path))
     assert r.returncode != 0 and "Traceback" not in r.stderr

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import ast
 import json
-import os
-import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import FIXTURES, REPO, build_polyphonic, unpack_nottingham
+from conftest import FIXTURES, REPO, build_polyphonic, shared_root, unpack_nottingham
 
 TESTS = REPO / "tests"
 PRESENCE_CHECKS = {"is_dir", "exists", "is_file"}  # a skip condition calling these asks whether data is present
@@ -73,11 +70,9 @@ def test_the_checker_sees_a_skip_on_shared(tmp_path):
 
 
 def test_no_shared_env_var_hides_the_shared_folder():
-    code = "import conftest; print(conftest.SHARED.is_dir(), conftest.SHARED.name)"
-    env = dict(os.environ, RNNMUSIC_NO_SHARED="1")
-    r = subprocess.run([sys.executable, "-c", code], cwd=TESTS, env=env, capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert r.stdout.split() == ["False", "no-shared-folder"]
+    hidden = shared_root({"RNNMUSIC_NO_SHARED": "1"})
+    assert not hidden.exists() and hidden.name == "no-shared-folder"
+    assert shared_root({}) == REPO.parent / "shared"
 
 
 def test_fixtures_stay_small():

@@ -13,7 +13,8 @@ from rnnmusic.evaluation.polyphonic import (
 from rnnmusic.model import MusicRNN
 
 
-@pytest.mark.parametrize("name", list(DATASETS))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in ("nottingham", "musedata")
+                                  else n for n in DATASETS])
 def test_note_unigram_reproduces_table_1(name, polyphonic_data):
     d = load_polyphonic(name, polyphonic_data(name))
     assert round(bernoulli_nll(note_unigram(d.train), d.test), 2) == PAPER_NOTE_UNIGRAM[name]

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 CHECK = r"""
-import importlib, inspect, json, pkgutil, sys
+import importlib, inspect, json, pkgutil
 import rnnmusic
 
 def problems():
@@ -27,51 +27,45 @@ def problems():
             out.append(f"{name}: is a {type(obj).__name__}, not a function or class")
     return out
 
-report = {"fresh": problems(), "import_errors": []}
-if sys.argv[1] == "all":
-    for info in pkgutil.walk_packages(rnnmusic.__path__, "rnnmusic."):
-        if info.name.rsplit(".", 1)[-1] == "__main__":
-            continue
-        try:
-            importlib.import_module(info.name)
-        except Exception as e:
-            report["import_errors"].append(f"{info.name}: {type(e).__name__}: {e}")
-    report["after_all"] = problems()
-    wanted = {}
+report = {"fresh": problems(), "import_errors": []}  # first, right after `import rnnmusic`
+for info in pkgutil.walk_packages(rnnmusic.__path__, "rnnmusic."):
+    if info.name.rsplit(".", 1)[-1] == "__main__":
+        continue
     try:
-        from rnnmusic import evaluate, generate, load_model, resume, sample, train
-        wanted = dict(train=train, generate=generate, evaluate=evaluate, sample=sample, load_model=load_model,
-                      resume=resume)
-        report["named"] = [f"{k}: is a {type(v).__name__}" for k, v in wanted.items() if not inspect.isfunction(v)]
-    except ImportError as e:
-        report["named"] = [f"from rnnmusic import ...: {e}"]
+        importlib.import_module(info.name)
+    except Exception as e:
+        report["import_errors"].append(f"{info.name}: {type(e).__name__}: {e}")
+report["after_all"] = problems()
+try:
+    from rnnmusic import evaluate, generate, load_model, resume, sample, train
+    wanted = dict(train=train, generate=generate, evaluate=evaluate, sample=sample, load_model=load_model,
+                  resume=resume)
+    report["named"] = [f"{k}: is a {type(v).__name__}" for k, v in wanted.items() if not inspect.isfunction(v)]
+except ImportError as e:
+    report["named"] = [f"from rnnmusic import ...: {e}"]
 print(json.dumps(report))
 """
 
 
-def _run(mode: str) -> dict:
-    r = subprocess.run([sys.executable, "-c", CHECK, mode], capture_output=True, text=True, timeout=300)
+@pytest.fixture(scope="module")
+def findings() -> dict:
+    """The checks' findings, from one fresh interpreter: right after `import rnnmusic`, then after every import."""
+    r = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-@pytest.fixture(scope="module")
-def after_all() -> dict:
-    return _run("all")
+def test_all_names_are_functions_or_classes_after_import_rnnmusic(findings):
+    assert not findings["fresh"], "\n".join(findings["fresh"])
 
 
-def test_all_names_are_functions_or_classes_after_import_rnnmusic():
-    report = _run("fresh")
-    assert not report["fresh"], "\n".join(report["fresh"])
+def test_every_submodule_imports(findings):
+    assert not findings["import_errors"], "\n".join(findings["import_errors"])
 
 
-def test_every_submodule_imports(after_all):
-    assert not after_all["import_errors"], "\n".join(after_all["import_errors"])
+def test_all_names_are_still_functions_or_classes_after_importing_every_submodule(findings):
+    assert not findings["after_all"], "\n".join(findings["after_all"])
 
 
-def test_all_names_are_still_functions_or_classes_after_importing_every_submodule(after_all):
-    assert not after_all["after_all"], "\n".join(after_all["after_all"])
-
-
-def test_the_entry_points_are_functions(after_all):
-    assert not after_all["named"], "\n".join(after_all["named"])
+def test_the_entry_points_are_functions(findings):
+    assert not findings["named"], "\n".join(findings["named"])
