@@ -148,10 +148,18 @@ def import_cycles(graph: dict[str, set[str]]) -> list[str]:
     return lines
 
 
-def test_the_graph_reader_sees_every_kind_of_import():
+def test_the_graph_reader_sees_every_kind_of_import(tmp_path):
     graph = import_graph()
     assert "rnnmusic" in graph and "rnnmusic.corpus" in graph and "rnnmusic.corpus.abc" in graph
     assert "rnnmusic.config" in graph["rnnmusic.trainer"]  # plain relative imports are edges
+    src = tmp_path / "mod.py"
+    src.write_text("from typing import TYPE_CHECKING\nfrom . import sub, CONSTANT\nfrom ..corpus import load_abc\n"
+                   "if TYPE_CHECKING:\n    from ..model import MusicRNN\n"
+                   "def f():\n    import rnnmusic.render.abc\n    from rnnmusic.keys import parse_key\n")
+    modules = dict.fromkeys(["rnnmusic", "rnnmusic.pkg", "rnnmusic.pkg.mod", "rnnmusic.pkg.sub", "rnnmusic.corpus",
+                             "rnnmusic.model", "rnnmusic.render", "rnnmusic.render.abc", "rnnmusic.keys"], src)
+    assert _edges("rnnmusic.pkg.mod", src, modules) == {
+        "rnnmusic.pkg.sub", "rnnmusic.pkg", "rnnmusic.corpus", "rnnmusic.render.abc", "rnnmusic.keys"}
     fake = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"f"}, "f": {"e"}}
     assert import_cycles(fake) == ["a -> b -> c -> a", "e -> f -> e"]
 
