@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # chromium + chromium-driver: the studio's browser tests.
 APT_PACKAGES := abcmidi fluidsynth fluid-soundfont-gm libcairo2 chromium chromium-driver
 
-.PHONY: setup demo test bench clean system-deps
+.PHONY: setup demo test test-fast lint bench clean system-deps
 
 setup: $(VENV)/.installed
 
@@ -35,14 +35,22 @@ $(VENV)/.installed: pyproject.toml
 	@$(MAKE) --no-print-directory system-deps
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check torch==2.13.0
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]' ruff
 	touch $@
 
 demo: setup
 	$(PY) -m rnnmusic.demo
 
+# `make test`: every test (about 10 minutes on 2 cores). `make test-fast`: lint, then the tests not marked slow
+# (under 90 s on 2 cores; `@pytest.mark.slow` marks any test over about 5 s).
 test: setup
 	$(PY) -m pytest -q
+
+test-fast: setup lint
+	$(PY) -m pytest -q -m "not slow"
+
+lint: setup
+	$(PY) -m ruff check src tests bench
 
 # `make bench BENCH_ARGS=--quick`: a few-minute smoke run writing bench/<question>/results/*-quick.* instead.
 # Each question is a folder bench/<question>/ with its README, script and results (bench/README.md lists them).

@@ -1,5 +1,6 @@
 """Bar-aware sampling for abc-tokens: never blocks real music, always blocks an over-long bar."""
 import numpy as np
+import pytest
 
 from rnnmusic.corpus import load_abc
 from rnnmusic.encodings import get_encoding
@@ -23,6 +24,7 @@ def first_blocked(enc, text):
     return None
 
 
+@pytest.mark.slow
 def test_valid_real_tunes_are_never_blocked():
     tunes, enc = _fitted()
     checked = 0

@@ -34,6 +34,7 @@ def bad_corpus(tmp_path):
     return d
 
 
+@pytest.mark.slow
 def test_corpus_list_names_builtins(cli):
     r = cli("corpus", "list")
     assert r.returncode == 0
@@ -41,6 +42,7 @@ def test_corpus_list_names_builtins(cli):
         assert name in r.stdout
 
 
+@pytest.mark.slow
 def test_corpus_show_reports_counts_meters_keys(cli):
     r = cli("corpus", "show", "oneills")
     assert r.returncode == 0, r.stderr
@@ -48,17 +50,20 @@ def test_corpus_show_reports_counts_meters_keys(cli):
     assert "meters:" in r.stdout and "keys:" in r.stdout and "6/8" in r.stdout
 
 
+@pytest.mark.slow
 def test_missing_path(cli, tmp_path):
     r = cli("corpus", "show", str(tmp_path / "nope.abc"))
     assert_one_line_error(r, "nope.abc")
 
 
+@pytest.mark.slow
 def test_empty_directory(cli, tmp_path):
     (tmp_path / "empty").mkdir()
     r = cli("corpus", "show", str(tmp_path / "empty"))
     assert_one_line_error(r, "empty")
 
 
+@pytest.mark.slow
 def test_only_bad_files_is_an_error_naming_them(cli, bad_corpus, tmp_path):
     r = cli("train", "--corpus", str(bad_corpus), "--out", str(tmp_path / "run"), "--epochs", "1")
     assert r.returncode != 0 and "Traceback" not in r.stderr
@@ -67,6 +72,7 @@ def test_only_bad_files_is_an_error_naming_them(cli, bad_corpus, tmp_path):
     assert not (tmp_path / "run" / "config.json").exists()
 
 
+@pytest.mark.slow
 def test_bad_files_are_skipped_and_good_ones_train(cli, bad_corpus, tmp_path):
     for i in range(12):
         (bad_corpus / f"good{i}.abc").write_text(GOOD_TUNE.replace("X:1", f"X:{i}").replace("G3 G2", "ABcdefg"[i % 7] + "3 " + "ABcdefg"[i // 7] + "2"))
@@ -96,10 +102,12 @@ def test_bad_files_are_skipped_and_good_ones_train(cli, bad_corpus, tmp_path):
     assert_one_line_error(r, "best.safetensors")
 
 
+@pytest.mark.slow
 def test_generate_from_missing_run(cli, tmp_path):
     assert_one_line_error(cli("generate", str(tmp_path / "norun")), "norun")
 
 
+@pytest.mark.slow
 def test_bad_flag_values(cli, tmp_path):
     r = cli("train", "--corpus", "oneills", "--out", str(tmp_path / "r"), "--epochs", "0")
     assert_one_line_error(r, "epochs")

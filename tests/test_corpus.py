@@ -27,7 +27,6 @@ from rnnmusic.corpus.builtin import music21_corpus_dir
 from rnnmusic.errors import UserError
 
 M21 = Path(music21_corpus_dir())
-NOTTINGHAM = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nottingham_abc" / "ABC_cleaned"
 GOOD_TUNE = "X:1\nT:Good\nM:6/8\nL:1/8\nK:G\nGAB cde|d3 B3:|\n"
 
 
@@ -331,14 +330,13 @@ def test_no_sources_and_bad_max_tunes():
         load_abc(["miscfolk"], max_tunes=0)
 
 
-@pytest.mark.skipif(not NOTTINGHAM.is_dir(), reason=f"{NOTTINGHAM} not present")
-def test_nottingham_abc_cleaned_loads_with_chords():
-    corpus = load_abc([str(NOTTINGHAM)])
+def test_nottingham_abc_cleaned_loads_with_chords(nottingham_abc):
+    corpus = load_abc([str(nottingham_abc)])
     assert corpus.report.files_read == 14 and len(corpus.tunes) > 1000
     with_chords = sum('"' in t.text for t in corpus.tunes)
     assert with_chords > 1000
     assert corpus.stats()["meters"]["4/4"] > 300
-    plain = load_abc([str(NOTTINGHAM)], keep_chords=False)
+    plain = load_abc([str(nottingham_abc)], keep_chords=False)
     assert not any('"' in t.text for t in plain.tunes)
 
 

@@ -35,6 +35,7 @@ def losses(run):
     return [(int(r["step"]), float(r["train_loss"]), float(r["valid_loss"])) for r in rows]
 
 
+@pytest.mark.slow
 def test_two_processes_match_one(tmp_path, cli):
     one, two = tmp_path / "one", tmp_path / "two"
     train(one, TrainConfig(**TINY_TRAIN), ModelConfig(**MODEL), progress_bar=False)
@@ -65,6 +66,7 @@ def test_two_processes_match_one(tmp_path, cli):
     assert mid["hidden.h"].shape[1] == 8  # the gathered state of the whole global batch
 
 
+@pytest.mark.slow
 def test_ctrl_c_checkpoints_every_rank_then_stops(tmp_path):
     """Ctrl-C reaches the launcher (torchrun puts each worker in its own session) and is passed on once: the
     workers finish the step, write one checkpoint together and stop; nothing is left running."""
@@ -89,6 +91,7 @@ def test_ctrl_c_checkpoints_every_rank_then_stops(tmp_path):
     assert progress["step"] >= 101 and progress["done"] is None  # (the epoch-end checkpoint, or a later one)
 
 
+@pytest.mark.slow
 def test_batch_not_divisible_is_one_line(tmp_path, cli):
     r = cli("train", "--out", str(tmp_path / "run"), "--nproc", "3", *FLAGS, env=ENV, timeout=60)
     assert r.returncode == 2
@@ -97,6 +100,7 @@ def test_batch_not_divisible_is_one_line(tmp_path, cli):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_user_error_in_workers_is_one_line(tmp_path, cli):
     r = cli("train", "--out", str(tmp_path / "run"), "--nproc", "2", "--normalize-key", *FLAGS, env=ENV, timeout=120)
     assert r.returncode == 2, r.stderr
@@ -134,6 +138,7 @@ def test_backend_and_sharding_chosen_at_run_time(monkeypatch):
     assert distributed.env_world() is None and distributed.setup() is None and distributed.is_main()
 
 
+@pytest.mark.slow
 def test_a_worker_leaves_without_teardown_keeping_its_output_and_exit_code(tmp_path):
     """A torchrun worker ends with os._exit (distributed.leave): the interpreter's teardown sometimes
     aborted finished DDP runs (a gloo thread destroyed unjoined). What it printed must still arrive (stdout

@@ -16,14 +16,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from rnnmusic.corpus import clean_tune
 from rnnmusic.encodings import encoding_from_dict, get_encoding
 from rnnmusic.encodings.abc_tokens import normalise
 from rnnmusic.encodings.base import BOS, EOS, SPECIALS, UNK
 
-try:  # the corpus module is written in parallel: prefer it when it is there
-    from rnnmusic.corpus import clean_tune as _corpus_clean_tune
-except Exception:  # pragma: no cover - depends on the state of the tree
-    _corpus_clean_tune = None
 
 CORPUS = os.path.join(os.path.dirname(music21.__file__), "corpus")
 NAMES = ["abc-char", "abc-tokens"]
@@ -77,10 +74,8 @@ def _own_clean(raw: str) -> str | None:
 
 
 def _clean(raw: str) -> str | None:
-    if _corpus_clean_tune is not None:
-        text, _reason, _counts = _corpus_clean_tune(raw)
-        return text
-    return _own_clean(raw)
+    text, _reason, _counts = clean_tune(raw)
+    return text
 
 
 def _load(folder: str) -> list[str]:

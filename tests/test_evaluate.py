@@ -37,6 +37,7 @@ def folders(tmp_path):
     return ref, gen
 
 
+@pytest.mark.slow
 def test_evaluate_command_report(cli, folders):
     ref, gen = folders
     r = cli("evaluate", str(gen), "--reference", str(ref), "--max-copy-bars", "4", timeout=300)
@@ -70,6 +71,7 @@ def test_evaluate_command_report(cli, folders):
     assert "copied" in r.stdout and "evaluation.md" in r.stdout
 
 
+@pytest.mark.slow
 def test_evaluate_errors_are_one_line(cli, tmp_path):
     r = cli("evaluate", str(tmp_path / "nothing-here"))
     assert r.returncode == 2 and "Traceback" not in r.stderr and "nothing-here" in r.stderr

@@ -104,6 +104,7 @@ def _loads(path: Path) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_and_mid_write_then_resume_matches(reference_weights, tmp_path):
     """Six SIGKILLs, three of them while a checkpoint's temp file is half-written (the write is slowed by the
     test hook RNNMUSIC_TEST_SLOW_WRITE), three after seeded random delays; after each, every file in the run
@@ -166,6 +167,7 @@ def test_sigkill_at_random_moments_and_mid_write_then_resume_matches(reference_w
     assert_same_weights(final_weights(out), reference_weights)
 
 
+@pytest.mark.slow
 def test_checkpoint_without_training_state_is_one_line(reference_run, tmp_path):
     """A file that verifies (right format, right checksum) but holds no optimizer or progress: one line, no
     traceback, naming the file."""
@@ -186,6 +188,7 @@ def test_checkpoint_without_training_state_is_one_line(reference_run, tmp_path):
 
 
 # == corrupted and truncated checkpoints =========================================================================
+@pytest.mark.slow
 def test_truncated_and_corrupted_checkpoints_fall_back_with_warnings(reference_weights, tmp_path):
     """The newest checkpoint truncated, the one before it with one flipped byte: `train --resume` warns about
     each by name, resumes from the last good one, and still ends with the uninterrupted run's weights."""
@@ -234,6 +237,7 @@ def small_disk(tmp_path):
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
 
+@pytest.mark.slow
 def test_disk_full_while_training_is_one_line_and_keeps_earlier_checkpoints(small_disk):
     disk = small_disk("1600k")
     out = disk / "run"
@@ -249,6 +253,7 @@ def test_disk_full_while_training_is_one_line_and_keeps_earlier_checkpoints(smal
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")], "no half-written file remains"
 
 
+@pytest.mark.slow
 def test_read_only_run_directory_is_one_line_and_keeps_checkpoints(small_disk):
     disk = small_disk("16m")
     out = disk / "run"
@@ -277,6 +282,7 @@ class _Payload:
         return (exec, (f"open({self.marker!r}, 'w').write('pwned')",))
 
 
+@pytest.mark.slow
 def test_generate_refuses_a_pickle_named_best_safetensors(reference_run, tmp_path):
     run = tmp_path / "evil"
     run.mkdir()
@@ -426,6 +432,7 @@ class _FifoWatch:
         self._thread.join()
 
 
+@pytest.mark.slow
 def test_hostile_corpus_rejects_each_bad_file_with_its_reason_under_a_memory_limit(tmp_path):
     secret = b"TOP-SECRET-7f3a9c"
     watch = _FifoWatch(tmp_path / "secret.txt", secret)

@@ -43,6 +43,7 @@ def chorales():
     return out
 
 
+@pytest.mark.slow
 def test_agrees_with_music21_analyze_key(chorales):
     usable = [c for c in chorales if c["piece"] is not None]
     assert len(usable) >= 60
@@ -60,6 +61,7 @@ def test_agrees_with_music21_analyze_key(chorales):
     assert pct >= 90
 
 
+@pytest.mark.slow
 def test_same_numbers_as_music21_on_the_same_notes(chorales):
     """Fed the notes music21 analyses, estimate_key gives music21's key, correlation and runner-ups."""
     for c in chorales:
@@ -115,6 +117,7 @@ def test_normalizing_shift_all_keys():
     assert normalizing_shift("F#") == -6 and normalizing_shift("Eb minor") == -6 and normalizing_shift("Em") == 5
 
 
+@pytest.mark.slow
 def test_normalize_key_on_chorales(chorales):
     for c in [c for c in chorales if c["piece"] is not None][:25]:
         piece = c["piece"]
@@ -143,6 +146,7 @@ def test_normalize_key_uses_other_octave_or_refuses():
     assert transpose_to(piece(1, 50, "D major"), "C").shift == 10
 
 
+@pytest.mark.slow
 def test_augment_deterministic_in_range_and_nonzero(chorales):
     pieces = [c["piece"] for c in chorales if c["piece"] is not None][:10]
     pieces.append(Piece(np.array([(0, 1, 21, 80), (1, 1, 108, 80)])))  # spans the whole piano: no valid shift
@@ -164,6 +168,7 @@ def test_augment_deterministic_in_range_and_nonzero(chorales):
     assert augment(pieces, 0, seed=1) == [] and augment(pieces, 3, seed=1, copies=0) == []
 
 
+@pytest.mark.slow
 def test_transpose_to(chorales):
     usable = [c["piece"] for c in chorales if c["piece"] is not None]
     minor = next(p for p in usable if estimate_key(p).key.mode == MINOR)

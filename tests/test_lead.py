@@ -11,7 +11,7 @@ import pytest
 import symusic
 import torch
 
-from conftest import SHARED, run_cli
+from conftest import run_cli
 from rnnmusic.chords import Chord
 from rnnmusic.config import ModelConfig
 from rnnmusic.corpus.scores import Limits, load_pieces
@@ -23,9 +23,7 @@ from rnnmusic.model import MusicRNN
 from rnnmusic.piece import Piece
 from rnnmusic.progressions import ChordSpan, chord_at, parse_progression, spans_from_text
 
-NOTTINGHAM = SHARED / "data" / "nottingham_abc" / "ABC_cleaned"
 LEAD_SHEETS = Path(music21.__file__).parent / "corpus" / "leadSheet"
-needs_nottingham = pytest.mark.skipif(not NOTTINGHAM.is_dir(), reason="../shared Nottingham tunes not present")
 
 
 def lead_pieces(sources, **kw):
@@ -33,9 +31,8 @@ def lead_pieces(sources, **kw):
 
 
 # -- reading lead sheets ------------------------------------------------------------------------------------------
-@needs_nottingham
-def test_abc_tunes_keep_their_chord_symbols_in_time_with_repeats_expanded():
-    corpus = lead_pieces([NOTTINGHAM / "reelsa-c.abc"], max_pieces=3)
+def test_abc_tunes_keep_their_chord_symbols_in_time_with_repeats_expanded(nottingham_abc):
+    corpus = lead_pieces([nottingham_abc / "reelsa-c.abc"], max_pieces=3)
     p = corpus.pieces[0]  # X:1 "Cuckoo's Nest" in D: |:"D"af "G"gf|"Em"e/2d/2c/2B/2 "A"Af|...:|
     spans = spans_from_text(p.meta["chords"])
     assert p.key == "D major" and p.time_signature == (4, 4)
@@ -48,9 +45,8 @@ def test_abc_tunes_keep_their_chord_symbols_in_time_with_repeats_expanded():
     assert all(chord_at(spans, float(t)) is not None for t in p.notes[:, 0])
 
 
-@needs_nottingham
-def test_nottingham_slash_chords_and_abc_flats_are_read_as_written():
-    corpus = lead_pieces([NOTTINGHAM / "reelsa-c.abc"], max_pieces=3)
+def test_nottingham_slash_chords_and_abc_flats_are_read_as_written(nottingham_abc):
+    corpus = lead_pieces([nottingham_abc / "reelsa-c.abc"], max_pieces=3)
     x3 = corpus.pieces[2]  # "G"gd "D/f+"Bd/2B/2: D over F# (music21 alone makes it augmented)
     names = [s.chord.name() for s in spans_from_text(x3.meta["chords"])[:4]]
     assert names == ["G", "D", "Em", "C"]
@@ -166,11 +162,9 @@ EPOCHS = "30"  # 12 left the chord fit too close to the margins on another CPU (
 
 
 @pytest.fixture(scope="module")
-def lead_run(tmp_path_factory):
-    if not NOTTINGHAM.is_dir():
-        pytest.skip("../shared Nottingham tunes not present")
+def lead_run(tmp_path_factory, nottingham_abc):
     out = tmp_path_factory.mktemp("lead") / "run"
-    corpus = [arg for f in TRAIN_FILES for arg in ("--corpus", str(NOTTINGHAM / f))]
+    corpus = [arg for f in TRAIN_FILES for arg in ("--corpus", str(nottingham_abc / f))]
     r = run_cli("train", "--encoding", "lead", *corpus,
                 "--epochs", EPOCHS, "--layers", "1", "--hidden", "192", "--embed", "64", "--lr", "3e-3",
                 "--out", str(out), "--sample-every", EPOCHS, "--sample-count", "1", timeout=900)
@@ -184,6 +178,7 @@ def _generate(run: Path, out: Path, *args: str) -> dict:
     return json.loads((out / "report.json").read_text()) | {"stdout": r.stdout}
 
 
+@pytest.mark.slow
 def test_generate_over_a_progression_writes_melody_and_accompaniment(lead_run, tmp_path):
     report = _generate(lead_run, tmp_path, "--chords", "Dm7 G7 | Cmaj7 | A7 | Dm7 G7", "--bars", "8",
                        "--tempo", "160", "--swing", "0.6", "--count", "2")
@@ -209,6 +204,7 @@ def test_generate_over_a_progression_writes_melody_and_accompaniment(lead_run, t
     assert "strong beats" in md and "- piece-001 (C major): Dm7 G7 | Cmaj7 | A7 | Dm7 G7 | Dm7 G7 | Cmaj7 | A7 | Dm7 G7" in md
 
 
+@pytest.mark.slow
 def test_the_chords_change_the_melody_and_it_fits_them(lead_run, tmp_path):
     """Same seed, a major and a minor progression (16 bars, 8 melodies each): different melodies, each fitting
     its own chords on strong beats well above chance, above the other progression's melodies, and above the
@@ -242,6 +238,7 @@ def test_the_chords_change_the_melody_and_it_fits_them(lead_run, tmp_path):
         assert s["with_chords"] > s["withheld"] + 0.05, (progression, s)
 
 
+@pytest.mark.slow
 def test_without_chords_the_model_proposes_them(lead_run, tmp_path):
     report = _generate(lead_run, tmp_path, "--bars", "8", "--key", "G", "--count", "2",
                        "--accompaniment", "block", "--formats", "mid,musicxml")
@@ -256,6 +253,7 @@ def test_without_chords_the_model_proposes_them(lead_run, tmp_path):
         assert len([t for t in symusic.Score(piece["files"]["mid"]).tracks if t.note_num()]) == 2
 
 
+@pytest.mark.slow
 def test_bad_chord_symbols_give_one_line_naming_them(lead_run, tmp_path):
     r = run_cli("generate", str(lead_run), "--chords", "Dm7 G7 | Hx7", "--out", str(tmp_path))
     assert r.returncode != 0 and "Traceback" not in r.stderr

@@ -8,6 +8,8 @@ import symusic
 
 from rnnmusic.piece import piece_from_music21, read_midi_piece
 
+pytestmark = pytest.mark.slow  # the whole file trains models or runs the CLI at length
+
 SMALL = ["--epochs", "2", "--hidden", "32", "--embed", "16", "--layers", "1", "--batch-size", "4",
          "--seq-len", "64", "--sample-every", "2", "--sample-count", "1", "--threads", "1"]
 

@@ -5,30 +5,25 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import SHARED
 from rnnmusic.config import ModelConfig
 from rnnmusic.errors import UserError
 from rnnmusic.evaluation.polyphonic import PAPER_NOTE_UNIGRAM, bernoulli_nll, frame_accuracy, model_nll, note_unigram
 from rnnmusic.model import MusicRNN
 from rnnmusic.polyphonic_data import DATASETS, KEYS, load_polyphonic
 
-DATA = SHARED / "data" / "polyphonic_boulanger2012"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"{DATA} not present")
 
-
-@needs_data
-@pytest.mark.parametrize("name", list(DATASETS))
-def test_note_unigram_reproduces_table_1(name):
-    d = load_polyphonic(name, DATA)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in ("nottingham", "musedata")
+                                  else n for n in DATASETS])
+def test_note_unigram_reproduces_table_1(name, polyphonic_data):
+    d = load_polyphonic(name, polyphonic_data(name))
     assert round(bernoulli_nll(note_unigram(d.train), d.test), 2) == PAPER_NOTE_UNIGRAM[name]
 
 
-@needs_data
 @pytest.mark.parametrize("head", ["sigmoid", "nade", "mse"])
-def test_model_metric_scores_every_frame_once(head):
+def test_model_metric_scores_every_frame_once(head, polyphonic_data):
     """A network whose output ignores its input and says "the 1-gram probabilities" must score exactly the
     1-gram NLL: every frame counted once (the first one too), padding never."""
-    d = load_polyphonic("jsb", DATA)
+    d = load_polyphonic("jsb", polyphonic_data("jsb"))
     p = note_unigram(d.train)
     torch.manual_seed(0)
     model = MusicRNN(ModelConfig(kind="frames", vocab_size=KEYS, head=head, hidden=8, embed=8, layers=1,
@@ -93,13 +88,14 @@ def test_frame_accuracy_and_bad_input(tmp_path):
         load_polyphonic("jsb", tmp_path)
 
 
-@needs_data
 @pytest.mark.slow
-def test_benchmark_command_trains_scores_and_resumes(cli, tmp_path):
+def test_benchmark_command_trains_scores_and_resumes(cli, tmp_path, polyphonic_data):
     import json
 
+    data = polyphonic_data("jsb")
+
     run = tmp_path / "jsb"
-    args = ("benchmark", "polyphonic", "--dataset", "jsb", "--data", str(DATA), "--out", str(run),
+    args = ("benchmark", "polyphonic", "--dataset", "jsb", "--data", str(data), "--out", str(run),
             "--hidden", "16", "--embed", "16", "--layers", "1", "--nade-hidden", "8", "--sample-every", "0",
             "--threads", "1")
     r = cli(*args, "--epochs", "1", timeout=300)
@@ -113,10 +109,10 @@ def test_benchmark_command_trains_scores_and_resumes(cli, tmp_path):
     r = cli("train", "--resume", str(run), "--epochs", "2", timeout=300)  # the run resumes like any other
     assert r.returncode == 0, r.stderr[-2000:]
     assert "epoch 2/2" in r.stderr
-    r = cli("benchmark", "polyphonic", "--dataset", "bach", "--data", str(DATA), "--out", str(tmp_path / "x"))
+    r = cli("benchmark", "polyphonic", "--dataset", "bach", "--data", str(data), "--out", str(tmp_path / "x"))
     assert r.returncode == 2 and "unknown polyphonic dataset" in r.stderr
     # a preset brings its model and optimiser (the founding roll-mse-1024, narrowed here); data stays the benchmark's
-    r = cli("benchmark", "polyphonic", "--dataset", "jsb", "--data", str(DATA), "--out", str(tmp_path / "mse"),
+    r = cli("benchmark", "polyphonic", "--dataset", "jsb", "--data", str(data), "--out", str(tmp_path / "mse"),
             "--preset", "roll-mse-1024", "--hidden", "16", "--epochs", "1", "--augment-keys", "2",
             "--sample-every", "0", "--threads", "1", timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]

@@ -39,6 +39,7 @@ def test_unknown_precision_is_refused():
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+@pytest.mark.slow
 def test_cli_asking_for_a_gpu_it_lacks_says_so_in_one_line(tmp_path, cli):
     r = cli("train", "--out", str(tmp_path / "run"), *TINY_FLAGS, "--device", "cuda")
     assert r.returncode == 2, r.stderr
@@ -89,6 +90,7 @@ def test_autocast_runs_the_core_in_16_bits_and_keeps_weights_and_state_in_fp32(t
 
 
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
+@pytest.mark.slow
 def test_16_bit_training_learns_resumes_exactly_and_its_model_generates(tmp_path, precision):
     over, model = dict(precision=precision, epochs=3), ModelConfig(**(TINY_MODEL | {"cell": CELL[precision]}))
     ref = tmp_path / "ref"

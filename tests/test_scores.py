@@ -158,6 +158,7 @@ def test_sources_that_name_nothing_are_user_errors(tmp_path):
 
 
 # -- music21 formats and built-in corpora ----------------------------------------------------------------------
+@pytest.mark.slow
 def test_bach_chorales_builtin(own_cache):
     assert {"bach-chorales", "beethoven", "mozart", "haydn", "joplin", "monteverdi", "palestrina"} <= set(CLASSICAL_CORPORA)
     bach = CLASSICAL_CORPORA["bach-chorales"]
@@ -179,6 +180,7 @@ def test_bach_chorales_builtin(own_cache):
     assert sum(stats["time_signatures"].values()) == 8
 
 
+@pytest.mark.slow
 def test_kern_file_and_track_selection_by_name():
     path = M21 / "bach" / "bwv277.krn"
     (whole,) = load_pieces([str(path)]).pieces

@@ -41,6 +41,7 @@ def _png_size(path):
     return struct.unpack(">II", data[16:24])
 
 
+@pytest.mark.slow
 def test_render_abc_tunebook_and_midi(cli, tmp_path):
     (tmp_path / "tunes.abc").write_text(TUNES)
     Piece([(i, 1.0, p, 80) for i, p in enumerate([60, 62, 64, 65, 67, 69, 71, 72])], key="F major",
@@ -70,6 +71,7 @@ def test_render_abc_tunebook_and_midi(cli, tmp_path):
         assert abs(samples).max() > 0.1  # not silent
 
 
+@pytest.mark.slow
 def test_render_without_fluidsynth_uses_the_builtin_synth(cli, tmp_path):
     (tmp_path / "tunes.abc").write_text(TUNES)
     r = cli("render", str(tmp_path / "tunes.abc"), "--to", "wav", "--out", str(tmp_path / "o"), "--sample-rate", "22050",
@@ -95,6 +97,7 @@ def test_sheet_failures_never_take_the_caller_down(tmp_path):
     assert measures == 1 and pages == [tmp_path / "one.svg"]
 
 
+@pytest.mark.slow
 def test_render_errors_are_one_line(cli, tmp_path):
     r = cli("render", str(tmp_path / "missing.abc"))
     assert r.returncode == 2 and "missing.abc: no such file" in r.stderr and "Traceback" not in r.stderr
@@ -112,6 +115,7 @@ def _pdf_pages(path):
     return len(re.findall(rb"/Type\s*/Page\b", data))
 
 
+@pytest.mark.slow
 def test_render_flac_sheet_png_pdf_and_roll(cli, tmp_path):
     (tmp_path / "scale.abc").write_text(TUNES.split("\n\n")[0] + "\n")  # 16 quarters at 120: 8 s
     Piece([(i, 1.0, p, 80) for i, p in enumerate([60, 62, 64, 65, 67, 69, 71, 72])], tempo=90,
@@ -168,6 +172,7 @@ def _two_tracks(path):
     return path
 
 
+@pytest.mark.slow
 def test_render_keeps_tracks_and_sets_programs(cli, tmp_path):
     _two_tracks(tmp_path / "two.mid")
     violin, bare = music21.stream.Part([music21.instrument.Violin()]), music21.stream.Part()

@@ -154,6 +154,7 @@ def test_lead_requests_are_checked_before_work_is_queued():
             generate_request({"chords": "C | G"}, piece_format=fmt, kind=kind)
 
 
+@pytest.mark.slow
 def test_catalog_summary(runs):
     found = {s.id: s for s in list_runs([runs])}
     abc, midi, lead = found["r0/tiny"], found["r0/chorales"], found["r0/lead"]
@@ -165,6 +166,7 @@ def test_catalog_summary(runs):
     assert midi.samples == ["samples/epoch-001/piece-001.mid", "samples/epoch-002/piece-001.mid"]
 
 
+@pytest.mark.slow
 def test_traversal_and_absurd_requests_refused(studio):
     url, _ = studio
     status, page = request(url, "GET", "/")
@@ -197,6 +199,7 @@ def test_traversal_and_absurd_requests_refused(studio):
     assert request(url, "GET", "/api/jobs/nope")[0] == 404
 
 
+@pytest.mark.slow
 def test_jobs_run_side_by_side_and_pages_stay_responsive(studio):
     url, out = studio
     jobs = [json.loads(request(url, "POST", "/api/generate", f"run=r0/chorales&count=2&length=120&seed={s}")[1])["job"]
@@ -213,6 +216,7 @@ def test_jobs_run_side_by_side_and_pages_stay_responsive(studio):
             assert set(item["metrics"]) >= {"pitch_range", "pitch_class_entropy"}
 
 
+@pytest.mark.slow
 def test_melody_over_chords_from_the_studio(studio):
     """A lead-sheet model generates over the chords typed in the form: melody, piano and bass in the MIDI,
     audio and sheet music; the page gets the chords back bar by bar, and a bad symbol is refused at once."""
@@ -237,6 +241,7 @@ def test_melody_over_chords_from_the_studio(studio):
     assert status == 400 and "lead-sheet models" in json.loads(text)["error"]
 
 
+@pytest.mark.slow
 def test_queue_is_bounded(runs, tmp_path):
     from rnnmusic.studio.jobs import Busy, JobQueue
     from rnnmusic.studio.params import generate_request
@@ -311,6 +316,7 @@ def _sheet_and_audio_ready(browser) -> None:
 
 
 @needs_chromium
+@pytest.mark.slow
 def test_generate_in_the_browser(studio, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -338,6 +344,7 @@ def test_generate_in_the_browser(studio, browser):
 
 
 @needs_chromium
+@pytest.mark.slow
 def test_melody_over_chords_in_the_browser(studio, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -358,6 +365,7 @@ def test_melody_over_chords_in_the_browser(studio, browser):
 
 
 @needs_chromium
+@pytest.mark.slow
 def test_training_monitor_in_the_browser(studio, browser, runs):
     from selenium.webdriver.common.by import By
 
@@ -383,6 +391,7 @@ def test_training_monitor_in_the_browser(studio, browser, runs):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.slow
 def test_studio_stops_on_ctrl_c_or_sigterm_even_when_started_with_sigint_ignored(tmp_path, sig):
     """A background job of a non-interactive shell starts with SIGINT ignored; the studio still stops on it,
     and its worker processes go with it."""

@@ -18,6 +18,8 @@ from rnnmusic.run import RunDir, load_model
 from rnnmusic.sampler import SampleConfig, sample
 from rnnmusic.trainer import resume, train
 
+pytestmark = pytest.mark.slow  # the whole file trains models or runs the CLI at length
+
 # A tiny deterministic setup shared by the resume tests (same flags on the CLI below).
 TINY_TRAIN = dict(corpus=["oneills"], max_tunes=120, encoding="abc-tokens", epochs=2, batch_size=8, seq_len=48,
                   sample_every=0, deterministic=True, seed=5, patience=0)
