@@ -76,7 +76,7 @@ def build_polyphonic(out: Path, names: list[str] | None = None) -> Path:
     each split holds the fixture's real pieces, then pieces whose frames make up the rest of the split's frame
     count with each pitch sounding in exactly as many frames as in the real split. Frame counts and per-pitch
     counts are all the Note 1-gram baseline reads, so it scores as on the real data; returns `out`."""
-    from rnnmusic.evaluation.polyphonic import DATASETS, KEYS
+    from rnnmusic.polyphonic_data import DATASETS, KEYS
 
     spec = json.loads((FIXTURES / "polyphonic.json").read_text())
     low = spec["low"]

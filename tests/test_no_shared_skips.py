@@ -95,7 +95,7 @@ def test_nottingham_fixture_is_the_whole_abc_cleaned_folder(tmp_path):
 
 
 def test_polyphonic_fixture_rebuilds_the_split_statistics(tmp_path):
-    from rnnmusic.evaluation.polyphonic import DATASETS, SPLITS, load_polyphonic
+    from rnnmusic.polyphonic_data import DATASETS, SPLITS, load_polyphonic
 
     spec = json.loads((FIXTURES / "polyphonic.json").read_text())
     assert set(spec["datasets"]) == set(DATASETS)

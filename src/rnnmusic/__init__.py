@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "ModelConfig": "config", "TrainConfig": "config",
     "Corpus": "corpus", "Tune": "corpus", "load_abc": "corpus", "load_pieces": "corpus",
-    "ENCODINGS": "encodings", "Encoding": "encodings", "get_encoding": "encodings",
+    "Encoding": "encodings", "get_encoding": "encodings",
     "CheckpointError": "errors", "UserError": "errors",
     "evaluate": "evaluation.compare", "Evaluation": "evaluation.compare",
     "GenerationRequest": "generation_request",
