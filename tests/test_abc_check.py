@@ -8,11 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rnnmusic.evaluation import TuneCheck, check_tune, checks_table
 from conftest import needs_abc2midi, oneills
+from rnnmusic.evaluation import TuneCheck, check_tune, checks_table
 from rnnmusic.render import MissingToolWarning
-
-
 
 
 def tune(body: str, meter: str = "6/8", *, title: str = "Test") -> str:
@@ -166,7 +164,8 @@ def test_checks_table_rows():
 _BAR_SHAPES = ["d2d", "def", "d3", "d>ed", "dd/d/d", "(3ded d", "z3"]  # each lasts 3 eighths
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(
     halves=st.lists(st.tuples(st.sampled_from(_BAR_SHAPES), st.sampled_from(_BAR_SHAPES)), min_size=3, max_size=8),
     data=st.data(),
@@ -178,7 +177,7 @@ def test_property_full_bars_valid_and_stretched_bar_named(halves, data, monkeypa
         c = check_tune(tune("|".join(bars) + "|]", title="Prop"))
     assert c.bars_total == len(bars) and c.bars_wrong == 0, c.bar_errors
     k = data.draw(st.integers(0, len(bars) - 1))
-    stretched = bars[:k] + [bars[k] + " e"] + bars[k + 1:]
+    stretched = bars[:k] + [bars[k] + " e"] + bars[k + 1 :]
     with pytest.warns(MissingToolWarning):
         c = check_tune(tune("|".join(stretched) + "|]", title="Prop"))
     assert c.bar_errors == [f"bar {k + 1}: 3.5 beats, meter 6/8 wants 3.0 (too long)"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import needs_abc2midi
 
+from conftest import needs_abc2midi
 from rnnmusic.corpus import split_tunebook
 from rnnmusic.evaluation.abc_check import REQUIRED_FIELDS, check_tune
 from rnnmusic.evaluation.abc_music21 import for_music21

@@ -11,7 +11,7 @@ def test_windows_cover_every_next_step_once_and_score_only_the_last():
     wb = WindowBatches(pieces, batch_size=4, window=3, seed=1)
     assert wb.skipped_pieces == 1 and wb.predictions_per_epoch == 7 + 2
     seen = []
-    for step, x, y, fresh in wb.batches(0):
+    for _step, x, y, fresh in wb.batches(0):
         assert fresh and x.shape[1] == 3
         assert (y[:, :-1] == IGNORE).all() and count_targets(y) == len(x)
         for row in range(len(x)):

@@ -1,13 +1,23 @@
 """Chord symbols: parsing, progressions, text form, recognition from notes and the key of a progression."""
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rnnmusic.chords import QUALITIES, QUALITY_NAMES, Chord, ChordError, parse_chord, recognize
 from rnnmusic.errors import UserError
 from rnnmusic.keys import progression_key
-from rnnmusic.progressions import (ChordSpan, chord_at, estimate_chords, fit_to_bars, parse_progression,
-                                   progression_text, read_progression, spans_from_text, spans_to_text)
+from rnnmusic.progressions import (
+    ChordSpan,
+    chord_at,
+    estimate_chords,
+    fit_to_bars,
+    parse_progression,
+    progression_text,
+    read_progression,
+    spans_from_text,
+    spans_to_text,
+)
 
 PARSE_TABLE = [
     # symbol, root, quality, bass

@@ -17,7 +17,7 @@ K:G
 def assert_one_line_error(r, *needles):
     assert r.returncode != 0
     assert "Traceback" not in r.stderr, r.stderr
-    err_lines = [l for l in r.stderr.splitlines() if "error" in l]
+    err_lines = [line for line in r.stderr.splitlines() if "error" in line]
     assert len(err_lines) == 1, r.stderr
     for n in needles:
         assert n in err_lines[0], (n, err_lines[0])
@@ -75,10 +75,33 @@ def test_only_bad_files_is_an_error_naming_them(cli, bad_corpus, tmp_path):
 @pytest.mark.slow
 def test_bad_files_are_skipped_and_good_ones_train(cli, bad_corpus, tmp_path):
     for i in range(12):
-        (bad_corpus / f"good{i}.abc").write_text(GOOD_TUNE.replace("X:1", f"X:{i}").replace("G3 G2", "ABcdefg"[i % 7] + "3 " + "ABcdefg"[i // 7] + "2"))
+        (bad_corpus / f"good{i}.abc").write_text(
+            GOOD_TUNE.replace("X:1", f"X:{i}").replace("G3 G2", "ABcdefg"[i % 7] + "3 " + "ABcdefg"[i // 7] + "2")
+        )
     out = tmp_path / "run"
-    r = cli("train", "--corpus", str(bad_corpus), "--out", str(out), "--epochs", "1", "--hidden", "16", "--embed", "8",
-            "--layers", "1", "--batch-size", "4", "--seq-len", "16", "--sample-every", "1", "--sample-count", "1")
+    r = cli(
+        "train",
+        "--corpus",
+        str(bad_corpus),
+        "--out",
+        str(out),
+        "--epochs",
+        "1",
+        "--hidden",
+        "16",
+        "--embed",
+        "8",
+        "--layers",
+        "1",
+        "--batch-size",
+        "4",
+        "--seq-len",
+        "16",
+        "--sample-every",
+        "1",
+        "--sample-count",
+        "1",
+    )
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
     report = json.loads((out / "corpus-report.json").read_text())
@@ -90,7 +113,9 @@ def test_bad_files_are_skipped_and_good_ones_train(cli, bad_corpus, tmp_path):
     r = cli("info", str(out))
     assert r.returncode == 0 and "epochs 1/1" in r.stdout
 
-    r = cli("generate", str(out), "--count", "2", "--max-length", "60", "--out", str(tmp_path / "gen"), "--formats", "abc")
+    r = cli(
+        "generate", str(out), "--count", "2", "--max-length", "60", "--out", str(tmp_path / "gen"), "--formats", "abc"
+    )
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "gen" / "tune-001.abc").is_file() and (tmp_path / "gen" / "report.json").is_file()
     assert "valid" in r.stdout

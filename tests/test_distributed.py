@@ -15,14 +15,13 @@ import time
 
 import pytest
 import torch
+from test_train import TINY_FLAGS, TINY_MODEL, TINY_TRAIN
 
 from rnnmusic import distributed
 from rnnmusic.checkpoint import load_checkpoint, split_prefix
 from rnnmusic.config import ModelConfig, TrainConfig
 from rnnmusic.run import RunDir
 from rnnmusic.trainer import train
-
-from test_train import TINY_FLAGS, TINY_MODEL, TINY_TRAIN
 
 FLAGS = [f if TINY_FLAGS[i - 1] != "--dropout" else "0.0" for i, f in enumerate(TINY_FLAGS)]
 MODEL = TINY_MODEL | {"dropout": 0.0}

@@ -21,7 +21,6 @@ from rnnmusic.encodings import encoding_from_dict, get_encoding
 from rnnmusic.encodings.abc_tokens import normalise
 from rnnmusic.encodings.base import BOS, EOS, SPECIALS, UNK
 
-
 CORPUS = os.path.join(os.path.dirname(music21.__file__), "corpus")
 NAMES = ["abc-char", "abc-tokens"]
 

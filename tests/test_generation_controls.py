@@ -10,7 +10,7 @@ from rnnmusic.evaluation.piece_check import check_piece
 from rnnmusic.generator import abc_opening, load_prime
 from rnnmusic.model import MusicRNN
 from rnnmusic.piece import Piece, piece_from_music21
-from rnnmusic.sampler import SampleConfig, sample, penalize_repeats, sample_frames, sample_ids
+from rnnmusic.sampler import SampleConfig, penalize_repeats, sample, sample_frames, sample_ids
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # before any cuBLAS
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from test_train import TINY_FLAGS, TINY_MODEL, TINY_TRAIN, assert_same_weights, final_weights  # noqa: E402
 
 from rnnmusic.checkpoint import load_checkpoint, split_prefix  # noqa: E402
 from rnnmusic.config import ModelConfig, TrainConfig  # noqa: E402
@@ -17,8 +18,6 @@ from rnnmusic.errors import UserError  # noqa: E402
 from rnnmusic.run import RunDir, load_model  # noqa: E402
 from rnnmusic.sampler import SampleConfig, sample  # noqa: E402
 from rnnmusic.trainer import resume, train  # noqa: E402
-
-from test_train import TINY_FLAGS, TINY_MODEL, TINY_TRAIN, assert_same_weights, final_weights  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="torch sees no CUDA GPU")
 

@@ -12,11 +12,11 @@ import symusic
 import torch
 
 from conftest import run_cli
+from rnnmusic.chord_ids import N_CHORD_IDS, chord_id
 from rnnmusic.chords import Chord
 from rnnmusic.config import ModelConfig
 from rnnmusic.corpus.scores import Limits, load_pieces
 from rnnmusic.encodings import get_encoding
-from rnnmusic.chord_ids import N_CHORD_IDS, chord_id
 from rnnmusic.evaluation.chord_fit import chance_share, chord_tone_share
 from rnnmusic.keys import normalize_key
 from rnnmusic.model import MusicRNN
@@ -201,7 +201,8 @@ def test_generate_over_a_progression_writes_melody_and_accompaniment(lead_run, t
     assert s["with_chords"] is not None and s["withheld"] is not None and 0.2 < s["chance"] < 0.4
     assert 0.5 < s["training_data"] < 0.9
     md = (tmp_path / "report.md").read_text()
-    assert "strong beats" in md and "- piece-001 (C major): Dm7 G7 | Cmaj7 | A7 | Dm7 G7 | Dm7 G7 | Cmaj7 | A7 | Dm7 G7" in md
+    assert "strong beats" in md
+    assert "- piece-001 (C major): Dm7 G7 | Cmaj7 | A7 | Dm7 G7 | Dm7 G7 | Cmaj7 | A7 | Dm7 G7" in md
 
 
 @pytest.mark.slow
@@ -240,8 +241,20 @@ def test_the_chords_change_the_melody_and_it_fits_them(lead_run, tmp_path):
 
 @pytest.mark.slow
 def test_without_chords_the_model_proposes_them(lead_run, tmp_path):
-    report = _generate(lead_run, tmp_path, "--bars", "8", "--key", "G", "--count", "2",
-                       "--accompaniment", "block", "--formats", "mid,musicxml")
+    report = _generate(
+        lead_run,
+        tmp_path,
+        "--bars",
+        "8",
+        "--key",
+        "G",
+        "--count",
+        "2",
+        "--accompaniment",
+        "block",
+        "--formats",
+        "mid,musicxml",
+    )
     assert report["settings"]["proposed_by_model"] and report["settings"]["key"] == "G major"
     assert "## Chords (proposed by the model)\n\n- piece-001 (G major): G" in (tmp_path / "report.md").read_text()
     assert "piece-001 chords: G" in report["stdout"] and "piece-002 chords: G" in report["stdout"]

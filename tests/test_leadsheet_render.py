@@ -77,7 +77,7 @@ def test_voice_leading_moves_little():
     g7 = voice_chord(Chord(7, "7"), dm7)
     cmaj7 = voice_chord(Chord(0, "maj7"), g7)
     for v, c in [(dm7, Chord(2, "m7")), (g7, Chord(7, "7")), (cmaj7, Chord(0, "maj7"))]:
-        assert sorted(p % 12 for p in v) == sorted(c.tones()) and 52 <= min(v) and max(v) <= 72
+        assert sorted(p % 12 for p in v) == sorted(c.tones()) and min(v) >= 52 and max(v) <= 72
         assert max(v) - min(v) < 12  # close position
     # ii-V-I voice leading: each voice moves by at most a whole step
     assert sum(abs(a - b) for a, b in zip(dm7, g7)) <= 4 and sum(abs(a - b) for a, b in zip(g7, cmaj7)) <= 4
@@ -104,7 +104,7 @@ def test_comp_in_four_four(spans):
     for s in spans:
         assert by_start[s.start] % 12 == s.chord.root, s
     # the beat before each chord change approaches the next root by a step (half or whole)
-    for prev, nxt in zip(spans, spans[1:]):
+    for _prev, nxt in zip(spans, spans[1:]):
         assert 1 <= abs(by_start[nxt.start] - by_start[nxt.start - 1]) <= 2
     # the beats in between are chord tones
     for t, p in by_start.items():
@@ -122,7 +122,8 @@ def test_comp_anticipates_on_the_and_of_two():
     assert not (piano.notes[:, 0] == 5.0).any()
 
 
-@pytest.mark.parametrize("ts,piano_offsets,bass_offsets", [((3, 4), {0.0}, {0.0, 2.0}), ((6, 8), {0.0, 1.5}, {0.0, 1.5})])
+@pytest.mark.parametrize("ts,piano_offsets,bass_offsets",
+                         [((3, 4), {0.0}, {0.0, 2.0}), ((6, 8), {0.0, 1.5}, {0.0, 1.5})])
 def test_other_meters(ts, piano_offsets, bass_offsets):
     bar = ts[0] * 4 / ts[1]
     spans = [ChordSpan(0, 2 * bar, Chord(2, "m7")), ChordSpan(2 * bar, 4 * bar, Chord(7, "7"))]
@@ -146,8 +147,9 @@ def test_accompaniment_is_deterministic_and_rests_on_no_chord():
 
 # -- swing ---------------------------------------------------------------------------------------------
 def test_swing_moves_off_beat_eighths_only():
-    notes = np.array([[0.0, 0.5, 60, 80], [0.5, 0.5, 62, 80], [1.0, 1.0, 64, 80], [2.25, 0.25, 65, 80],
-                      [3.5, 0.05, 67, 80]])
+    notes = np.array(
+        [[0.0, 0.5, 60, 80], [0.5, 0.5, 62, 80], [1.0, 1.0, 64, 80], [2.25, 0.25, 65, 80], [3.5, 0.05, 67, 80]]
+    )
     out = swing(notes, 2 / 3)
     assert out is not notes and notes[1, 0] == 0.5  # a new array, the input untouched
     np.testing.assert_allclose(out[:, 0], [0.0, 2 / 3, 1.0, 2.25, 3 + 2 / 3])
@@ -253,7 +255,7 @@ def test_written_wav_is_not_silent(written):
     out, _ = written
     samples, rate = read_wav(out.with_name("tune.wav"))
     assert rate == 44100 and samples.shape[0] > rate * 10  # 24 quarters at 132 bpm: about 11 s
-    assert np.abs(samples).max() > 0.5 and np.sqrt(np.mean(samples ** 2)) > 0.01
+    assert np.abs(samples).max() > 0.5 and np.sqrt(np.mean(samples**2)) > 0.01
 
 
 @needs_fluidsynth
@@ -263,7 +265,7 @@ def test_fluidsynth_plays_the_lead_sheet(tmp_path):
         result = write_lead_sheet(melody(2), SPANS, tmp_path / "fs", formats=("wav",))
     assert list(result) == ["wav"] and not result["wav"].startswith("error")
     samples, rate = read_wav(tmp_path / "fs.wav")
-    assert samples.shape[1] == 2 and np.sqrt(np.mean(samples ** 2)) > 0.01
+    assert samples.shape[1] == 2 and np.sqrt(np.mean(samples**2)) > 0.01
     assert not (tmp_path / "fs.mid").exists()  # only what was asked for is kept
 
 

@@ -7,9 +7,22 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from rnnmusic.evaluation.metrics import (
-    METRIC_INFO, NOTE_LENGTH_BINS, NOTE_LENGTH_NAMES, distribution_distance, empty_beat_rate,
-    groove_consistency, histogram_distance, note_length_histogram, piece_metrics, pitch_class_entropy,
-    pitch_class_histogram, pitch_range, polyphony, polyphony_rate, repetition, scale_consistency,
+    METRIC_INFO,
+    NOTE_LENGTH_BINS,
+    NOTE_LENGTH_NAMES,
+    distribution_distance,
+    empty_beat_rate,
+    groove_consistency,
+    histogram_distance,
+    note_length_histogram,
+    piece_metrics,
+    pitch_class_entropy,
+    pitch_class_histogram,
+    pitch_range,
+    polyphony,
+    polyphony_rate,
+    repetition,
+    scale_consistency,
 )
 from rnnmusic.evaluation.novelty import TrainingIndex, flag_copies, onset_events
 from rnnmusic.piece import Piece, note_array

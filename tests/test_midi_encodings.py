@@ -80,11 +80,14 @@ def steps(piece: Piece, grid: int) -> set[tuple[int, int, int]]:
     on = n[:, START] * grid
     du = n[:, DUR] * grid
     assert np.allclose(on, np.rint(on), atol=1e-6) and np.allclose(du, np.rint(du), atol=1e-6)
-    return set(zip(np.rint(on).astype(int).tolist(), np.rint(du).astype(int).tolist(), n[:, PITCH].astype(int).tolist()))
+    return set(
+        zip(np.rint(on).astype(int).tolist(), np.rint(du).astype(int).tolist(), n[:, PITCH].astype(int).tolist())
+    )
 
 
-def assert_close_notes(original: Piece, decoded: Piece, grid: int, *, max_duration: float | None = None,
-                       same_start: bool = True):
+def assert_close_notes(
+    original: Piece, decoded: Piece, grid: int, *, max_duration: float | None = None, same_start: bool = True
+):
     """Same pitches; each original note has a decoded one of the same pitch with onset within half a step
     and duration within one step (durations capped at `max_duration`)."""
     step = 1.0 / grid
@@ -102,20 +105,43 @@ def assert_close_notes(original: Piece, decoded: Piece, grid: int, *, max_durati
 
 # ==== notes ============================================================================================
 def test_notes_token_format():
-    p = Piece(np.array([(0, 1, 60, 80), (0, 1, 64, 80), (0, 1, 67, 80), (1, 0.5, 54, 80), (1.5, 1.5, 69, 80),
-                        (8, 1, 61, 80)], dtype=float))
+    p = Piece(
+        np.array(
+            [(0, 1, 60, 80), (0, 1, 64, 80), (0, 1, 67, 80), (1, 0.5, 54, 80), (1.5, 1.5, 69, 80), (8, 1, 61, 80)],
+            dtype=float,
+        )
+    )
     assert Notes().tokenize(p) == ["C4.E4.G4:1", ">1", "F#3:1/2", ">1/2", "A4:3/2", ">4", ">5/2", "C#4:1"]
     assert [pitch_name(m) for m in (0, 21, 60, 61, 127)] == ["C-1", "A0", "C4", "C#4", "G9"]
     assert [parse_pitch(s) for s in ("C-1", "A0", "C#4", "Bb3", "G9", "G#9", "H4", "C4x")] == [
-        0, 21, 61, 58, 127, None, None, None]
+        0,
+        21,
+        61,
+        58,
+        127,
+        None,
+        None,
+        None,
+    ]
 
 
 def test_notes_grouping_rules():
     e = Notes(max_chord=3)
-    p = Piece(np.array([(0, 2, 48, 80), (0, 1, 72, 80), (0, 1, 60, 80), (0, 1, 64, 80), (0, 1, 67, 80),
-                        (0, 0.5, 60, 80),                     # same pitch, same onset: the longer stays
-                        (1, 0.01, 62, 80),                    # shorter than a step: one step
-                        (1.3, 1, 65, 80)], dtype=float))      # off the grid: onset 1.25
+    p = Piece(
+        np.array(
+            [
+                (0, 2, 48, 80),
+                (0, 1, 72, 80),
+                (0, 1, 60, 80),
+                (0, 1, 64, 80),
+                (0, 1, 67, 80),
+                (0, 0.5, 60, 80),  # same pitch, same onset: the longer stays
+                (1, 0.01, 62, 80),  # shorter than a step: one step
+                (1.3, 1, 65, 80),
+            ],
+            dtype=float,
+        )
+    )  # off the grid: onset 1.25
     assert e.tokenize(p) == ["C3:2", "C4.E4.G4:1", "C5:1", ">1", "D4:1/4", ">1/4", "F4:1"]
     back = e.detokenize(e.tokenize(p))
     assert steps(back, 4) == notes_reference(p, 4)
@@ -165,8 +191,26 @@ def test_notes_chorales_round_trip(chorales):
 
 def test_notes_detokenize_tolerates_anything():
     e = Notes()
-    toks = [">1", ">1/2", "junk", "C4.E4:1", "C4.Q4:1", "C4:0", "C4:-1", "C4:x", ":1", "C4:", ">0", ">-1",
-            ">abc", "D4.D4:1/2", 7, None, ">1", "E4:2"]
+    toks = [
+        ">1",
+        ">1/2",
+        "junk",
+        "C4.E4:1",
+        "C4.Q4:1",
+        "C4:0",
+        "C4:-1",
+        "C4:x",
+        ":1",
+        "C4:",
+        ">0",
+        ">-1",
+        ">abc",
+        "D4.D4:1/2",
+        7,
+        None,
+        ">1",
+        "E4:2",
+    ]
     back = e.detokenize(toks)  # shifts before the first note do not become silence
     np.testing.assert_allclose(back.notes[:, :3], [[0, 1, 60], [0, 0.5, 62], [0, 1, 64], [1, 2, 64]])
 
@@ -179,8 +223,13 @@ def test_events_config_is_deterministic_and_local():
     assert not a.tokenizer.config.use_tempos and not a.tokenizer.config.use_time_signatures
     assert Events(grid=12).tokenizer.config.beat_res == {(0, 4): 12, (4, 12): 6}
     assert {t.split("_")[0] for t in a.tokenizer.vocab} >= {"NoteOn", "NoteOff", "TimeShift", "Velocity"}
-    assert {t.split("_")[0] for t in Events(scheme="remi").tokenizer.vocab} >= {"Bar", "Position", "Pitch",
-                                                                                 "Velocity", "Duration"}
+    assert {t.split("_")[0] for t in Events(scheme="remi").tokenizer.vocab} >= {
+        "Bar",
+        "Position",
+        "Pitch",
+        "Velocity",
+        "Duration",
+    }
     with pytest.raises(ValueError):
         Events(scheme="octuple")
     with pytest.raises(ValueError):
@@ -213,7 +262,7 @@ def test_events_chorales_round_trip(chorales, scheme):
             exact += 1
             assert len(back) == len(p), p.source
             np.testing.assert_allclose(back.notes[:, :3], p.notes[:, :3], atol=1e-12)
-            want = velocities[np.abs(velocities[None, :] - p.notes[:, VEL:VEL + 1]).argmin(1)]
+            want = velocities[np.abs(velocities[None, :] - p.notes[:, VEL : VEL + 1]).argmin(1)]
             np.testing.assert_array_equal(back.notes[:, VEL], want)
         elif on_grid(p, 4):  # REMI: durations above 4 quarters on half the grid, capped at 12
             np.testing.assert_allclose(back.notes[:, [START, PITCH]], p.notes[:, [START, PITCH]], atol=1e-12)
@@ -238,8 +287,9 @@ def test_events_hand_piece(scheme):
 def test_events_detokenize_repairs():
     e = Events()
     # unknown tokens dropped; a note never switched off ends one beat after the last event
-    back = e.detokenize(["hello", "NoteOn_60", "Velocity_79", "TimeShift_1.0.4", "NoteOn_64", "Velocity_79",
-                         "NoteOff_99", "<unk>"])
+    back = e.detokenize(
+        ["hello", "NoteOn_60", "Velocity_79", "TimeShift_1.0.4", "NoteOn_64", "Velocity_79", "NoteOff_99", "<unk>"]
+    )
     np.testing.assert_allclose(back.notes[:, :3], [[0, 2, 60], [1, 1, 64]])
     assert len(e.detokenize(["NoteOn_60"])) == 1
     assert len(e.detokenize([])) == 0 and len(e.detokenize(["NoteOff_60", "TimeShift_1.0.4"])) == 0
@@ -256,9 +306,13 @@ def test_events_same_pitch_overlaps():
 
 
 pieces_strategy = st.lists(
-    st.tuples(st.floats(0, 24, allow_nan=False), st.floats(0.01, 7, allow_nan=False), st.integers(0, 127),
-              st.integers(1, 127)),
-    min_size=1, max_size=40, unique_by=lambda n: n[2])  # one note per pitch: no same-pitch overlaps
+    st.tuples(
+        st.floats(0, 24, allow_nan=False), st.floats(0.01, 7, allow_nan=False), st.integers(0, 127), st.integers(1, 127)
+    ),
+    min_size=1,
+    max_size=40,
+    unique_by=lambda n: n[2],
+)  # one note per pitch: no same-pitch overlaps
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -298,8 +352,16 @@ def test_vocabulary_and_fit_stats(fitted, chorales, k):
     if e.name == "notes":
         assert s["shift_tokens"] + s["chord_tokens"] == s["distinct_tokens"] and s["shift_tokens"] <= 4 * e.grid
     else:
-        assert set(s["token_types"]) <= {"NoteOn", "NoteOff", "TimeShift", "Velocity", "Bar", "Position", "Pitch",
-                                         "Duration"}
+        assert set(s["token_types"]) <= {
+            "NoteOn",
+            "NoteOff",
+            "TimeShift",
+            "Velocity",
+            "Bar",
+            "Position",
+            "Pitch",
+            "Duration",
+        }
         assert len(e.vocab) - 3 <= s["miditok_vocab"]
 
 

@@ -49,7 +49,9 @@ def test_train_and_generate_each_encoding(cli, tmp_path, chorale_dir, encoding):
     assert {p["split"] for p in report["pieces"]} == {"train", "valid"} and all(p["key"] for p in report["pieces"])
     assert list((run / "samples" / "epoch-002").glob("*.mid"))
     assert "sample metrics:" in r.stderr and (run / "samples" / "epoch-002-evaluation.md").is_file()
-    rep, r = _generate(cli, run, tmp_path / "gen", "--key", "G", "--formats", "mid,wav,roll,svg", "--reference", str(run))
+    rep, r = _generate(
+        cli, run, tmp_path / "gen", "--key", "G", "--formats", "mid,wav,roll,svg", "--reference", str(run)
+    )
     assert "piece-001" in r.stdout
     # the report compares with the run's training corpus (the run directory stands for it)
     assert "mean overlap with the reference" in r.stdout and (tmp_path / "gen" / "evaluation.html").is_file()
@@ -66,8 +68,22 @@ def test_train_and_generate_each_encoding(cli, tmp_path, chorale_dir, encoding):
 
 @pytest.mark.slow
 def test_pianoroll_nade_attention_keys_and_priming(cli, tmp_path, chorale_dir):
-    run, r = _train(cli, tmp_path, chorale_dir, "--encoding", "pianoroll", "--head", "nade", "--attention", "8",
-                    "--normalize-key", "--augment-keys", "3", "--grid", "eighth")
+    run, r = _train(
+        cli,
+        tmp_path,
+        chorale_dir,
+        "--encoding",
+        "pianoroll",
+        "--head",
+        "nade",
+        "--attention",
+        "8",
+        "--normalize-key",
+        "--augment-keys",
+        "3",
+        "--grid",
+        "eighth",
+    )
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["model"]["head"] == "nade" and cfg["model"]["attention"] == 8 and cfg["train"]["normalize_key"]
     report = json.loads((run / "corpus-report.json").read_text())
@@ -83,12 +99,33 @@ def test_pianoroll_nade_attention_keys_and_priming(cli, tmp_path, chorale_dir):
 
 @pytest.mark.slow
 def test_many_to_one_and_preset(cli, tmp_path, chorale_dir):
-    run, r = _train(cli, tmp_path, chorale_dir, "--preset", "notes-window100", "--window", "16",  # many-to-one by the preset
-                    "--epochs", "1", "--hidden", "32", "--embed", "16", "--window-stride", "4")
+    run, r = _train(
+        cli,
+        tmp_path,
+        chorale_dir,
+        "--preset",
+        "notes-window100",
+        "--window",
+        "16",  # many-to-one by the preset
+        "--epochs",
+        "1",
+        "--hidden",
+        "32",
+        "--embed",
+        "16",
+        "--window-stride",
+        "4",
+    )
     cfg = json.loads((run / "config.json").read_text())
-    assert cfg["train"]["window"] == 16 and cfg["train"]["encoding"] == "notes" and cfg["train"]["preset"] == "notes-window100"
+    assert (
+        cfg["train"]["window"] == 16
+        and cfg["train"]["encoding"] == "notes"
+        and cfg["train"]["preset"] == "notes-window100"
+    )
     assert cfg["train"]["optimizer"] == "rmsprop" and cfg["model"]["layers"] == 1  # flags win over the preset
-    rep, _ = _generate(cli, run, tmp_path / "gen", "--formats", "mid", "--repetition-penalty", "1.3", "--program", "1=73")
+    rep, _ = _generate(
+        cli, run, tmp_path / "gen", "--formats", "mid", "--repetition-penalty", "1.3", "--program", "1=73"
+    )
     assert rep["settings"]["program"] == 73  # a generated piece is one track
     assert all({t.program for t in symusic.Score(p["files"]["mid"]).tracks} <= {73} for p in rep["pieces"])
 
@@ -98,22 +135,39 @@ def test_presets_are_listed_and_overridable(cli, tmp_path, chorale_dir):
     assert r.returncode == 0
     for name in ("abc-char-lstm", "notes-window100", "roll-mse-1024"):
         assert name in r.stdout
-    run, _ = _train(cli, tmp_path, chorale_dir, "--preset", "roll-mse-1024", "--epochs", "1", "--hidden", "24",
-                    "--sample-every", "0")
+    run, _ = _train(
+        cli,
+        tmp_path,
+        chorale_dir,
+        "--preset",
+        "roll-mse-1024",
+        "--epochs",
+        "1",
+        "--hidden",
+        "24",
+        "--sample-every",
+        "0",
+    )
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["model"]["head"] == "mse" and cfg["model"]["hidden"] == 24 and cfg["model"]["layers"] == 1
     assert cfg["train"]["optimizer"] == "rmsprop" and cfg["train"]["encoding"] == "pianoroll"
     assert json.loads((run / "encoding.json").read_text())["options"] == {"grid": 4, "onsets": False}
 
 
-@pytest.mark.parametrize("flags, window", [
-    (["--preset", "notes-window100"], 100),
-    (["--preset", "notes-window100", "--window", "16"], 16),  # the preset is many-to-one: --window alone re-sizes it
-    (["--many-to-one"], 100),
-    (["--many-to-one", "--window", "8"], 8),
-    (["--preset", "abc-char-lstm", "--many-to-one"], 100),
-    ([], None),
-])
+@pytest.mark.parametrize(
+    "flags, window",
+    [
+        (["--preset", "notes-window100"], 100),
+        (
+            ["--preset", "notes-window100", "--window", "16"],
+            16,
+        ),  # the preset is many-to-one: --window alone re-sizes it
+        (["--many-to-one"], 100),
+        (["--many-to-one", "--window", "8"], 8),
+        (["--preset", "abc-char-lstm", "--many-to-one"], 100),
+        ([], None),
+    ],
+)
 def test_window_flags_and_presets(flags, window):
     from rnnmusic.cli import build_parser
     from rnnmusic.training_request import settings_from_flags
@@ -129,7 +183,9 @@ def test_midi_flags_are_checked(cli, tmp_path, chorale_dir):
     assert r.returncode == 2 and "--no-onsets does not apply" in r.stderr
     r = cli("train", "--corpus", str(chorale_dir), "--window", "10", "--out", str(tmp_path / "z"))
     assert r.returncode == 2 and "--many-to-one" in r.stderr
-    r = cli("train", "--preset", "abc-char-lstm", "--window", "10", "--out", str(tmp_path / "z"))  # a many-to-many preset
+    r = cli(
+        "train", "--preset", "abc-char-lstm", "--window", "10", "--out", str(tmp_path / "z")
+    )  # a many-to-many preset
     assert r.returncode == 2 and "--many-to-one" in r.stderr
     r = cli("train", "--preset", "nope", "--out", str(tmp_path / "w"))
     assert r.returncode == 2 and "unknown preset" in r.stderr

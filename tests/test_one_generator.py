@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from rnnmusic.chords import Chord
-from rnnmusic.progressions import parse_progression, spans_to_text
 from rnnmusic.config import ModelConfig
 from rnnmusic.encodings import get_encoding
 from rnnmusic.errors import UserError
@@ -18,6 +17,7 @@ from rnnmusic.generation_request import KIND_DEFAULTS, GenerationRequest, output
 from rnnmusic.generator import generate
 from rnnmusic.model import MusicRNN
 from rnnmusic.piece import Piece
+from rnnmusic.progressions import parse_progression, spans_to_text
 from rnnmusic.sampler import SampleConfig, sample, sample_ids
 
 TUNE = "M:6/8\nL:1/8\nK:G\nGAB c2d|e2d c2B|AGA B2A|G3 G3:|\n|:gfe d2B|c2A B2G|AGA B2A|G3 G3:|\n"

@@ -3,6 +3,7 @@
 their choices and their errors."""
 import pytest
 import torch
+from test_train import TINY_FLAGS, TINY_MODEL, TINY_TRAIN, assert_same_weights, final_weights
 
 from rnnmusic.checkpoint import load_checkpoint, split_prefix
 from rnnmusic.config import ModelConfig, TrainConfig
@@ -11,8 +12,6 @@ from rnnmusic.errors import UserError
 from rnnmusic.run import RunDir, load_model
 from rnnmusic.sampler import SampleConfig, sample
 from rnnmusic.trainer import Trainer, resume, train
-
-from test_train import TINY_FLAGS, TINY_MODEL, TINY_TRAIN, assert_same_weights, final_weights
 
 
 def test_auto_picks_the_gpu_only_when_there_is_one():

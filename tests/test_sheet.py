@@ -74,8 +74,18 @@ def test_render_abc_tunebook_and_midi(cli, tmp_path):
 @pytest.mark.slow
 def test_render_without_fluidsynth_uses_the_builtin_synth(cli, tmp_path):
     (tmp_path / "tunes.abc").write_text(TUNES)
-    r = cli("render", str(tmp_path / "tunes.abc"), "--to", "wav", "--out", str(tmp_path / "o"), "--sample-rate", "22050",
-            env={"RNNMUSIC_NO_FLUIDSYNTH": "1"}, timeout=300)
+    r = cli(
+        "render",
+        str(tmp_path / "tunes.abc"),
+        "--to",
+        "wav",
+        "--out",
+        str(tmp_path / "o"),
+        "--sample-rate",
+        "22050",
+        env={"RNNMUSIC_NO_FLUIDSYNTH": "1"},
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert "fluidsynth" in r.stderr.lower()  # the warning says which synthesizer was used instead
     samples, rate = read_wav(tmp_path / "o" / "tunes-1.wav")
@@ -118,21 +128,31 @@ def _pdf_pages(path):
 @pytest.mark.slow
 def test_render_flac_sheet_png_pdf_and_roll(cli, tmp_path):
     (tmp_path / "scale.abc").write_text(TUNES.split("\n\n")[0] + "\n")  # 16 quarters at 120: 8 s
-    Piece([(i, 1.0, p, 80) for i, p in enumerate([60, 62, 64, 65, 67, 69, 71, 72])], tempo=90,
-          program=0).write_midi(tmp_path / "up.mid")  # 8 quarters at 90: 5.33 s
+    Piece([(i, 1.0, p, 80) for i, p in enumerate([60, 62, 64, 65, 67, 69, 71, 72])], tempo=90, program=0).write_midi(
+        tmp_path / "up.mid"
+    )  # 8 quarters at 90: 5.33 s
     out = tmp_path / "out"
-    r = cli("render", str(tmp_path / "scale.abc"), str(tmp_path / "up.mid"), "--to", "flac,wav,png,pdf,pianoroll",
-            "--out", str(out), timeout=300)
+    r = cli(
+        "render",
+        str(tmp_path / "scale.abc"),
+        str(tmp_path / "up.mid"),
+        "--to",
+        "flac,wav,png,pdf,pianoroll",
+        "--out",
+        str(out),
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert "2/2 rendered completely" in r.stdout
-    assert sorted(p.name for p in out.iterdir()) == [f"{n}.{e}" for n in ("scale", "up")
-                                                     for e in ("flac", "pdf", "png", "roll.png", "wav")]
+    assert sorted(p.name for p in out.iterdir()) == [
+        f"{n}.{e}" for n in ("scale", "up") for e in ("flac", "pdf", "png", "roll.png", "wav")
+    ]
     for name, seconds in (("scale", 8.0), ("up", 8 * 60 / 90)):
         flac, rate = soundfile.read(out / f"{name}.flac", dtype="float32", always_2d=True)
         info = soundfile.info(out / f"{name}.flac")
         assert info.format == "FLAC" and info.samplerate == rate == 44100
         assert abs(len(flac) / rate - (seconds + TAIL_S)) < 1.0
-        assert np.sqrt(np.mean(flac ** 2)) > 0.01 and 0.8 < np.abs(flac).max() <= 1.0  # -1 dBFS, never clipped
+        assert np.sqrt(np.mean(flac**2)) > 0.01 and 0.8 < np.abs(flac).max() <= 1.0  # -1 dBFS, never clipped
         wav, _ = read_wav(out / f"{name}.wav")
         assert np.array_equal(wav, flac)  # the same rendering in both containers
         # sheet music: a page 2100 px wide, mostly white paper with some black ink
@@ -148,8 +168,10 @@ def test_sheet_pages_png_and_pdf(tmp_path):
     pages = []
     for n, width in enumerate((840, 420), 1):
         pages.append(tmp_path / ("p.svg" if n == 1 else f"p-{n}.svg"))
-        pages[-1].write_text(f'<svg width="{width}px" height="200px" xmlns="http://www.w3.org/2000/svg">'
-                             f'<rect x="10" y="10" width="100" height="50" fill="black"/></svg>')
+        pages[-1].write_text(
+            f'<svg width="{width}px" height="200px" xmlns="http://www.w3.org/2000/svg">'
+            f'<rect x="10" y="10" width="100" height="50" fill="black"/></svg>'
+        )
     pngs = svg_to_png(pages, tmp_path / "out" / "p.png")
     assert [p.name for p in pngs] == ["p.png", "p-2.png"]
     assert [_png_size(p) for p in pngs] == [(PNG_WIDTH, 500), (PNG_WIDTH, 1000)]  # scaled to the width

@@ -19,33 +19,66 @@ from urllib.parse import quote
 import pytest
 
 from rnnmusic.config import ModelConfig, TrainConfig
+from rnnmusic.errors import UserError
 from rnnmusic.studio.catalog import inside, list_runs
 from rnnmusic.studio.params import abc_prime, generate_request
-from rnnmusic.errors import UserError
 from rnnmusic.trainer import resume, train
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "build" / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-needs_chromium = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                                    reason="Debian chromium + chromium-driver not installed (make test installs them as root)")
+needs_chromium = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER),
+    reason="Debian chromium + chromium-driver not installed (make test installs them as root)",
+)
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("studio") / "runs"
-    cfg = TrainConfig(corpus=["oneills"], max_tunes=120, encoding="abc-tokens", epochs=2, batch_size=8, seq_len=48,
-                      sample_every=1, sample_count=2, sample_max_length=200, seed=5, patience=0)
+    cfg = TrainConfig(
+        corpus=["oneills"],
+        max_tunes=120,
+        encoding="abc-tokens",
+        epochs=2,
+        batch_size=8,
+        seq_len=48,
+        sample_every=1,
+        sample_count=2,
+        sample_max_length=200,
+        seed=5,
+        patience=0,
+    )
     small = ModelConfig(cell="lstm", layers=1, hidden=48, embed=16, dropout=0.0)
     train(root / "tiny", cfg, small, progress_bar=False)
     # a MIDI-side model: whatever it samples decodes to notes, so there is always audio and sheet music to show
-    cfg = TrainConfig(corpus=["bach-chorales"], max_tunes=12, encoding="notes", epochs=2, batch_size=4, seq_len=64,
-                      sample_every=1, sample_count=1, sample_max_length=64, seed=5, patience=0)
+    cfg = TrainConfig(
+        corpus=["bach-chorales"],
+        max_tunes=12,
+        encoding="notes",
+        epochs=2,
+        batch_size=4,
+        seq_len=64,
+        sample_every=1,
+        sample_count=1,
+        sample_max_length=64,
+        seed=5,
+        patience=0,
+    )
     train(root / "chorales", cfg, small, progress_bar=False)
     # a lead-sheet model (melody over chords) on the built-in lead sheets
-    cfg = TrainConfig(corpus=["lead-sheets"], encoding="lead", epochs=2, batch_size=4, seq_len=64, sample_every=2,
-                      sample_count=1, seed=5, patience=0)
+    cfg = TrainConfig(
+        corpus=["lead-sheets"],
+        encoding="lead",
+        epochs=2,
+        batch_size=4,
+        seq_len=64,
+        sample_every=2,
+        sample_count=1,
+        seed=5,
+        patience=0,
+    )
     train(root / "lead", cfg, small, progress_bar=False)
     return root
 
@@ -54,10 +87,27 @@ def runs(tmp_path_factory):
 def studio(runs, tmp_path_factory):
     """(base URL, output folder) of a studio serving `runs`, started as `rnnmusic serve --port 0`."""
     out = tmp_path_factory.mktemp("studio-out")
-    (runs / "outside").symlink_to("/etc")          # a link leading out of the root must not be followed
-    proc = subprocess.Popen([sys.executable, "-m", "rnnmusic", "serve", "--root", str(runs), "--out", str(out),
-                             "--port", "0", "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    (runs / "outside").symlink_to("/etc")  # a link leading out of the root must not be followed
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rnnmusic",
+            "serve",
+            "--root",
+            str(runs),
+            "--out",
+            str(out),
+            "--port",
+            "0",
+            "--workers",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
     line = proc.stdout.readline()
     assert line.startswith("rnnmusic studio: http://127.0.0.1:"), line + proc.stderr.read()
     url = line.split()[2].rstrip("/")
@@ -112,19 +162,30 @@ def test_inside_refuses_escapes(tmp_path):
 
 
 def test_generate_request_bounds():
-    ok = generate_request({"run": "r0/x", "count": "3", "key": "G", "meter": "6/8", "seed": "7"},
-                          piece_format="abc", kind="tokens")
+    ok = generate_request(
+        {"run": "r0/x", "count": "3", "key": "G", "meter": "6/8", "seed": "7"}, piece_format="abc", kind="tokens"
+    )
     assert (ok.count, ok.seed, ok.only_valid) == (3, 7, False)
     assert generate_request({"only_valid": "on"}, piece_format="abc", kind="tokens").only_valid
     assert abc_prime(ok) == "M:6/8\nL:1/8\nK:G\n"
     assert abc_prime(generate_request({"meter": "2/4", "key": "D"}, piece_format="abc", kind="tokens")).startswith(
-        "M:2/4\nL:1/16\n")
-    bad = [({"count": "9"}, "count must be 1..8"), ({"count": "1e9"}, "count must be a number"),
-           ({"length": "100000000"}, "length must be"), ({"temperature": "-1"}, "temperature must be"),
-           ({"top_p": "2"}, "top-p must be"), ({"seed": "-5"}, "seed must be"), ({"key": "G; rm -rf /"}, "key must be"),
-           ({"meter": "7/7"}, "meter must be"), ({"key": "G"}, "choose a meter"), ({"tempo": "120"}, "tempo applies"),
-           ({"prime": "x" * 3000}, "limited to 2000"), ({"temperature": "nan"}, "temperature must be"),
-           ({"only_valid": "maybe"}, "yes/no")]
+        "M:2/4\nL:1/16\n"
+    )
+    bad = [
+        ({"count": "9"}, "count must be 1..8"),
+        ({"count": "1e9"}, "count must be a number"),
+        ({"length": "100000000"}, "length must be"),
+        ({"temperature": "-1"}, "temperature must be"),
+        ({"top_p": "2"}, "top-p must be"),
+        ({"seed": "-5"}, "seed must be"),
+        ({"key": "G; rm -rf /"}, "key must be"),
+        ({"meter": "7/7"}, "meter must be"),
+        ({"key": "G"}, "choose a meter"),
+        ({"tempo": "120"}, "tempo applies"),
+        ({"prime": "x" * 3000}, "limited to 2000"),
+        ({"temperature": "nan"}, "temperature must be"),
+        ({"only_valid": "maybe"}, "yes/no"),
+    ]
     for form, message in bad:
         with pytest.raises(UserError, match=message):
             generate_request({"run": "r0/x", **form}, piece_format="abc", kind="tokens")
@@ -135,17 +196,40 @@ def test_generate_request_bounds():
 
 
 def test_lead_requests_are_checked_before_work_is_queued():
-    ok = generate_request({"run": "r0/x", "chords": "Dm7 G7 | Cmaj7", "bars": "8", "swing": "0.6", "key": "Bb",
-                           "meter": "3/4", "accompaniment": "bass", "tempo": "160"}, piece_format="midi", kind="lead")
+    ok = generate_request(
+        {
+            "run": "r0/x",
+            "chords": "Dm7 G7 | Cmaj7",
+            "bars": "8",
+            "swing": "0.6",
+            "key": "Bb",
+            "meter": "3/4",
+            "accompaniment": "bass",
+            "tempo": "160",
+        },
+        piece_format="midi",
+        kind="lead",
+    )
     assert (ok.chords, ok.bars, ok.swing, ok.key, ok.meter, ok.accompaniment) == (
-        "Dm7 G7 | Cmaj7", 8, 0.6, "Bb major", "3/4", "bass")
+        "Dm7 G7 | Cmaj7",
+        8,
+        0.6,
+        "Bb major",
+        "3/4",
+        "bass",
+    )
     assert generate_request({}, piece_format="midi", kind="lead").chords == ""  # the model proposes chords
-    bad = [({"chords": "Dm7 G7 | Hx7"}, "'Hx7' in bar 2"),
-           ({"chords": "/etc/hostname"}, "unknown chord symbol '/etc/hostname'"),  # text, never a file name
-           ({"swing": "0.9"}, "swing must be 0.5..0.75"), ({"bars": "0"}, "bars must be 1..512"),
-           ({"accompaniment": "tuba"}, "accompaniment must be one of comp, block, bass, none"),
-           ({"meter": "C"}, "meter must be like 4/4"), ({"key": "H"}, "key must be"),
-           ({"only_valid": "on"}, "do not apply to lead-sheet models"), ({"chords": "C " * 1001}, "limited to 2000")]
+    bad = [
+        ({"chords": "Dm7 G7 | Hx7"}, "'Hx7' in bar 2"),
+        ({"chords": "/etc/hostname"}, "unknown chord symbol '/etc/hostname'"),  # text, never a file name
+        ({"swing": "0.9"}, "swing must be 0.5..0.75"),
+        ({"bars": "0"}, "bars must be 1..512"),
+        ({"accompaniment": "tuba"}, "accompaniment must be one of comp, block, bass, none"),
+        ({"meter": "C"}, "meter must be like 4/4"),
+        ({"key": "H"}, "key must be"),
+        ({"only_valid": "on"}, "do not apply to lead-sheet models"),
+        ({"chords": "C " * 1001}, "limited to 2000"),
+    ]
     for form, message in bad:
         with pytest.raises(UserError, match=message):
             generate_request(form, piece_format="midi", kind="lead")
@@ -172,9 +256,14 @@ def test_traversal_and_absurd_requests_refused(studio):
     status, page = request(url, "GET", "/")
     assert status == 200 and "tiny" in page and "/generate?run=r0/tiny" in page
     assert request(url, "GET", "/files/r0/tiny/config.json")[0] == 200
-    for path in ("/files/r0/../../../../etc/passwd", "/files/r0/tiny/../../../etc/passwd",
-                 "/files/r0/%2e%2e/%2e%2e/%2e%2e/etc/passwd", "/files/out/..%2f..%2f..%2fetc%2fpasswd",
-                 "/files/r0/outside/passwd", "/files/r0/%2Fetc%2Fpasswd"):
+    for path in (
+        "/files/r0/../../../../etc/passwd",
+        "/files/r0/tiny/../../../etc/passwd",
+        "/files/r0/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "/files/out/..%2f..%2f..%2fetc%2fpasswd",
+        "/files/r0/outside/passwd",
+        "/files/r0/%2Fetc%2Fpasswd",
+    ):
         status, text = request(url, "GET", path)
         assert status == 403 and "refused" in text and "root:" not in text, path
     assert request(url, "GET", "/files/r7/x")[0] == 404
@@ -182,12 +271,14 @@ def test_traversal_and_absurd_requests_refused(studio):
     assert request(url, "GET", "/generate?run=r0/../..")[0] == 404
     partial = request(url, "GET", "/files/r0/tiny/config.json", headers={"Range": "bytes=0-9"})
     assert partial[0] == 206 and len(partial[1]) == 10
-    for body, message in (("run=r0/tiny&count=10000", "count must be 1..8"),
-                          ("run=r0/tiny&length=999999999", "length must be"),
-                          ("run=r0/tiny&temperature=0", "temperature must be"),
-                          ("run=r0/tiny&key=Xq&meter=4/4", "key must be"),
-                          ("run=r0/tiny&meter=4/4&key=F%23lyd", "never saw"),
-                          ("run=r0/tiny&count=" + "9" * 5000, "count must be")):
+    for body, message in (
+        ("run=r0/tiny&count=10000", "count must be 1..8"),
+        ("run=r0/tiny&length=999999999", "length must be"),
+        ("run=r0/tiny&temperature=0", "temperature must be"),
+        ("run=r0/tiny&key=Xq&meter=4/4", "key must be"),
+        ("run=r0/tiny&meter=4/4&key=F%23lyd", "never saw"),
+        ("run=r0/tiny&count=" + "9" * 5000, "count must be"),
+    ):
         status, text = request(url, "POST", "/api/generate", body)
         assert status == 400 and message in json.loads(text)["error"], (body, text)
     status, text = request(url, "POST", "/api/generate", "run=r0/../../etc&count=1")
@@ -202,9 +293,11 @@ def test_traversal_and_absurd_requests_refused(studio):
 @pytest.mark.slow
 def test_jobs_run_side_by_side_and_pages_stay_responsive(studio):
     url, out = studio
-    jobs = [json.loads(request(url, "POST", "/api/generate", f"run=r0/chorales&count=2&length=120&seed={s}")[1])["job"]
-            for s in (1, 2)]
-    status, page = request(url, "GET", "/")          # answered while both jobs are queued or running
+    jobs = [
+        json.loads(request(url, "POST", "/api/generate", f"run=r0/chorales&count=2&length=120&seed={s}")[1])["job"]
+        for s in (1, 2)
+    ]
+    status, page = request(url, "GET", "/")  # answered while both jobs are queued or running
     assert status == 200 and "tiny" in page
     for job in jobs:
         s = wait_job(url, job)
@@ -224,12 +317,16 @@ def test_melody_over_chords_from_the_studio(studio):
 
     url, out = studio
     chords = "Dm7 G7 | Cmaj7 | A7 | Dm7 G7"
-    status, text = request(url, "POST", "/api/generate",
-                           "run=r0/lead&count=1&bars=8&swing=0.6&tempo=150&accompaniment=comp&chords=" + quote(chords))
+    status, text = request(
+        url,
+        "POST",
+        "/api/generate",
+        "run=r0/lead&count=1&bars=8&swing=0.6&tempo=150&accompaniment=comp&chords=" + quote(chords),
+    )
     assert status == 202, text
     s = wait_job(url, json.loads(text)["job"])
     assert s["state"] == "done", s
-    item, = s["items"]
+    (item,) = s["items"]
     assert item["chords"] == f"{chords} | {chords}" and item["key"] == "C major" and 0 <= item["chord_tones"] <= 1
     assert {"mid", "wav", "svg", "musicxml"} <= set(item["files"])
     midi = symusic.Score(str(out / item["files"]["mid"]))
@@ -256,7 +353,7 @@ def test_queue_is_bounded(runs, tmp_path):
         for job in jobs:
             job.future.result(timeout=120)
             assert queue.status(job)["state"] == "done", queue.status(job)
-        queue.submit("generate", params, runs / "chorales", "t")      # room again once they are done
+        queue.submit("generate", params, runs / "chorales", "t")  # room again once they are done
     finally:
         queue.shutdown()
     with pytest.raises(UserError, match="workers must be 1..8"):
@@ -270,9 +367,18 @@ def browser():
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-dev-shm-usage", "--disable-component-update", "--disable-sync", "--no-first-run",
-                "--mute-audio", "--window-size=1280,1800"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-dev-shm-usage",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--mute-audio",
+        "--window-size=1280,1800",
+    ):
         opts.add_argument(arg)
     driver = webdriver.Chrome(options=opts, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
     driver.set_page_load_timeout(60)
@@ -286,13 +392,18 @@ def _wait(driver, condition, limit=180):
     return WebDriverWait(driver, limit, poll_frequency=0.3).until(condition)
 
 
-AUDIO_READY = ("const a = document.querySelector(arguments[0]);"
-               "return a && a.readyState >= 1 && a.duration > 0 ? a.duration : null;")
+AUDIO_READY = (
+    "const a = document.querySelector(arguments[0]);"
+    "return a && a.readyState >= 1 && a.duration > 0 ? a.duration : null;"
+)
 # read in one script call: the chart is redrawn every few seconds, so a found element can go stale
-CHART_POINTS = ("const p = document.querySelector('#chart polyline.valid');"
-                "return p ? p.getAttribute('data-points') : null;")
-IMAGE_READY = ("const i = document.querySelector(arguments[0]);"
-               "return i && i.complete && i.naturalWidth > 0 ? [i.naturalWidth, i.naturalHeight] : null;")
+CHART_POINTS = (
+    "const p = document.querySelector('#chart polyline.valid');return p ? p.getAttribute('data-points') : null;"
+)
+IMAGE_READY = (
+    "const i = document.querySelector(arguments[0]);"
+    "return i && i.complete && i.naturalWidth > 0 ? [i.naturalWidth, i.naturalHeight] : null;"
+)
 
 
 def _generate_one(browser) -> None:
@@ -327,8 +438,8 @@ def test_generate_in_the_browser(studio, browser):
     assert "tiny" in table and "chorales" in table
     browser.find_element(By.CSS_SELECTOR, 'a.button[href="/generate?run=r0/tiny"]').click()
     assert "Generate with tiny" in browser.find_element(By.TAG_NAME, "h1").text
-    assert browser.find_element(By.ID, "key").tag_name == "select"      # ABC: keys from the model's vocabulary
-    Select(browser.find_element(By.ID, "model")).select_by_value("r0/chorales")   # the model chooser
+    assert browser.find_element(By.ID, "key").tag_name == "select"  # ABC: keys from the model's vocabulary
+    Select(browser.find_element(By.ID, "model")).select_by_value("r0/chorales")  # the model chooser
     _wait(browser, lambda d: "Generate with chorales" in d.find_element(By.TAG_NAME, "h1").text, 30)
     browser.find_element(By.ID, "key").send_keys("D major")
     # this tiny test model rarely writes a valid piece, and "only valid pieces" now writes only valid ones
@@ -358,7 +469,9 @@ def test_melody_over_chords_in_the_browser(studio, browser):
     Select(browser.find_element(By.ID, "accompaniment")).select_by_value("block")
     _generate_one(browser)
     assert browser.find_element(By.CSS_SELECTOR, "article.piece p.chords").text == "C major: C | F | G7 | C"
-    assert "strong-beat notes are chord tones" in browser.find_element(By.CSS_SELECTOR, "article.piece p.chord-tones").text
+    assert (
+        "strong-beat notes are chord tones" in browser.find_element(By.CSS_SELECTOR, "article.piece p.chord-tones").text
+    )
     _sheet_and_audio_ready(browser)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "studio-lead.png"))
@@ -373,20 +486,30 @@ def test_training_monitor_in_the_browser(studio, browser, runs):
     browser.get(f"{url}/monitor?run={quote('r0/chorales')}")
     assert _wait(browser, lambda d: d.execute_script(CHART_POINTS), 30) == "2"
     samples = _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#samples li"), 30)
-    assert [li.get_attribute("data-file") for li in samples] == ["samples/epoch-001/piece-001.mid",
-                                                                 "samples/epoch-002/piece-001.mid"]
+    assert [li.get_attribute("data-file") for li in samples] == [
+        "samples/epoch-001/piece-001.mid",
+        "samples/epoch-002/piece-001.mid",
+    ]
     samples[-1].find_element(By.CSS_SELECTOR, "button.listen").click()
     last = "#samples li:last-child "
-    duration = _wait(browser, lambda d: d.execute_script(AUDIO_READY, last + ".sample-results audio") or
-                     "".join(e.text for e in d.find_elements(By.CSS_SELECTOR, last + ".job-text.error")))
+    duration = _wait(
+        browser,
+        lambda d: (
+            d.execute_script(AUDIO_READY, last + ".sample-results audio")
+            or "".join(e.text for e in d.find_elements(By.CSS_SELECTOR, last + ".job-text.error"))
+        ),
+    )
     assert isinstance(duration, float) and duration > 0.5, duration
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "studio-monitor.png"))
     # the run trains on (a real resume with one more epoch): the open page shows the new epoch and its sample
     resume(runs / "chorales", {"epochs": 3}, progress_bar=False)
     _wait(browser, lambda d: d.execute_script(CHART_POINTS) == "3", 30)
-    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '#samples li[data-file="samples/epoch-003/piece-001.mid"]'),
-          30)
+    _wait(
+        browser,
+        lambda d: d.find_elements(By.CSS_SELECTOR, '#samples li[data-file="samples/epoch-003/piece-001.mid"]'),
+        30,
+    )
     assert "epoch 3 of 3" in browser.find_element(By.ID, "status").text
 
 
@@ -395,10 +518,27 @@ def test_training_monitor_in_the_browser(studio, browser, runs):
 def test_studio_stops_on_ctrl_c_or_sigterm_even_when_started_with_sigint_ignored(tmp_path, sig):
     """A background job of a non-interactive shell starts with SIGINT ignored; the studio still stops on it,
     and its worker processes go with it."""
-    proc = subprocess.Popen([sys.executable, "-m", "rnnmusic", "serve", "--root", str(tmp_path), "--out",
-                             str(tmp_path / "out"), "--port", "0", "--workers", "1"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"),
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rnnmusic",
+            "serve",
+            "--root",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "out"),
+            "--port",
+            "0",
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
     assert proc.stdout.readline().startswith("rnnmusic studio: http://127.0.0.1:")
     proc.send_signal(sig)
     try:

@@ -24,9 +24,37 @@ pytestmark = pytest.mark.slow  # the whole file trains models or runs the CLI at
 TINY_TRAIN = dict(corpus=["oneills"], max_tunes=120, encoding="abc-tokens", epochs=2, batch_size=8, seq_len=48,
                   sample_every=0, deterministic=True, seed=5, patience=0)
 TINY_MODEL = dict(cell="lstm", layers=2, hidden=24, embed=12, dropout=0.1)
-TINY_FLAGS = ["--corpus", "oneills", "--max-tunes", "120", "--encoding", "abc-tokens", "--epochs", "2",
-              "--batch-size", "8", "--seq-len", "48", "--sample-every", "0", "--deterministic", "--seed", "5",
-              "--patience", "0", "--cell", "lstm", "--layers", "2", "--hidden", "24", "--embed", "12", "--dropout", "0.1"]
+TINY_FLAGS = [
+    "--corpus",
+    "oneills",
+    "--max-tunes",
+    "120",
+    "--encoding",
+    "abc-tokens",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "8",
+    "--seq-len",
+    "48",
+    "--sample-every",
+    "0",
+    "--deterministic",
+    "--seed",
+    "5",
+    "--patience",
+    "0",
+    "--cell",
+    "lstm",
+    "--layers",
+    "2",
+    "--hidden",
+    "24",
+    "--embed",
+    "12",
+    "--dropout",
+    "0.1",
+]
 
 
 def final_weights(run) -> dict[str, torch.Tensor]:
@@ -65,8 +93,11 @@ def test_interrupted_and_resumed_matches_uninterrupted(reference_run, tmp_path):
 
 def test_sigkill_mid_epoch_then_resume_matches(reference_run, tmp_path, cli):
     out = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "rnnmusic", "train", "--out", str(out), "--checkpoint-steps", "4",
-                             *TINY_FLAGS], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rnnmusic", "train", "--out", str(out), "--checkpoint-steps", "4", *TINY_FLAGS],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     ckdir = out / "checkpoints"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
@@ -87,10 +118,18 @@ def test_sigkill_mid_epoch_then_resume_matches(reference_run, tmp_path, cli):
 def test_sigterm_checkpoints_and_exits_cleanly(tmp_path, cli):
     out = tmp_path / "termed"
     flags = [f if f != "2" or TINY_FLAGS[i - 1] != "--epochs" else "500" for i, f in enumerate(TINY_FLAGS)]
-    proc = subprocess.Popen([sys.executable, "-m", "rnnmusic", "train", "--out", str(out), *flags],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rnnmusic", "train", "--out", str(out), *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120  # until training runs (a GPU's start-up can outlast a fixed pause)
-    while time.monotonic() < deadline and proc.poll() is None and not any((out / "checkpoints").glob("step-*.safetensors")):
+    while (
+        time.monotonic() < deadline
+        and proc.poll() is None
+        and not any((out / "checkpoints").glob("step-*.safetensors"))
+    ):
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
     stdout, stderr = proc.communicate(timeout=120)
@@ -123,13 +162,33 @@ def test_corrupted_newest_checkpoint_falls_back(reference_run, tmp_path):
 def test_train_then_generate_playable_tunes(tmp_path):
     """A small model on a few hundred real tunes writes tunes that abc2midi accepts; the run dir is complete."""
     out = tmp_path / "folk"
-    cfg = TrainConfig(corpus=["oneills"], max_tunes=400, encoding="abc-tokens", epochs=15, batch_size=16, seq_len=64,
-                      lr=5e-3, sample_every=15, sample_count=2, sample_max_length=300, seed=3, patience=0,
-                      deterministic=True)
+    cfg = TrainConfig(
+        corpus=["oneills"],
+        max_tunes=400,
+        encoding="abc-tokens",
+        epochs=15,
+        batch_size=16,
+        seq_len=64,
+        lr=5e-3,
+        sample_every=15,
+        sample_count=2,
+        sample_max_length=300,
+        seed=3,
+        patience=0,
+        deterministic=True,
+    )
     result = train(out, cfg, ModelConfig(hidden=128, embed=32, layers=2, dropout=0.0), progress_bar=False)
     assert result.stopped == "finished: epochs"
-    for name in ("config.json", "encoding.json", "corpus-report.json", "best.safetensors", "metrics.csv", "loss.png",
-                 "samples/epoch-015.abc", "samples/epoch-015.json"):
+    for name in (
+        "config.json",
+        "encoding.json",
+        "corpus-report.json",
+        "best.safetensors",
+        "metrics.csv",
+        "loss.png",
+        "samples/epoch-015.abc",
+        "samples/epoch-015.json",
+    ):
         assert (out / name).is_file(), name
     # the epoch's samples were measured: a report beside them and a row of means per sampled epoch
     assert (out / "samples" / "epoch-015-evaluation.png").read_bytes()[:4] == b"\x89PNG"

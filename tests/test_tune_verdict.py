@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import needs_abc2midi
 
 import rnnmusic.generator as generation
+from conftest import needs_abc2midi
 from rnnmusic.corpus import split_tunebook
 from rnnmusic.evaluation.abc_check import MIN_BARS, tune_verdict
 from rnnmusic.evaluation.compare import evaluate

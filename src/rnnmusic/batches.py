@@ -19,7 +19,7 @@ scored. Same model, same loss, the data presented the other way.
 from __future__ import annotations
 
 import math
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch

@@ -9,7 +9,8 @@ from __future__ import annotations
 import csv
 import sys
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from tqdm import tqdm
 
@@ -93,7 +94,9 @@ class SampleWriter(Callback):
             f.write(",".join([str(trainer.p.epoch), *(f"{v:.4g}" for v in s.values())]) + "\n")
         from .render.plots import plot_sample_metrics
 
-        plot_sample_metrics(list(csv.DictReader(open(table))), folder / "metrics.png")
+        with open(table, newline="") as f:
+            rows = list(csv.DictReader(f))
+        plot_sample_metrics(rows, folder / "metrics.png")
         log(f"sample metrics: pitch-class entropy {s['pitch_class_entropy']:.2f} bits, scale consistency "
              f"{s['scale_consistency']:.2f}, repeated bars {s['repeated_bars']:.2f}, repeated 4-grams "
              f"{s['repeated_ngrams']:.2f}, empty beats {s['empty_beat_rate']:.2f} -> {table}")

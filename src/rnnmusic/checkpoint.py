@@ -15,6 +15,7 @@ the kill in the middle of a write (tests/test_faults.py). Leave it unset otherwi
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -97,10 +98,8 @@ def _write_atomic(path: Path, data: bytes) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
@@ -133,7 +132,8 @@ def load_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise CheckpointError(f"{path}: not a valid rnnmusic checkpoint (truncated, corrupted or foreign file: {reason})") from None
+        raise CheckpointError(f"{path}: not a valid rnnmusic checkpoint (truncated, corrupted or foreign file: "
+                              f"{reason})") from None
     if header.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an rnnmusic checkpoint (format {header.get('format')!r})")
     meta_json = header.get("meta", "")
@@ -151,7 +151,7 @@ def load_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]
 def split_prefix(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
     """The tensors under `prefix.` with the prefix removed."""
     p = prefix + "."
-    return {k[len(p):]: v for k, v in tensors.items() if k.startswith(p)}
+    return {k[len(p) :]: v for k, v in tensors.items() if k.startswith(p)}
 
 
 def optimizer_to_flat(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

@@ -66,7 +66,7 @@ class Chord:
         """Pitch classes of the chord (root first, then upward; a slash bass is not added)."""
         return tuple((self.root + i) % 12 for i in QUALITIES[self.quality])
 
-    def transpose(self, semitones: int) -> "Chord":
+    def transpose(self, semitones: int) -> Chord:
         return replace(self, root=self.root + semitones, bass=None if self.bass is None else self.bass + semitones)
 
     def name(self, flats: bool | None = None) -> str:
@@ -235,7 +235,7 @@ def recognize(weights, bass: int | None = None) -> Chord | None:
         return None
     scores = _TEMPLATES @ (w / norm) - _PENALTIES
     if bass is not None:
-        scores = scores + BASS_BONUS * (_ROOTS == int(bass) % 12)
+        scores = scores + BASS_BONUS * (int(bass) % 12 == _ROOTS)
     return _TEMPLATE_CHORDS[int(np.argmax(scores))]
 
 

@@ -69,10 +69,9 @@ def _prepare_abc(cfg: TrainConfig, enc: Encoding, fit: bool) -> TrainingData:
 
 def _prepare_pieces(cfg: TrainConfig, enc: Encoding, fit: bool) -> TrainingData:
     from .corpus import load_pieces
+    from .corpus.scores import Limits
     from .errors import UserError
     from .keys import augment, estimate_key, normalize_key
-
-    from .corpus.scores import Limits
 
     lead = getattr(enc, "needs_chords", False)  # lead sheets: melody + chords (corpus.leadsheets)
     corpus = load_pieces(cfg.corpus, tracks=cfg.tracks, max_pieces=cfg.max_tunes, limits=Limits(lead=lead))

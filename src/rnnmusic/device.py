@@ -46,7 +46,9 @@ def check_precision(precision: str, device: torch.device, cell: str) -> None:
     """Whether this device runs this precision (one of config.PRECISIONS: TrainConfig.validate checks that)."""
     if precision == "fp16" and device.type == "cpu" and cell != "rnn":
         # (torch 2.13: oneDNN has no fp16 LSTM, and the GRU quietly stays in fp32)
-        raise UserError(f"--precision fp16: torch has no fp16 {cell.upper()} on the CPU; use bf16 there, or fp16 on a GPU")
+        raise UserError(
+            f"--precision fp16: torch has no fp16 {cell.upper()} on the CPU; use bf16 there, or fp16 on a GPU"
+        )
     if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise UserError(f"--precision bf16: {torch.cuda.get_device_name(device)} has no bf16 support; use fp16")
 

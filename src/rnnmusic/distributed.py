@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -224,7 +225,8 @@ def launch(nproc: int, worker_args: Sequence[str]) -> int:
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    for name in [n for n in logging.root.manager.loggerDict if n.startswith("torch.distributed")] + ["torch.distributed"]:
+    names = [n for n in logging.root.manager.loggerDict if n.startswith("torch.distributed")]
+    for name in names + ["torch.distributed"]:
         logging.getLogger(name).setLevel(logging.CRITICAL)  # the workers report; torchrun's notes are noise here
     try:
         run(parse_args(torchrun_argv(nproc, worker_args)))
@@ -235,11 +237,12 @@ def launch(nproc: int, worker_args: Sequence[str]) -> int:
             return 128 - code
         return code or 1
     except SignalException as e:  # torchrun has passed the signal on and waited for the workers
-        print(f"rnnmusic: {e.sigval.name}: the training processes were stopped (after a checkpoint)",
-              file=sys.stderr)
+        print(f"rnnmusic: {e.sigval.name}: the training processes were stopped (after a checkpoint)", file=sys.stderr)
         return 128 + int(e.sigval)
     except Exception as e:  # the rendezvous or agent itself failed
-        print(f"rnnmusic: error: torchrun failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
-              file=sys.stderr)
+        print(
+            f"rnnmusic: error: torchrun failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
+            file=sys.stderr,
+        )
         return 1
     return 0

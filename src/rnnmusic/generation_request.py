@@ -10,8 +10,9 @@ it to `generator.generate`; no caller keeps defaults of its own.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
-from typing import Any, Sequence
+from typing import Any
 
 from .errors import UserError
 from .sampler import SampleConfig

@@ -18,9 +18,9 @@ shifts is `key_before_shift(piece)` (its `.key` moved down by `.shift`).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Sequence
 
 import numpy as np
 
@@ -52,14 +52,14 @@ class Key:
     def name(self) -> str:
         return f"{_NAMES[self.mode][self.tonic]} {self.mode}"
 
-    def transposed(self, semitones: int) -> "Key":
+    def transposed(self, semitones: int) -> Key:
         return Key(self.tonic + semitones, self.mode)
 
     def __str__(self) -> str:
         return self.name
 
 
-def parse_key(text: "str | Key") -> Key:
+def parse_key(text: str | Key) -> Key:
     """'G', 'G major', 'Gm', 'g minor', 'F#m', 'Bb', 'Bb major', 'C# minor', music21's 'A-' / 'e-'.
 
     Sharps are '#'; flats 'b' or '-'. With no mode word an upper-case letter means major and a lower-case
@@ -174,7 +174,7 @@ def _nearest(d: int) -> int:
     return d - 12 if d >= 6 else d
 
 
-def normalizing_shift(key: "Key | str") -> int:
+def normalizing_shift(key: Key | str) -> int:
     """Semitones in -6..+5 taking a major key to C major or a minor key to A minor (a tritone: -6)."""
     key = parse_key(key)
     return _nearest((0 if key.mode == MAJOR else 9) - key.tonic)
@@ -212,7 +212,7 @@ def normalize_key(piece: Piece, *, lo: int = LOWEST, hi: int = HIGHEST) -> Piece
     return _shift_to(piece, normalizing_shift(key), Key(0 if key.mode == MAJOR else 9, key.mode), lo, hi)
 
 
-def transpose_to(piece: Piece, target: "Key | str", *, lo: int = LOWEST, hi: int = HIGHEST) -> Piece:
+def transpose_to(piece: Piece, target: Key | str, *, lo: int = LOWEST, hi: int = HIGHEST) -> Piece:
     """The piece moved so its tonic is target's tonic (shift in -6..+5, else the other octave; ValueError
     when neither stays within lo..hi). The mode is kept: a minor piece sent to "G" becomes G minor, and the
     result's `.key` says so. The piece's key is `piece.key` when it parses, else estimated."""

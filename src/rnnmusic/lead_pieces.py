@@ -15,17 +15,26 @@ the training data (measured when the encoding was fitted) and chance.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .chords import Chord
-from .progressions import (ChordSpan, fit_to_bars, parse_progression, progression_text, read_progression,
-                           spans_from_text, spans_to_text, transpose_spans)
 from .errors import UserError
 from .evaluation.chord_fit import chance_share, chord_tone_share, share
 from .keys import MAJOR, Key, normalizing_shift, parse_key, progression_key
 from .piece import bar_quarters
+from .progressions import (
+    ChordSpan,
+    fit_to_bars,
+    parse_progression,
+    progression_text,
+    read_progression,
+    spans_from_text,
+    spans_to_text,
+    transpose_spans,
+)
 
 DEFAULT_BARS = 16
 
@@ -164,11 +173,15 @@ def lead_summary_text(report) -> str:
     chords = report.settings["chords"]
     lines = [] if chords else [f"{p.name} chords: {p.extra['progression']}" for p in report.tunes]
     s, n, out = report.summary, len(report.tunes), report.out_dir
-    lines.append(f"{n} piece{'s' if n != 1 else ''} over {'the progression' if chords else 'chords the model proposed'} "
-                 f"in {report.settings['key']}; files in {out}/, report {out / 'report.md'}")
+    lines.append(
+        f"{n} piece{'s' if n != 1 else ''} over {'the progression' if chords else 'chords the model proposed'} "
+        f"in {report.settings['key']}; files in {out}/, report {out / 'report.md'}"
+    )
     if s["with_chords"] is not None:
-        lines.append(f"strong-beat chord tones: {s['with_chords']:.1%} with the chords, "
-                     + (f"{s['withheld']:.1%} with them withheld, " if s["withheld"] is not None else "")
-                     + (f"{s['training_data']:.1%} in the training data, " if s["training_data"] is not None else "")
-                     + (f"{s['chance']:.1%} by chance" if s["chance"] is not None else ""))
+        lines.append(
+            f"strong-beat chord tones: {s['with_chords']:.1%} with the chords, "
+            + (f"{s['withheld']:.1%} with them withheld, " if s["withheld"] is not None else "")
+            + (f"{s['training_data']:.1%} in the training data, " if s["training_data"] is not None else "")
+            + (f"{s['chance']:.1%} by chance" if s["chance"] is not None else "")
+        )
     return "\n".join(lines)

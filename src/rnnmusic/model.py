@@ -2,7 +2,8 @@
 
     tokens  ids (B, T)        -> embedding -> core [-> attention] -> softmax head (cross-entropy)
     frames  0/1 (B, T, D)     -> linear    -> core [-> attention] -> sigmoid head (binary cross-entropy)
-                                                                  | mse head (mean squared error, as the 1024-unit roll LSTM)
+                                                                  | mse head (mean squared error: the
+                                                                    1024-unit multi-hot LSTM)
                                                                   | nade head (pitches low to high, each
                                                                     given the state and those decided)
 
@@ -11,6 +12,7 @@ an LSTM, "mem" for the attention window), carried across truncated-BPTT chunks a
 Losses: `reduction="mean"` is per scored target (a token, or a frame summed over its pitches), "sum" is
 the total, so validation losses are comparable across batchings.
 """
+
 from __future__ import annotations
 
 import math
@@ -91,8 +93,9 @@ class SoftmaxHead(ProjectionHead):
 
     @staticmethod
     def loss(logits: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
-        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), target.reshape(-1), reduction=reduction,
-                               ignore_index=IGNORE)
+        return F.cross_entropy(
+            logits.reshape(-1, logits.size(-1)), target.reshape(-1), reduction=reduction, ignore_index=IGNORE
+        )
 
 
 class LeadHead(SoftmaxHead):
@@ -130,7 +133,8 @@ class SigmoidHead(ProjectionHead):
 
 
 class MseHead(ProjectionHead):
-    """The multi-hot roll model of the 1024-unit LSTM setup: sigmoid outputs in [0, 1] fitted by mean squared error (summed over pitches)."""
+    """The multi-hot roll model of the 1024-unit LSTM setup: sigmoid outputs in [0, 1] fitted by mean squared error
+    (summed over pitches)."""
 
     PROB_FLOOR = 1e-3
 
@@ -189,12 +193,12 @@ class NadeHead(nn.Module):
         mask = _frame_mask(target)
         v = target.clamp(min=0)
         bv, bh = self._split(out)
-        below = v.cumsum(-1) - v                                            # c_i: notes strictly below pitch i
+        below = v.cumsum(-1) - v  # c_i: notes strictly below pitch i
         k = int(v.sum(-1).max()) + 1 if v.numel() else 1
         steps = torch.arange(k, device=v.device, dtype=v.dtype).view(*([1] * (v.dim() - 1)), k, 1)
         first = v.unsqueeze(-2) * (below.unsqueeze(-2) < steps).to(v.dtype)  # (..., k, D): the first j notes
-        states = torch.sigmoid(bh.unsqueeze(-2) + first @ self.W)           # (..., k, N)
-        per_state = states @ self.V.T                                        # (..., k, D): V_i . h_j for all i, j
+        states = torch.sigmoid(bh.unsqueeze(-2) + first @ self.W)  # (..., k, N)
+        per_state = states @ self.V.T  # (..., k, D): V_i . h_j for all i, j
         logits = bv + per_state.gather(-2, below.long().unsqueeze(-2)).squeeze(-2)
         bce = F.binary_cross_entropy_with_logits(logits, v, reduction="none").sum(-1)
         return _reduce_frames(bce, mask, reduction)
@@ -241,13 +245,13 @@ class WindowAttention(nn.Module):
         ctx = h if memory is None else torch.cat([memory, h], dim=1)
         t, m = h.size(1), ctx.size(1) - h.size(1)
         q = self.qkv(h)[..., : h.size(-1)]
-        k, v = self.qkv(ctx)[..., h.size(-1):].chunk(2, dim=-1)
+        k, v = self.qkv(ctx)[..., h.size(-1) :].chunk(2, dim=-1)
         scores = q @ k.transpose(1, 2) / math.sqrt(h.size(-1))
         i = torch.arange(t, device=h.device).unsqueeze(1) + m
         j = torch.arange(ctx.size(1), device=h.device).unsqueeze(0)
         allowed = (j <= i) & (j > i - self.window)
         att = torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)
-        return h + self.out(att @ v), ctx[:, -(self.window - 1):] if self.window > 1 else ctx[:, :0]
+        return h + self.out(att @ v), ctx[:, -(self.window - 1) :] if self.window > 1 else ctx[:, :0]
 
 
 class MusicRNN(nn.Module):
@@ -297,7 +301,7 @@ class MusicRNN(nn.Module):
         flat = core._flat_weights  # per layer: weight_ih, weight_hh[, bias_ih, bias_hh]
         per = len(flat) // core.num_layers
         for layer in range(core.num_layers):
-            weights = flat[per * layer:per * (layer + 1)]
+            weights = flat[per * layer : per * (layer + 1)]
             if lstm:
                 inp, c = cell(inp, (h0[layer], c0[layer]), *weights)
                 cs.append(c)

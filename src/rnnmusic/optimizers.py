@@ -9,7 +9,7 @@ that same pass rather than in passes of its own.
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 

@@ -69,7 +69,9 @@ def get_preset(name: str) -> Preset:
     try:
         return PRESETS[name]
     except KeyError:
-        raise UserError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)} (see `rnnmusic presets`)") from None
+        raise UserError(
+            f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)} (see `rnnmusic presets`)"
+        ) from None
 
 
 def apply_preset(name: str | None, model: dict[str, Any], train: dict[str, Any]) -> tuple[dict, dict]:
@@ -82,4 +84,3 @@ def apply_preset(name: str | None, model: dict[str, Any], train: dict[str, Any])
     if merged_opts:
         train_out["encoding_options"] = merged_opts
     return {**p.model, **model}, train_out
-

@@ -30,5 +30,7 @@ def describe_run(path: str | Path) -> list[str]:
              f"  training: {training}; {cfg.optimizer}, lr {cfg.lr}; {keys}"]
     if p:
         status = p.done or "in progress (resume with `rnnmusic train --resume RUN`)"
-        lines.append(f"  epochs {p.epoch}/{cfg.epochs}, step {p.step}, best validation {p.best_valid:.4f} nats; {status}")
+        lines.append(
+            f"  epochs {p.epoch}/{cfg.epochs}, step {p.step}, best validation {p.best_valid:.4f} nats; {status}"
+        )
     return lines

@@ -8,8 +8,9 @@ progress it saves `rnnmusic.train_progress`. Those names are importable from her
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from . import device, distributed
 from .callbacks import DEFAULT_CALLBACKS, Callback, LossPlot, SampleWriter, log

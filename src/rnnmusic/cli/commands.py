@@ -51,7 +51,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         result = train_from_flags(_flags(args))
     except UserError as e:
         if not distributed.is_main():  # rank 0 meets the same error and says it once, then torchrun stops us;
-            import time              # exiting first could get rank 0 stopped before it has said it
+            import time  # exiting first could get rank 0 stopped before it has said it
 
             time.sleep(10)
             print(f"rnnmusic: error (rank {distributed.current().rank}): {e}", file=sys.stderr)
@@ -125,9 +125,11 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     model_cfg, cfg = benchmark_settings(_flags(args))
     command = " ".join(["rnnmusic", *map(shlex.quote, sys.argv[1:])])
     row = run_benchmark(args.dataset, args.data, args.out, cfg, model_cfg, command)
-    print(f"{row['dataset']}: test NLL {row['test_nll']:.3f} nats/frame, frame accuracy {row['test_frame_accuracy']:.3f} "
-          f"(valid {row['valid_nll']:.3f}; note 1-gram {row['note_unigram_test_nll']:.2f}); "
-          f"{row['parameters']:,} parameters, best epoch {row['best_epoch']}; {args.out}/benchmark.json")
+    print(
+        f"{row['dataset']}: test NLL {row['test_nll']:.3f} nats/frame, frame accuracy {row['test_frame_accuracy']:.3f} "
+        f"(valid {row['valid_nll']:.3f}; note 1-gram {row['note_unigram_test_nll']:.2f}); "
+        f"{row['parameters']:,} parameters, best epoch {row['best_epoch']}; {args.out}/benchmark.json"
+    )
     return 0
 
 

@@ -38,5 +38,17 @@ def encoding_from_dict(d: dict[str, Any]) -> Encoding:
     return ENCODINGS[name].from_dict(d)
 
 
-__all__ = ["Encoding", "FrameEncoding", "ENCODINGS", "get_encoding", "encoding_from_dict", "AbcChar", "AbcTokens", "AbcFolk",
-           "Notes", "PianoRoll", "Events", "Lead"]
+__all__ = [
+    "Encoding",
+    "FrameEncoding",
+    "ENCODINGS",
+    "get_encoding",
+    "encoding_from_dict",
+    "AbcChar",
+    "AbcTokens",
+    "AbcFolk",
+    "Notes",
+    "PianoRoll",
+    "Events",
+    "Lead",
+]

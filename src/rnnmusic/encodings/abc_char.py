@@ -1,7 +1,7 @@
 """`abc-char`: one token per character of the cleaned tune text (the char-RNN approach of folk-rnn)."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from .base import Encoding
 

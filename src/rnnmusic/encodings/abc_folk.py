@@ -14,7 +14,8 @@ plain ABC and ``detokenize(tokenize(t)) == t`` for cleaned tunes, as in `abc-tok
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .abc_form import form_tokens, tune_form
 from .abc_tokens import AbcTokens, _detokenize, _tokenize

@@ -48,7 +48,7 @@ one in mid-line (which never happens for a tokenized text, so the round trip is 
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from .base import Encoding
 

@@ -13,7 +13,8 @@ are written out the way the training music sounded.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, ClassVar, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -73,7 +74,7 @@ class Encoding:
         raise NotImplementedError
 
     # -- vocabulary --------------------------------------------------------------------------------
-    def fit(self, pieces: Iterable[Any]) -> "Encoding":
+    def fit(self, pieces: Iterable[Any]) -> Encoding:
         """Build the vocabulary from a corpus: specials first, then tokens by descending frequency.
 
         Tokens seen fewer than `min_count` times (option, default 1) stay out and become <unk>; `fit_stats`
@@ -172,7 +173,7 @@ class Encoding:
                 "fit_stats": self.fit_stats, "piece_defaults": self.piece_defaults}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Encoding":
+    def from_dict(cls, d: dict[str, Any]) -> Encoding:
         return cls(vocab=d["vocab"], fit_stats=d.get("fit_stats"), piece_defaults=d.get("piece_defaults"),
                    **d.get("options", {}))
 
@@ -215,13 +216,13 @@ class FrameEncoding:
         """The model's input and output width (named like the token encodings' vocabulary size)."""
         return self.width
 
-    def fit(self, pieces: Iterable[Any]) -> "FrameEncoding":
+    def fit(self, pieces: Iterable[Any]) -> FrameEncoding:
         pieces = list(pieces)
         self.fit_rolls([self.frames(p) for p in pieces])
         self.piece_defaults = piece_defaults(pieces)
         return self
 
-    def fit_rolls(self, rolls: Sequence[np.ndarray]) -> "FrameEncoding":
+    def fit_rolls(self, rolls: Sequence[np.ndarray]) -> FrameEncoding:
         """Fit statistics from frames directly (data that comes as rolls, like the benchmark datasets)."""
         lengths = [len(r) + 1 for r in rolls]
         active = sum(float(r.sum()) for r in rolls)
@@ -255,7 +256,7 @@ class FrameEncoding:
                 "piece_defaults": self.piece_defaults}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "FrameEncoding":
+    def from_dict(cls, d: dict[str, Any]) -> FrameEncoding:
         return cls(fit_stats=d.get("fit_stats"), piece_defaults=d.get("piece_defaults"), **d.get("options", {}))
 
 

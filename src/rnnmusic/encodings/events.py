@@ -40,9 +40,10 @@ on a malformed sequence the result is the notes that could be decoded (possibly 
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -212,7 +213,7 @@ class Events(Encoding):
                 hi = mid - 1
         return best
 
-    def fit(self, pieces) -> "Events":
+    def fit(self, pieces) -> Events:
         pieces = list(pieces)
         super().fit(pieces)
         counts = getattr(self, "token_counts", {})

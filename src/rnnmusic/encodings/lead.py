@@ -20,18 +20,21 @@ alongside that token about the moment *after* it: the chord sounding (`chord_id`
 chord, 2 + 14 x root + quality; the root is the pitch class in the C major / A minor frame, that is, counted
 from the key's tonic, so the same progression in any key gives the same ids) and the position in the bar
 (1 + grid steps since the bar line). `LeadState` computes both incrementally from the tokens, so training
-(`encode`) and generation (`encodings.lead_guard`, through the one sampler) use one definition. `decode` accepts token ids or such
+(`encode`) and generation (`encodings.lead_guard`, through the one sampler) use one definition. `decode` accepts
+token ids or such
 an array (only the first column is read) and returns the melody Piece with its chords in ``meta``.
 
 **Chords withheld.** The dataset adds every fifth training piece a second time without its chords
 (`withheld_copies`: no chord tokens, chord id 0 at every step), so the same model can also play a melody
 alone, and "the same model with chords withheld" is a baseline it was trained for.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from fractions import Fraction
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -49,8 +52,8 @@ class Lead(Encoding):
     kind = "lead"
     piece_format = "midi"
     defaults = {"grid": 12, "max_duration": 8}
-    needs_chords = True     # the corpus is read as lead sheets (corpus.leadsheets)
-    normalizes_key = True   # pieces are moved to C major / A minor before encoding
+    needs_chords = True  # the corpus is read as lead sheets (corpus.leadsheets)
+    normalizes_key = True  # pieces are moved to C major / A minor before encoding
 
     def __init__(self, *args: Any, **options: Any):
         super().__init__(*args, **options)
@@ -125,7 +128,9 @@ class Lead(Encoding):
         chords_until(t)
         return tokens
 
-    def encode(self, piece: Piece, *, bos: bool = True, eos: bool = True, chords_given: bool | None = None) -> np.ndarray:
+    def encode(
+        self, piece: Piece, *, bos: bool = True, eos: bool = True, chords_given: bool | None = None
+    ) -> np.ndarray:
         """(T, 3) int64: token id, chord id and bar position after that token (see the module doc). A piece
         without ``meta["chords"]`` is a melody with its chords withheld: chord id 0 throughout."""
         if chords_given is None:
@@ -145,7 +150,7 @@ class Lead(Encoding):
             rows.append((self.eos_id, *state.condition()))
         return np.asarray(rows, dtype=np.int64).reshape(-1, 3)
 
-    def fit(self, pieces) -> "Lead":
+    def fit(self, pieces) -> Lead:
         from ..evaluation.chord_fit import chord_tone_share
 
         pieces = list(pieces)
@@ -214,6 +219,10 @@ class Lead(Encoding):
                 closed.append(ChordSpan(s.start, stop, s.chord))
         d = self.piece_defaults
         meta = {"chords": spans_to_text(closed)} if closed else {}
-        return Piece(np.asarray(notes, dtype=np.float64).reshape(-1, 4), tempo=float(d.get("tempo", 120.0)),
-                     time_signature=tuple(d.get("time_signature", (4, 4))), program=int(d.get("program", 0)),
-                     meta=meta)
+        return Piece(
+            np.asarray(notes, dtype=np.float64).reshape(-1, 4),
+            tempo=float(d.get("tempo", 120.0)),
+            time_signature=tuple(d.get("time_signature", (4, 4))),
+            program=int(d.get("program", 0)),
+            meta=meta,
+        )

@@ -18,7 +18,8 @@ be drawn. Without `total` a piece runs for 16 bars of `time_signature` (default:
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from ..chords import Chord
 from .lead_tokens import LeadState, chord_token, parse_lead_token
 
 DEFAULT_BARS = 16
+C_MAJOR = Chord(0, "maj")  # the opening chord when the model proposes the chords and no key says otherwise
 # when a progression's chord is not in the model's vocabulary, the nearest one that is (same root)
 FALLBACK = {"maj7": "maj", "7": "maj", "6": "maj", "sus4": "maj", "sus2": "maj", "aug": "maj", "m7": "min",
             "m6": "min", "mmaj7": "min", "m7b5": "dim", "dim7": "dim", "dim": "min"}
@@ -68,7 +70,7 @@ class LeadGuard:
 
     def __init__(self, enc, *, total: int | None = None, time_signature: Sequence[int] | None = None,
                  changes: Sequence[tuple[int, Chord | None]] = (), withhold: bool = False,
-                 first_chord: Chord | None = Chord(0, "maj")):
+                 first_chord: Chord | None = C_MAJOR):
         self.enc, self.t = enc, tables(enc)
         bar_steps = enc.bar_steps(time_signature)
         self.total = total if total is not None else DEFAULT_BARS * bar_steps

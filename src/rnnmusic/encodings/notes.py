@@ -58,9 +58,10 @@ tokens (skipped), chords with the same pitch twice, pitches outside the MIDI ran
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from fractions import Fraction
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -241,7 +242,7 @@ class Notes(Encoding):
         return Piece(arr, tempo=float(d.get("tempo", 120.0)), time_signature=tuple(d.get("time_signature", (4, 4))),
                      program=int(d.get("program", 0)), source="generated")
 
-    def fit(self, pieces) -> "Notes":
+    def fit(self, pieces) -> Notes:
         pieces = list(pieces)
         super().fit(pieces)
         counts = getattr(self, "token_counts", {})

@@ -90,7 +90,7 @@ class PianoRoll(FrameEncoding):
                      time_signature=tuple(d.get("time_signature", (4, 4))), program=d.get("program", 0),
                      source="generated")
 
-    def fit(self, pieces) -> "PianoRoll":
+    def fit(self, pieces) -> PianoRoll:
         pieces = list(pieces)
         super().fit(pieces)
         total = sum(len(p) for p in pieces)

@@ -27,13 +27,15 @@ bars
     music21's ABC reader normally "re-bars" an over-long measure by splitting it in two (and inventing a
     time signature for the remainder), which would hide the very error we look for; this module parses
     with that repair switched off (`render.abc_score.parse_abc_quietly(text, rebar=False)`), so measures
-    are exactly the bars written in the ABC. Bars are numbered from 1 in the order written, an opening pickup being bar 1.
+    are exactly the bars written in the ABC. Bars are numbered from 1 in the order written, an opening pickup being
+    bar 1.
     music21 misreads a few things real tunes write (a fermata ``H``, a grace group opening a tuplet, several
     voices...): it reads a copy with them rewritten, same notes, same lengths (`abc_music21.for_music21`).
 fragments
     `tune_verdict` -- the one verdict of `generate`, `evaluate` and the studio -- also calls a tune of fewer
     than `MIN_BARS` bars a fragment, invalid; `check_tune` alone does so only when given ``min_bars``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -151,6 +153,7 @@ def _split_header(text: str) -> tuple[list[str], str | None, list[str], str]:
 
 # ---------------------------------------------------------------------------------------------- music21
 
+
 def _parse_music21(text: str):
     return parse_abc_quietly(for_music21(text), rebar=False)
 
@@ -195,10 +198,7 @@ def _check_bars(score) -> tuple[int, int, list[str]]:
     errors: list[str] = []
     parts = list(score.parts) or [score]
     for pi, part in enumerate(parts):
-        measures = [
-            m for m in part.getElementsByClass("Measure")
-            if m.duration.quarterLength > _EPS or m.notesAndRests
-        ]
+        measures = [m for m in part.getElementsByClass("Measure") if m.duration.quarterLength > _EPS or m.notesAndRests]
         prefix = f"voice {pi + 1} " if len(parts) > 1 else ""
         if not measures:
             if part.recurse().notes:
@@ -240,9 +240,7 @@ def _check_bars(score) -> tuple[int, int, list[str]]:
             total += 1
             if have > want:
                 problem = "too long"
-            elif have < want and not (
-                i == 0 or i == len(measures) - 1 or after_boundary[i] or before_boundary[i]
-            ):
+            elif have < want and not (i == 0 or i == len(measures) - 1 or after_boundary[i] or before_boundary[i]):
                 problem = "too short"
             else:
                 continue
@@ -344,16 +342,18 @@ def checks_table(names: list[str], checks: list[TuneCheck]) -> str:
     header = ["tune", "header", "music21", "abc2midi", "bars ok", "notes", "result", "first problem"]
     rows = []
     for name, c in zip(names, checks):
-        rows.append([
-            str(name),
-            "ok" if c.header_ok else "no " + ",".join(f.rstrip(":") for f in c.missing_fields),
-            "ok" if c.music21_ok else "FAIL",
-            "n/a" if c.abc2midi_ok is None else ("ok" if c.abc2midi_ok else "FAIL"),
-            f"{c.bars_total - c.bars_wrong}/{c.bars_total}" if c.bars_checked else "n/a",
-            str(c.notes),
-            "VALID" if c.valid else "invalid",
-            _clip(c.first_problem() or "", 70),
-        ])
+        rows.append(
+            [
+                str(name),
+                "ok" if c.header_ok else "no " + ",".join(f.rstrip(":") for f in c.missing_fields),
+                "ok" if c.music21_ok else "FAIL",
+                "n/a" if c.abc2midi_ok is None else ("ok" if c.abc2midi_ok else "FAIL"),
+                f"{c.bars_total - c.bars_wrong}/{c.bars_total}" if c.bars_checked else "n/a",
+                str(c.notes),
+                "VALID" if c.valid else "invalid",
+                _clip(c.first_problem() or "", 70),
+            ]
+        )
     widths = [max(len(header[j]), *(len(r[j]) for r in rows)) if rows else len(header[j]) for j in range(len(header))]
     right = {4, 5}  # numeric columns
 

@@ -10,7 +10,7 @@ Chance is the share a melody would get by picking pitch classes uniformly: the m
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -4,7 +4,8 @@ The scalar metrics follow the definitions that MusPy (Dong et al., "MusPy: a too
 generation", ISMIR 2020) collects from MuseGAN (Dong et al. 2018), C-RNN-GAN and the Jazz Transformer, and
 Yang & Lerch's (2020) "overlapped area" comparison of metric distributions (kernel density estimates).
 They are written here on numpy rather than taken from MusPy, which is unmaintained since 2022, pulls in
-pretty_midi, pypianoroll, miditoolkit and scipy, and gets at least one wrong: its `groove_consistency` counts one bar past the end when
+pretty_midi, pypianoroll, miditoolkit and scipy, and gets at least one wrong: its `groove_consistency` counts one
+bar past the end when
 the piece ends on a barline, so a perfectly regular two-bar scale scores 0.875 instead of 1.0.
 
 Times are quarter notes. A note sounds during [start, start + duration). Definitions, and where they differ:
@@ -29,35 +30,47 @@ Times are quarter notes. A note sounds during [start, start + duration). Definit
 Empty pieces never raise: ranges, entropies, rates and shares are 0.0 and histograms all zeros; the one
 exception is groove_consistency, which is 1.0 for any piece of fewer than two bars (nothing to disagree).
 """
+
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from ..piece import DUR, PITCH, START, Piece
 
-EPS = 1e-9                         # tolerance on times (quarters) against float rounding
+EPS = 1e-9  # tolerance on times (quarters) against float rounding
 MAJOR = np.array([1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1], dtype=bool)  # C major's pitch classes
-REPEAT_RESOLUTION = 48             # times and durations rounded to 1/48 quarter when comparing bars
-KL_EPS = 1e-6                      # added to every bin before a KL divergence
+REPEAT_RESOLUTION = 48  # times and durations rounded to 1/48 quarter when comparing bars
+KL_EPS = 1e-6  # added to every bin before a KL divergence
 
 # Nominal note values (quarters). Two bins hold a dotted value and the triplet value next to it, whose
 # lengths differ by only 12%: dotted 16th (3/8) with triplet 8th (1/3), dotted 8th (3/4) with triplet
 # quarter (2/3); their nominal value is the geometric mean of the pair. Edges are geometric midpoints
 # between neighbouring nominal values; "longer" starts between the whole note and a breve (8).
 _NOMINAL = [
-    ("64th or less", 1 / 16), ("32nd", 1 / 8), ("16th", 1 / 4), ("dotted 16th / triplet 8th", math.sqrt(1 / 8)),
-    ("8th", 1 / 2), ("dotted 8th / triplet quarter", math.sqrt(1 / 2)), ("quarter", 1.0),
-    ("dotted quarter", 1.5), ("half", 2.0), ("dotted half", 3.0), ("whole", 4.0), ("longer", 8.0),
+    ("64th or less", 1 / 16),
+    ("32nd", 1 / 8),
+    ("16th", 1 / 4),
+    ("dotted 16th / triplet 8th", math.sqrt(1 / 8)),
+    ("8th", 1 / 2),
+    ("dotted 8th / triplet quarter", math.sqrt(1 / 2)),
+    ("quarter", 1.0),
+    ("dotted quarter", 1.5),
+    ("half", 2.0),
+    ("dotted half", 3.0),
+    ("whole", 4.0),
+    ("longer", 8.0),
 ]
 NOTE_LENGTH_NAMES: tuple[str, ...] = tuple(name for name, _ in _NOMINAL)
 NOTE_LENGTH_EDGES: np.ndarray = np.array(
-    [0.0] + [math.sqrt(a * b) for (_, a), (_, b) in zip(_NOMINAL[:-1], _NOMINAL[1:])] + [math.inf])
+    [0.0] + [math.sqrt(a * b) for (_, a), (_, b) in zip(_NOMINAL[:-1], _NOMINAL[1:])] + [math.inf]
+)
 NOTE_LENGTH_BINS: tuple[tuple[str, float, float], ...] = tuple(
-    (name, float(lo), float(hi)) for name, lo, hi in zip(NOTE_LENGTH_NAMES, NOTE_LENGTH_EDGES[:-1],
-                                                         NOTE_LENGTH_EDGES[1:]))
+    (name, float(lo), float(hi))
+    for name, lo, hi in zip(NOTE_LENGTH_NAMES, NOTE_LENGTH_EDGES[:-1], NOTE_LENGTH_EDGES[1:])
+)
 """(name, low, high) in quarters: a duration d falls in the bin with low <= d < high."""
 
 METRIC_INFO: dict[str, str] = {
@@ -225,14 +238,16 @@ def repetition(piece: Piece, n: int = 4) -> dict[str, float]:
         repeated += content in seen_bars
         seen_bars.add(content)
     seq = [(int(p), int(round(d * r))) for d, p in notes[:, [DUR, PITCH]]]
-    grams = [tuple(seq[i:i + n]) for i in range(len(seq) - n + 1)]
+    grams = [tuple(seq[i : i + n]) for i in range(len(seq) - n + 1)]
     seen_grams: set[tuple] = set()
     repeated_grams = 0
     for g in grams:
         repeated_grams += g in seen_grams
         seen_grams.add(g)
-    return {"repeated_bars": repeated / len(bars) if bars else 0.0,
-            "repeated_ngrams": repeated_grams / len(grams) if grams else 0.0}
+    return {
+        "repeated_bars": repeated / len(bars) if bars else 0.0,
+        "repeated_ngrams": repeated_grams / len(grams) if grams else 0.0,
+    }
 
 
 def piece_metrics(piece: Piece) -> dict[str, float]:
@@ -276,7 +291,9 @@ def histogram_distance(p: np.ndarray, q: np.ndarray) -> dict[str, float]:
     return {"overlap": min(1.0, overlap), "kl": max(0.0, kl)}
 
 
-def distribution_distance(generated: Sequence[float], reference: Sequence[float], points: int = 512) -> dict[str, float]:
+def distribution_distance(
+    generated: Sequence[float], reference: Sequence[float], points: int = 512
+) -> dict[str, float]:
     """Compare one metric's values over generated pieces with its values over reference pieces.
 
     As Yang & Lerch (2020) do, each set is smoothed into a density by a Gaussian kernel density estimate
@@ -289,11 +306,14 @@ def distribution_distance(generated: Sequence[float], reference: Sequence[float]
     g = np.asarray(generated, dtype=np.float64).ravel()
     r = np.asarray(reference, dtype=np.float64).ravel()
     g, r = g[np.isfinite(g)], r[np.isfinite(r)]
-    out = {"overlap": math.nan, "kl": math.nan,
-           "generated_mean": float(g.mean()) if len(g) else math.nan,
-           "generated_std": float(g.std()) if len(g) else math.nan,
-           "reference_mean": float(r.mean()) if len(r) else math.nan,
-           "reference_std": float(r.std()) if len(r) else math.nan}
+    out = {
+        "overlap": math.nan,
+        "kl": math.nan,
+        "generated_mean": float(g.mean()) if len(g) else math.nan,
+        "generated_std": float(g.std()) if len(g) else math.nan,
+        "reference_mean": float(r.mean()) if len(r) else math.nan,
+        "reference_std": float(r.std()) if len(r) else math.nan,
+    }
     if not len(g) or not len(r):
         return out
     lo, hi = min(g.min(), r.min()), max(g.max(), r.max())

@@ -18,8 +18,8 @@ untransposed copy would.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Hashable, Sequence
 
 import numpy as np
 
@@ -170,7 +170,7 @@ class TrainingIndex:
         self._interval_automaton = _SuffixAutomaton(self._intervals) if transpositions else None
 
     @classmethod
-    def build(cls, pieces: Sequence[Piece], transpositions: bool = False) -> "TrainingIndex":
+    def build(cls, pieces: Sequence[Piece], transpositions: bool = False) -> TrainingIndex:
         return cls(pieces, transpositions=transpositions)
 
     def __len__(self) -> int:

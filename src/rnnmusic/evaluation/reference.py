@@ -1,8 +1,8 @@
 """What a reference corpus names: corpus names and paths as given, a run directory as the corpus it was trained on."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..config import split_sources
 from ..errors import UserError

@@ -13,13 +13,13 @@ once (a bad one is a one-line `UserError`); `set_programs` rewrites a MIDI file 
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping, Union
 
 from ..errors import UserError
 
 #: int: every (non-drum) track; dict: 1-based track number -> program; None: keep the file's own.
-Programs = Union[int, dict[int, int], None]
+Programs = int | dict[int, int] | None
 
 SPEC_HELP = "a General MIDI program 0..127 for every track (40) or track=program pairs, tracks from 1 (1=73,2=40)"
 

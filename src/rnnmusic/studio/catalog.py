@@ -14,9 +14,10 @@ import json
 import math
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import UserError
 
@@ -104,7 +105,7 @@ def _header(path: Path) -> tuple[dict[str, Any], int]:
 
     with safe_open(str(path), framework="pt") as f:
         meta = json.loads((f.metadata() or {}).get("meta", "{}"))
-        params = sum(math.prod(f.get_slice(k).get_shape()) for k in f.keys() if k.startswith("model."))
+        params = sum(math.prod(f.get_slice(k).get_shape()) for k in f if k.startswith("model."))
     return meta, params
 
 
@@ -126,7 +127,7 @@ def read_metrics(path: Path) -> list[dict[str, float]]:
 
 def summarize(run_id: str, folder: Path) -> RunSummary:
     """Everything the models page and the training monitor show about one run."""
-    from ..config import from_dict, ModelConfig, TrainConfig
+    from ..config import ModelConfig, TrainConfig, from_dict
 
     s = RunSummary(run_id, folder.name, str(folder))
     try:

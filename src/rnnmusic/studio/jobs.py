@@ -20,11 +20,12 @@ import time
 import traceback
 import warnings
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import UserError
 
@@ -226,7 +227,8 @@ class JobQueue:
 
     def status(self, job: Job) -> dict[str, Any]:
         """state (queued, running, done, failed), queue position, progress stage/done/total, results."""
-        s: dict[str, Any] = {"id": job.id, "kind": job.kind, "title": job.title, "elapsed": round(time.time() - job.created, 1)}
+        s: dict[str, Any] = {"id": job.id, "kind": job.kind, "title": job.title,
+                             "elapsed": round(time.time() - job.created, 1)}
         fut = job.future
         if fut is not None and fut.done():
             try:
@@ -238,14 +240,21 @@ class JobQueue:
                         self._pool = self._new_pool()
             except Exception as e:
                 result = {"error": f"internal error: {type(e).__name__}"}
-            return s | ({"state": "failed", "error": result["error"]} if "error" in result
-                        else {"state": "done", **result})
+            return s | (
+                {"state": "failed", "error": result["error"]} if "error" in result else {"state": "done", **result}
+            )
         try:
             progress = json.loads((job.folder / "progress.json").read_text())
         except (OSError, ValueError):
             with self._lock:
-                ahead = sum(1 for j in self._jobs.values() if j.created < job.created and j.future is not None
-                            and not j.future.done() and not (j.folder / "progress.json").exists())
+                ahead = sum(
+                    1
+                    for j in self._jobs.values()
+                    if j.created < job.created
+                    and j.future is not None
+                    and not j.future.done()
+                    and not (j.folder / "progress.json").exists()
+                )
             return s | {"state": "queued", "position": ahead + 1}
         return s | {"state": "running", **{k: progress[k] for k in ("stage", "done", "total")}}
 

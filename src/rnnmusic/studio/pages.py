@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Sequence
 from html import escape
-from typing import Any, Sequence
+from typing import Any
 
+from ..config import TEMPERATURE
 from .catalog import RunSummary
 from .params import default_length
 
@@ -117,21 +119,39 @@ def generate_page(s: RunSummary, limits: dict[str, Any], keys: Sequence[str] | N
     tempo = (f'<label>Tempo <input name="tempo" id="tempo" type="number" min="{limits["tempo"][0]}" '
              f'max="{limits["tempo"][1]}" placeholder="corpus tempo"></label>')
     if lead:
-        extra = _lead_fields(limits) + '<label>Key <input name="key" id="key" placeholder="from the chords"></label>' + tempo
+        extra = (
+            _lead_fields(limits)
+            + '<label>Key <input name="key" id="key" placeholder="from the chords"></label>'
+            + tempo
+        )
     elif abc:
         extra = _folk_fields() if s.encoding == "abc-folk" else ""
-        extra += (_choice("key", "Key", keys, "G, Em, Ador") + _choice("meter", "Meter", meters, "6/8") +
-                 '<label class="wide">Prime (ABC opening)<textarea name="prime" id="prime" rows="2" '
-                 f'maxlength="{limits["prime"]}" placeholder="e.g. L:1/8 then a bar of notes"></textarea></label>')
+        extra += (
+            _choice("key", "Key", keys, "G, Em, Ador")
+            + _choice("meter", "Meter", meters, "6/8")
+            + '<label class="wide">Prime (ABC opening)<textarea name="prime" id="prime" rows="2" '
+            f'maxlength="{limits["prime"]}" placeholder="e.g. L:1/8 then a bar of notes"></textarea></label>'
+        )
     else:
         extra = '<label>Key <input name="key" id="key" placeholder="G, Em, Bb major"></label>' + tempo
     unit = "frames" if s.kind == "frames" else "tokens"
-    length = "" if lead else f"""<label>Length ({unit}) <input name="length" id="length" type="number" min="{lo}" max="{hi}"
+    length = (
+        ""
+        if lead
+        else f"""<label>Length ({unit}) <input name="length" id="length" type="number" min="{lo}" max="{hi}"
  value="{default_length(s.kind)}"></label>"""
-    only_valid = "" if lead else """<label class="check"><span><input type="checkbox" name="only_valid" id="only_valid" checked> only valid pieces</span>
+    )
+    only_valid = (
+        ""
+        if lead
+        else """<label class="check"><span><input type="checkbox" name="only_valid" id="only_valid" checked>
+ only valid pieces</span>
 <small>draws more until the count pass the checks</small></label>"""
-    chooser = "".join(f'<option value="{escape(i)}"{" selected" if i == s.id else ""}>{escape(n)} ({escape(i)})</option>'
-                      for i, n in runs)
+    )
+    chooser = "".join(
+        f'<option value="{escape(i)}"{" selected" if i == s.id else ""}>{escape(n)} ({escape(i)})</option>'
+        for i, n in runs
+    )
     body = f"""<h1>Generate with {escape(s.name)}</h1>
 <label class="model-chooser">Model <select id="model">{chooser}</select></label>
 <p class="facts">{escape(s.encoding)} &middot; {escape(s.model)} &middot; {s.params:,} parameters &middot;
@@ -140,7 +160,8 @@ epoch {s.epochs} &middot; best validation {_loss(s)}</p>
 <input type="hidden" name="run" value="{escape(s.id)}">
 <label>Count <input name="count" id="count" type="number" min="1" max="{limits["count"]}" value="2"></label>
 {length}
-<label>Temperature <input name="temperature" id="temperature" type="number" step="0.05" min="0.05" max="5" value="0.9"></label>
+<label>Temperature <input name="temperature" id="temperature" type="number" step="0.05" min="0.05" max="5"
+ value="{TEMPERATURE}"></label>
 <label>Top-p <input name="top_p" id="top_p" type="number" step="0.01" min="0.05" max="1" value="1"></label>
 <label>Seed <input name="seed" id="seed" type="number" min="0" value="0"></label>
 {extra}
@@ -169,5 +190,7 @@ def monitor_page(s: RunSummary) -> str:
 
 
 def error_page(status: int, message: str) -> str:
-    return layout(f"Error {status}", f'<h1>Error {status}</h1><p class="error">{escape(message)}</p>'
-                  '<p><a href="/">Back to the models</a></p>')
+    return layout(
+        f"Error {status}",
+        f'<h1>Error {status}</h1><p class="error">{escape(message)}</p><p><a href="/">Back to the models</a></p>',
+    )

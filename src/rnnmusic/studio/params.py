@@ -7,8 +7,9 @@ request ever reaches a shell or a path without passing through here or `catalog.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ..accompaniment import ACCOMPANIMENTS
 from ..config import TEMPERATURE as DEFAULT_TEMPERATURE
@@ -121,7 +122,8 @@ def generate_request(form: Mapping[str, Any], *, piece_format: str, kind: str, e
     if any(str(form.get(name) or "").strip() for name in ("tune_type", "parts", "bars_per_part")):
         raise UserError("type, parts and bars per part apply to abc-folk models (such as the shipped folk model)")
     if any(str(form.get(name) or "").strip() for name in ("chords", "bars", "swing", "accompaniment")):
-        raise UserError("chords, bars, swing and accompaniment apply to lead-sheet models (trained with --encoding lead)")
+        raise UserError("chords, bars, swing and accompaniment apply to lead-sheet models "
+                        "(trained with --encoding lead)")
     if piece_format == "abc":
         if req.tempo is not None:
             raise UserError("tempo applies to MIDI-side models; an ABC tune's tempo is part of the tune")
@@ -148,7 +150,9 @@ def _folk_request(req: GenerateRequest, form: Mapping[str, Any]) -> GenerateRequ
     req.bars_per_part = _number(form, "bars_per_part", int, (4, 32), None)
     if req.tune_type and req.tune_type not in TYPES:
         raise UserError(f"type must be one of {', '.join(TYPES)}, got {req.tune_type!r}")
-    if req.tempo is not None or any(str(form.get(n) or "").strip() for n in ("chords", "bars", "swing", "accompaniment")):
+    if req.tempo is not None or any(
+        str(form.get(n) or "").strip() for n in ("chords", "bars", "swing", "accompaniment")
+    ):
         raise UserError("tempo, chords, bars, swing and accompaniment do not apply to folk tune models")
     _check_abc_fields(req)
     return req
@@ -172,18 +176,40 @@ def generation_request(req: GenerateRequest, enc, *, title: str, formats) -> Any
 
     kind = "lead" if enc.kind == "lead" else enc.piece_format
     folk = enc.name == "abc-folk"
-    common = {"count": req.count, "temperature": req.temperature, "top_k": req.top_k, "top_p": req.top_p,
-              "seed": req.seed, "only_valid": req.only_valid, "title": title}
+    common = {
+        "count": req.count,
+        "temperature": req.temperature,
+        "top_k": req.top_k,
+        "top_p": req.top_p,
+        "seed": req.seed,
+        "only_valid": req.only_valid,
+        "title": title,
+    }
     if kind == "lead":
-        return GenerationRequest(**common, chords=req.chords or None, chord_files=False, bars=req.bars,
-                                 key=req.key or None, meter=req.meter or None, tempo=req.tempo, swing=req.swing,
-                                 accompaniment=req.accompaniment)
+        return GenerationRequest(
+            **common,
+            chords=req.chords or None,
+            chord_files=False,
+            bars=req.bars,
+            key=req.key or None,
+            meter=req.meter or None,
+            tempo=req.tempo,
+            swing=req.swing,
+            accompaniment=req.accompaniment,
+        )
     common |= {"max_length": req.length, "formats": formats}
     if kind == "midi":
         return GenerationRequest(**common, key=req.key or None, tempo=req.tempo)
     if folk:
-        return GenerationRequest(**common, prime=req.prime, type=req.tune_type or None, meter=req.meter or None,
-                                 key=req.key or None, parts=req.parts, bars_per_part=req.bars_per_part)
+        return GenerationRequest(
+            **common,
+            prime=req.prime,
+            type=req.tune_type or None,
+            meter=req.meter or None,
+            key=req.key or None,
+            parts=req.parts,
+            bars_per_part=req.bars_per_part,
+        )
     return GenerationRequest(**common, prime=abc_prime(req))
 
 
