@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 import re
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .checkpoint import write_atomic
 from .encodings import Encoding
@@ -100,8 +101,9 @@ class GenerationReport:
 
             return lead_summary_text(self)
         what = "valid (not collapsed, at least --min-bars long)" if self.what == "pieces" else "valid"
-        return (f"{self.valid}/{len(self.tunes)} {what} ({self.attempts} generated"
-                + (f"; {self.shortfall}" if self.shortfall else "") + f"); files in {out}/, report {out / 'report.json'}")
+        shortfall = f"; {self.shortfall}" if self.shortfall else ""
+        return (f"{self.valid}/{len(self.tunes)} {what} ({self.attempts} generated{shortfall}); files in {out}/, "
+                f"report {out / 'report.json'}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"settings": self.settings, "attempts": self.attempts, "asked": self.asked, "count": len(self.tunes),
