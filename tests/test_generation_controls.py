@@ -63,9 +63,9 @@ def test_repetition_penalty_breaks_a_one_note_loop(chorale):
                 best = max(best, run)
         return best
 
-    plain = sample_ids(model, enc, SampleConfig(count=2, max_length=60, seed=3))
-    penal = sample_ids(model, enc, SampleConfig(count=2, max_length=60, seed=3, repetition_penalty=50.0,
-                                                repetition_window=4))
+    plain = sample_ids(model, enc, SampleConfig(count=2, max_length=60, seed=3, temperature=1.0))
+    penal = sample_ids(model, enc, SampleConfig(count=2, max_length=60, seed=3, temperature=1.0,
+                                                repetition_penalty=50.0, repetition_window=4))
     assert longest_run(plain) >= 10 and longest_run(penal) == 1
     # the time shifts are exempt: the penalised pieces keep moving forward in time
     assert enc.decode(penal[0]).end > 10
