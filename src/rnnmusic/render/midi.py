@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import one_line
-from ..corpus.music21_fixes import unshare_marks
+from ..music21_compat import unshare_marks
 from .abc_score import parse_abc_quietly
 from ..errors import UserError
 
