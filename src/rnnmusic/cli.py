@@ -234,7 +234,8 @@ def _train_here(args: argparse.Namespace, LN2, resume, train) -> int:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from .encodings.abc_request import request_controls
-    from .generator import default_output, generate_pieces, generate_tunes, load_prime
+    from .generator import default_output, generate_pieces, generate_tunes
+    from .prime import load_prime
     from .run import load_model
     from .sampler import SampleConfig
 

@@ -63,8 +63,7 @@ def measure(pieces, names: Sequence[str] | None = None, skipped=()) -> Measured:
 def generated_files(sources: Sequence[str]) -> list[str]:
     """Folders expanded into their score files, leaving out a .mid beside an .abc of the same name (what
     `generate` writes: the MIDI is the ABC tune rendered, not another piece); other sources unchanged."""
-    from ..corpus.abc import files_in
-    from ..corpus.scores import READABLE_SUFFIXES
+    from ..corpus.formats import READABLE_SUFFIXES, files_in
 
     out: list[str] = []
     for s in sources:
@@ -78,11 +77,12 @@ def generated_files(sources: Sequence[str]) -> list[str]:
 
 
 def read_pieces(sources: Sequence[str], max_pieces: int | None = None, workers: int | None = None):
-    """(pieces, skipped (source, reason) pairs) of files, folders, globs or corpus names."""
+    """(pieces, skipped (source, reason) pairs) of files, folders, globs or corpus names, read by the guarded reader
+    (`corpus.load_pieces`); skipped holds the files refused and the files none of whose pieces could be used."""
     from ..corpus import load_pieces
 
     corpus = load_pieces(list(sources), max_pieces=max_pieces, workers=workers)
-    return corpus.pieces, list(corpus.report.files_skipped)
+    return corpus.pieces, list(corpus.report.files_skipped) + list(getattr(corpus.report, "files_unusable", []))
 
 
 def read_reference(sources: Sequence[str], max_pieces: int | None = None, workers: int | None = None):
@@ -94,7 +94,7 @@ def read_reference(sources: Sequence[str], max_pieces: int | None = None, worker
     import random
 
     from ..corpus import load_abc
-    from ..corpus.scores import is_score_source
+    from ..corpus import is_score_source
 
     scores = [str(s) for s in sources if is_score_source(s)]
     abc = [str(s) for s in sources if not is_score_source(s)]
@@ -131,18 +131,17 @@ def _tune_pieces(tunes, workers: int | None, skipped: list) -> list:
 
 
 def abc_checks(files: Sequence[str], min_bars: int | None = None) -> list[tuple[str, Any]]:
-    """(tune source `file.abc#X:n`, TuneCheck) for every tune of every .abc file among `files` (folders
-    already expanded by `generated_files`): `abc_check.tune_verdict`, the verdict `generate` gives a tune (at
+    """(tune source `file.abc#X:n`, TuneCheck) for every tune the reader accepts of every .abc file among `files`
+    (folders already expanded by `generated_files`): `abc_check.tune_verdict`, the verdict `generate` gives a tune (at
     least `min_bars` bars, default `abc_check.MIN_BARS`)."""
-    from ..corpus.abc import decode_abc_bytes, split_tunebook, tune_sources
+    from ..corpus.reader import read_tunebook
     from .abc_check import MIN_BARS, tune_verdict
 
     out = []
-    for f in (Path(s) for s in files if s.lower().endswith(".abc") and Path(s).is_file()):
-        text, _ = decode_abc_bytes(f.read_bytes())
-        tunes = split_tunebook(text or "")
-        out += [(name, tune_verdict(tune, min_bars=MIN_BARS if min_bars is None else min_bars))
-                for (_, tune), name in zip(tunes, tune_sources(str(f), tunes))]
+    for f in (s for s in files if s.lower().endswith(".abc") and Path(s).is_file()):
+        book = read_tunebook(f)  # the guarded reader: tunes it refuses are not checked (read_pieces skips them)
+        out += [(t.source, tune_verdict(t.raw, min_bars=MIN_BARS if min_bars is None else min_bars))
+                for t in book.judged() if t.cleaned is not None]
     return out
 
 
