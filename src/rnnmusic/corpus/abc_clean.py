@@ -170,6 +170,13 @@ def clean_tune(raw: str, *, keep_chords: bool = True) -> tuple[str | None, str |
     return text, None, dropped
 
 
+def strip_markup(raw: str) -> str:
+    """The tune without its lines that start with an HTML or XML tag (what `clean_tune` drops as free text)."""
+    if "<" not in raw:
+        return raw
+    return "\n".join(line for line in raw.split("\n") if not _MARKUP.match(line.strip()))
+
+
 def _parse_field(line: str, in_body: bool = False) -> tuple[str, str] | None:
     """('M', '6/8') for a field line, None for music or text.
 

@@ -24,7 +24,7 @@ from typing import Iterator
 
 from ..errors import UserError, one_line
 from ..music21_compat import quiet
-from .abc_clean import EMPTY_BODY, LONG_LINE, MAX_LINE_CHARS, clean_tune
+from .abc_clean import EMPTY_BODY, LONG_LINE, MAX_LINE_CHARS, clean_tune, strip_markup
 from .abc_text import NOT_ABC, decode_abc_bytes, split_tunebook, tune_sources
 from .formats import NOT_MUSIC, FileResult, Limits, kind_of
 from .report import DUPLICATE
@@ -73,7 +73,7 @@ class AbcTune:
     """One tune of a tunebook as the reader judged it: its clean text, or why it was dropped."""
 
     source: str                  # path#X:n (or path#line L)
-    raw: str                     # as written, from its X: line
+    raw: str                     # as written, from its X: line (lines starting with an HTML tag left out)
     cleaned: str | None          # `clean_tune`'s text; None when dropped
     reason: str | None = None    # why it was dropped
     fields: Counter = field(default_factory=Counter)  # header and body lines dropped by cleaning, by field
@@ -95,7 +95,7 @@ class Tunebook:
                 yield AbcTune(source, raw, None, LONG_LINE if _LONG_LINE.search(raw) else LONG_RAW_TUNE)
                 continue
             cleaned, reason, fields = clean_tune(raw, keep_chords=self.keep_chords)
-            yield AbcTune(source, raw, cleaned, None if cleaned else reason or EMPTY_BODY, fields)
+            yield AbcTune(source, strip_markup(raw), cleaned, None if cleaned else reason or EMPTY_BODY, fields)
 
     def refusal(self) -> str | None:
         """None when a tune is usable; else the one-line reason (the file's, or every tune's)."""
