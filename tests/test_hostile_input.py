@@ -213,3 +213,30 @@ def test_every_command_gives_the_same_verdict(name, hostile, tmp_path):
             assert any(len(line) < 1000 for line in lines), where
     expected = "accepted" if HOSTILE[name] else "refused"
     assert set(verdicts.values()) == {expected}, json.dumps(verdicts)
+
+
+# -- the studio: a client that goes away ------------------------------------------------------------------------
+@pytest.mark.parametrize("partial", [b"GET / HTTP/1.1\r\nHost: x\r\n",
+                                     b"POST /api/render HTTP/1.1\r\nContent-Length: 900\r\n\r\n{"])
+def test_studio_client_disconnecting_is_not_a_traceback(partial, capfd):
+    import socket
+    import threading
+
+    from rnnmusic.studio.server import Handler, StudioServer
+
+    server = StudioServer(("127.0.0.1", 0), type("H", (Handler,), {"studio": None}))
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        for _ in range(3):
+            client = socket.create_connection(server.server_address)
+            client.sendall(partial)
+            time.sleep(0.2)
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            client.close()  # a reset, as a browser tab closed mid-request sends
+        time.sleep(0.5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "ConnectionResetError" not in err, err
