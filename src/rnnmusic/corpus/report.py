@@ -18,7 +18,8 @@ class CorpusReport:
     tunes_kept: int = 0
     tunes_dropped: Counter = field(default_factory=Counter)  # reason -> count (duplicates included)
     drop_examples: dict[str, list[str]] = field(default_factory=dict)  # reason -> first examples, each naming a source
-    header_fields_dropped: Counter = field(default_factory=Counter)  # field letter ('%' comments, '%%' directives) -> lines
+    # field letter ('%' comments, '%%' directives) -> lines dropped
+    header_fields_dropped: Counter = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)  # "path: reason", one per skipped file or problem
     stopped_at_max_tunes: int | None = None  # set when loading stopped early because max_tunes tunes were kept
     seconds: float = 0.0
@@ -45,7 +46,8 @@ class CorpusReport:
     def summary(self) -> str:
         """A few human-readable lines: counts first, then reasons, then examples."""
         lines = [
-            f"read {self.files_read} files ({len(self.files_skipped)} skipped) from {', '.join(self.sources) or 'nothing'}; "
+            f"read {self.files_read} files ({len(self.files_skipped)} skipped) from "
+            f"{', '.join(self.sources) or 'nothing'}; "
             f"{self.tunes_found} tunes found, {self.tunes_kept} kept ({self.seconds:.1f} s)"
         ]
         if self.stopped_at_max_tunes is not None:
