@@ -125,6 +125,14 @@ def test_the_reader_names_the_reasons(hostile):
     assert "XML entities" in reasons["external.musicxml"] and "XML entities" in reasons["laughs.musicxml"]
 
 
+def test_a_piece_lasting_hours_is_refused(tmp_path):
+    """4,800 quarter notes is within max_quarters, but at 10 qpm it would last 8 hours."""
+    path = tmp_path / "slow.mid"
+    path.write_bytes(_smf([(0, b"\xff\x51\x03" + (6_000_000).to_bytes(3, "big")), (0, b"\x90\x3c\x50"),
+                           (480 * 4800, b"\x80\x3c\x00")]))
+    assert verdict(path) == "480 minutes long, more than the limit of 240"
+
+
 def test_render_refuses_what_the_corpus_refuses(hostile, tmp_path):
     from rnnmusic.corpus import load_pieces
     from rnnmusic.errors import UserError

@@ -154,7 +154,8 @@ def piece_from_score(score, *, tracks: list[int] | None = None, source: str = ""
 
 
 def read_midi_piece(path: str | Path, *, tracks: list[int] | None = None) -> Piece:
-    """Read one MIDI file into a Piece (all non-drum tracks merged unless `tracks` picks some)."""
+    """Read one MIDI file into a Piece (all non-drum tracks merged unless `tracks` picks some). Unguarded: for
+    files rnnmusic wrote itself; a user's file goes through `corpus.reader.read_music` (limits, one-line refusals)."""
     import symusic
 
     return piece_from_score(symusic.Score(str(path)), tracks=tracks, source=str(path))

@@ -27,12 +27,13 @@ class Limits:
     max_notes: int = 200_000          # per piece
     min_tempo: float = 10.0           # quarter notes per minute, every tempo in the file
     max_tempo: float = 1000.0
-    max_quarters: float = 20_000.0    # a piece's length (about 2.8 hours at 120 qpm): a note that never ends
+    max_quarters: float = 20_000.0    # a piece's length in quarter notes: a note that never ends
+    max_minutes: float = 240.0        # its length in time, through its tempo changes (what its audio would last)
     lead: bool = False                # read lead sheets: melody + chords (`corpus.leadsheets`)
 
     def key(self) -> str:
         """The part of the cache key: the limits that decide what a parsed file gives."""
-        return (f"{self.max_notes}:{self.min_tempo:g}:{self.max_tempo:g}:{self.max_quarters:g}"
+        return (f"{self.max_notes}:{self.min_tempo:g}:{self.max_tempo:g}:{self.max_quarters:g}:{self.max_minutes:g}"
                 + (":lead" if self.lead else ""))
 
 

@@ -4,7 +4,8 @@ accepted, or refused with one line naming the file and the reason. Never a trace
 
 * every file: its size is checked before it is read (`Limits.max_file_bytes`);
 * MIDI (symusic): a broken header (ticks per quarter 0), no notes, more notes than `max_notes`, a tempo outside
-  `min_tempo`..`max_tempo`, longer than `max_quarters` (a note that never ends), times that are not numbers;
+  `min_tempo`..`max_tempo`, longer than `max_quarters` (a note that never ends) or `max_minutes`, times that
+  are not numbers;
 * MusicXML: a file declaring XML entities is refused unparsed (billion laughs, external entities), and so is a
   compressed .mxl unpacking to more than `max_file_bytes`; then as MIDI, through music21's MIDI writer;
 * ABC (tunebooks: each tune judged): binary or non-UTF-8 bytes, no X: or K: line, a tune over

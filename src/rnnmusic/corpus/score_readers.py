@@ -44,17 +44,32 @@ def piece_of_score(score, source: str, selector: TrackSelector, limits: Limits,
         qpm = float(t.qpm)
         if not limits.min_tempo <= qpm <= limits.max_tempo:
             return None, f"tempo {qpm:.4g} qpm outside {limits.min_tempo:g}..{limits.max_tempo:g}"
-    quarters = max(t.end() for t in (tracks[i] for i in chosen)) / score.ticks_per_quarter
+    end = max(t.end() for t in (tracks[i] for i in chosen))
+    quarters = end / score.ticks_per_quarter
     if not quarters <= limits.max_quarters:  # a note that never ends (or a piece of many hours)
         return None, f"{quarters:,.0f} quarter notes long, more than the limit of {limits.max_quarters:,.0f}"
+    minutes = _minutes(score, end)
+    if minutes > limits.max_minutes:  # what its audio would last
+        return None, f"{minutes:,.0f} minutes long, more than the limit of {limits.max_minutes:,.0f}"
     if limits.lead:
         return lead_piece(score, source, exact=exact_chords)
     piece = piece_from_score(score, tracks=chosen, source=source)
     if not len(piece):
         return None, "no notes"
-    if not (math.isfinite(piece.tempo) and piece.notes.size and math.isfinite(float(piece.notes.sum()))):
+    if not (math.isfinite(piece.tempo) and math.isfinite(float(piece.notes.sum()))):
         return None, "note times or tempo are not numbers (a broken file)"
     return piece, None
+
+
+def _minutes(score, end: int) -> float:
+    """Minutes from the start to tick `end`, through the score's tempo changes (120 qpm before the first)."""
+    tpq, at, qpm, total = score.ticks_per_quarter, 0, 120.0, 0.0
+    for t in sorted(score.tempos, key=lambda t: t.time):
+        if t.time >= end:
+            break
+        total += (t.time - at) / tpq / qpm
+        at, qpm = t.time, float(t.qpm)
+    return total + (end - at) / tpq / qpm
 
 
 def read_midi(path: str, data: bytes, selector: TrackSelector, limits: Limits) -> FileResult:
@@ -156,6 +171,6 @@ def reason_kind(reason: str) -> str:
             return kind
     if "notes, more than the limit" in reason:
         return "too many notes"
-    if "quarter notes long, more than" in reason:
+    if "quarter notes long, more than" in reason or "minutes long, more than" in reason:
         return "too long"
     return reason

@@ -16,7 +16,9 @@ Each tune of an ABC file and each MIDI or MusicXML file is one item, written as 
 * abc: the tune itself; MIDI and MusicXML transcribed by abcmidi's midi2abc.
 * roll: the piano-roll picture, <name>.roll.png (`plots.plot_piano_roll`); alias pianoroll.
 
-A failure of one output of one item is reported and the rest still written.
+Every file is read by the guarded reader (`corpus.reader`, as `corpus show`, `train` and `evaluate` read it): a
+file it refuses is a UserError naming the file and the reason, a refused tune of a tunebook a `SkippedTune`
+warning. A failure of one output of one item is reported and the rest still written.
 """
 from __future__ import annotations
 
