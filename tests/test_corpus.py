@@ -178,7 +178,8 @@ def test_all_folk_and_several_sources(builtin):
     both = load_abc(["oneills", "miscfolk", "ONEILLS"])  # a source named twice is read once
     assert len(both.tunes) == len(builtin["oneills"].tunes) + len(builtin["miscfolk"].tunes)
     assert both.report.duplicates_removed == 1 + 4  # the duplicates inside O'Neill's and inside miscFolk
-    assert BUILTIN_CORPORA["all-folk"].folders == ("essenFolksong", "oneills1850", "ryansMammoth", "airdsAirs", "miscFolk")
+    assert BUILTIN_CORPORA["all-folk"].folders == ("essenFolksong", "oneills1850", "ryansMammoth", "airdsAirs",
+                                                   "miscFolk")
 
 
 def test_split_is_deterministic_and_by_tune(builtin):
@@ -234,7 +235,10 @@ def test_empty_dir_and_glob_matching_nothing(tmp_path):
     (tmp_path / "good.abc").write_text(GOOD_TUNE)
     corpus = load_abc([str(tmp_path / "empty"), str(tmp_path / "*.abc"), str(tmp_path / "none*.abc")])
     assert len(corpus.tunes) == 1
-    assert corpus.report.warnings == [f"{tmp_path / 'empty'}: no .abc files", f"{tmp_path / 'none*.abc'}: no .abc files"]
+    assert corpus.report.warnings == [
+        f"{tmp_path / 'empty'}: no .abc files",
+        f"{tmp_path / 'none*.abc'}: no .abc files",
+    ]
 
 
 def test_invalid_utf8_and_binary_files_are_skipped(tmp_path):
@@ -264,7 +268,9 @@ def test_tune_without_key_and_file_without_x(tmp_path):
 
 
 def test_duplicates_removed_and_counted(tmp_path):
-    (tmp_path / "a.abc").write_text(GOOD_TUNE + "\nX:2\nT:Other title, same music\nM:6/8\nL:1/8\nK:G\nGAB  cde|d3 B3:|\n")
+    (tmp_path / "a.abc").write_text(
+        GOOD_TUNE + "\nX:2\nT:Other title, same music\nM:6/8\nL:1/8\nK:G\nGAB  cde|d3 B3:|\n"
+    )
     (tmp_path / "b.abc").write_text(GOOD_TUNE.replace("T:Good", "T:Copy\nZ:someone"))
     corpus = load_abc([str(tmp_path)])
     assert len(corpus.tunes) == 1 and corpus.report.duplicates_removed == 2
@@ -308,14 +314,20 @@ def test_mix_of_good_and_bad_files_keeps_good_tunes_and_lists_each_bad_file(tmp_
     (shelf / "notes.txt").write_text("not read: wrong extension\n")
     missing = tmp_path / "missing.abc"
     corpus = load_abc([str(shelf), str(missing)])
-    assert sorted(t.text for t in corpus.tunes) == ["K:D\nDFA d2|\n", "K:Em\nEGB e2|\n", "M:6/8\nL:1/8\nK:G\nGAB cde|d3 B3:|\n"]
-    assert sorted(corpus.report.warnings) == sorted([
-        f"{shelf / 'empty.abc'}: no X: or K: line, not ABC",
-        f"{shelf / 'junk.abc'}: binary file, not ABC text",
-        f"{shelf / 'latin1.abc'}: not valid UTF-8 (byte 0xe9 at offset 9)",
-        f"{shelf / 'nokey.abc'}: no usable tunes (1 no K: field)",
-        f"{missing}: no such file or directory",
-    ])
+    assert sorted(t.text for t in corpus.tunes) == [
+        "K:D\nDFA d2|\n",
+        "K:Em\nEGB e2|\n",
+        "M:6/8\nL:1/8\nK:G\nGAB cde|d3 B3:|\n",
+    ]
+    assert sorted(corpus.report.warnings) == sorted(
+        [
+            f"{shelf / 'empty.abc'}: no X: or K: line, not ABC",
+            f"{shelf / 'junk.abc'}: binary file, not ABC text",
+            f"{shelf / 'latin1.abc'}: not valid UTF-8 (byte 0xe9 at offset 9)",
+            f"{shelf / 'nokey.abc'}: no usable tunes (1 no K: field)",
+            f"{missing}: no such file or directory",
+        ]
+    )
     report = corpus.report.to_dict()
     assert json.loads(json.dumps(report)) == report
     assert report["files_read"] == 3 and report["tunes_found"] == 4 and report["tunes_kept"] == 3
@@ -342,8 +354,30 @@ def test_nottingham_abc_cleaned_loads_with_chords(nottingham_abc):
 
 # -- properties ------------------------------------------------------------------------------------------
 ABC_LINE = st.one_of(
-    st.sampled_from(["K:G", "K: D mix", "M:6/8", "L:1/8", "Q:1/4=90", "R:jig", "P:A", "V:1", "T:x", "N:n", "%c",
-                     "%%d", "w:la", "+:more", "I:x", "", "  ", "K:", "A:|", "X:2"]),
+    st.sampled_from(
+        [
+            "K:G",
+            "K: D mix",
+            "M:6/8",
+            "L:1/8",
+            "Q:1/4=90",
+            "R:jig",
+            "P:A",
+            "V:1",
+            "T:x",
+            "N:n",
+            "%c",
+            "%%d",
+            "w:la",
+            "+:more",
+            "I:x",
+            "",
+            "  ",
+            "K:",
+            "A:|",
+            "X:2",
+        ]
+    ),
     st.text(alphabet="ABCDEFGabcdefgz,'/|:[]()\"{}!+^_=<>~.-123456789 \\%uvKMLT\t", max_size=40),
 )
 

@@ -367,7 +367,7 @@ def build_hostile_corpus(folder: Path, secret: Path) -> dict[str, str | None]:
         "CDEF", f'<!DOCTYPE score-partwise [<!ENTITY xxe SYSTEM "file://{secret}">]>', title="&xxe;"))
     (folder / "xxe-parameter.xml").write_text(_musicxml(
         "GFED", f'<!DOCTYPE score-partwise [<!ENTITY % p SYSTEM "file://{secret}"> %p;]>'))
-    laughs = "".join(f'<!ENTITY l{i} "{"&l%d;" % (i - 1) * 10 if i else "lol"}">' for i in range(10))
+    laughs = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10 if i else "lol"}">' for i in range(10))
     (folder / "billion-laughs.musicxml").write_text(_musicxml("AGFE", f"<!DOCTYPE score-partwise [{laughs}]>",
                                                               title="&l9;"))
     return {

@@ -7,9 +7,9 @@ import torch
 from rnnmusic.config import ModelConfig
 from rnnmusic.encodings import get_encoding
 from rnnmusic.evaluation.piece_check import check_piece
-from rnnmusic.generator import abc_opening, load_prime
 from rnnmusic.model import MusicRNN
 from rnnmusic.piece import Piece, piece_from_music21
+from rnnmusic.prime import abc_opening, load_prime
 from rnnmusic.sampler import SampleConfig, penalize_repeats, sample, sample_frames, sample_ids
 
 

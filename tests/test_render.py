@@ -1,4 +1,6 @@
-"""abc_to_midi / midi_to_wav (WAV and FLAC) / synth_notes with real abc2midi, real FluidSynth, real music21 and symusic."""
+"""abc_to_midi / midi_to_wav (WAV and FLAC) / synth_notes with real abc2midi, real FluidSynth, real music21 and
+symusic."""
+
 from __future__ import annotations
 
 import shutil
@@ -10,9 +12,9 @@ import pytest
 import soundfile
 import symusic
 
+from conftest import needs_abc2midi, oneills
 from rnnmusic.errors import UserError
 from rnnmusic.evaluation import check_tune
-from conftest import needs_abc2midi, oneills
 from rnnmusic.piece import Piece
 from rnnmusic.render import MissingToolWarning, abc_to_midi, find_soundfont, midi_to_wav, read_wav, synth_notes
 from rnnmusic.render.audio import TAIL_S, midi_to_audio, render_audio, write_audio
@@ -20,7 +22,6 @@ from rnnmusic.render.audio import TAIL_S, midi_to_audio, render_audio, write_aud
 needs_fluidsynth = pytest.mark.skipif(
     shutil.which("fluidsynth") is None or find_soundfont() is None, reason="fluidsynth or a GM SoundFont not installed"
 )
-
 
 
 GORDONS_TUNE = oneills(40)  # no repeats, ties, chords or grace notes: MIDI notes == written notes
@@ -208,12 +209,12 @@ def test_synth_pitch_length_and_velocity():
     loud = synth_notes([(0.0, 1.0, 69, 100)], sr)
     assert loud.dtype == np.float32 and loud.ndim == 1
     assert 1.0 <= loud.size / sr <= 1.3  # the note plus a short release
-    spectrum = np.abs(np.fft.rfft(loud[: sr]))
+    spectrum = np.abs(np.fft.rfft(loud[:sr]))
     assert abs(np.argmax(spectrum) * sr / sr - 440) <= 2  # 1 s window: bin = Hz
     quiet = synth_notes([(0.0, 1.0, 69, 50)], sr)
     assert np.max(np.abs(loud)) == pytest.approx(2 * np.max(np.abs(quiet)), rel=0.01)
     late = synth_notes([(2.0, 2.5, 60, 90)], sr)
-    assert np.max(np.abs(late[: int(1.9 * sr)])) == 0 and np.max(np.abs(late[2 * sr:])) > 0.05
+    assert np.max(np.abs(late[: int(1.9 * sr)])) == 0 and np.max(np.abs(late[2 * sr :])) > 0.05
     assert synth_notes([], sr).size == 0
 
 

@@ -21,8 +21,8 @@ from rnnmusic.corpus import (
     is_score_source,
     load_pieces,
     parse_tracks,
+    scores,
 )
-from rnnmusic.corpus import scores
 from rnnmusic.corpus.builtin import music21_corpus_dir
 from rnnmusic.corpus.cache import CacheWarning, cache_dir
 from rnnmusic.errors import UserError
@@ -160,7 +160,8 @@ def test_sources_that_name_nothing_are_user_errors(tmp_path):
 # -- music21 formats and built-in corpora ----------------------------------------------------------------------
 @pytest.mark.slow
 def test_bach_chorales_builtin(own_cache):
-    assert {"bach-chorales", "beethoven", "mozart", "haydn", "joplin", "monteverdi", "palestrina"} <= set(CLASSICAL_CORPORA)
+    assert {"bach-chorales", "beethoven", "mozart", "haydn", "joplin", "monteverdi",
+            "palestrina"} <= set(CLASSICAL_CORPORA)
     bach = CLASSICAL_CORPORA["bach-chorales"]
     paths = bach.paths()
     assert abs(len(paths) - bach.approx_pieces) < 20 and bach.description
@@ -172,11 +173,18 @@ def test_bach_chorales_builtin(own_cache):
     assert corpus.report.tunes_kept == 8 and corpus.report.files_parsed == 8
     for p in corpus.pieces:
         assert p.source.startswith(str(M21 / "bach")) and len(p) > 100
-        assert 30 <= p.pitches.min() and p.pitches.max() <= 85  # four voices
+        assert p.pitches.min() >= 30 and p.pitches.max() <= 85  # four voices
         assert p.meta["format"] == "musicxml" and p.time_signature in {(4, 4), (3, 4), (3, 2)}
     stats = corpus.stats()
     assert stats["pieces"] == 8 and stats["notes"] == sum(len(p) for p in corpus.pieces)
-    assert set(stats) >= {"mean_notes_per_piece", "quarters", "tempo_median", "time_signatures", "pitch_range", "programs"}
+    assert set(stats) >= {
+        "mean_notes_per_piece",
+        "quarters",
+        "tempo_median",
+        "time_signatures",
+        "pitch_range",
+        "programs",
+    }
     assert sum(stats["time_signatures"].values()) == 8
 
 
@@ -191,10 +199,12 @@ def test_kern_file_and_track_selection_by_name():
 
 def test_abc_tunebook_and_folk_corpus(tmp_path):
     book = tmp_path / "book.abc"
-    book.write_text("X:1\nT:One\nM:6/8\nL:1/8\nK:G\nGAB cde|d3 B3|gfe dcB|A3 G3:|\n\n"
-                    "X:2\nT:Two\nM:3/4\nL:1/4\nK:D\nDEF|A2 d|\n\n"
-                    "X:3\nT:Again\nM:6/8\nL:1/8\nK:G\nGAB cde|d3 B3|gfe dcB|A3 G3:|\n\n"
-                    "X:4\nT:No key\nM:4/4\nabc|\n")
+    book.write_text(
+        "X:1\nT:One\nM:6/8\nL:1/8\nK:G\nGAB cde|d3 B3|gfe dcB|A3 G3:|\n\n"
+        "X:2\nT:Two\nM:3/4\nL:1/4\nK:D\nDEF|A2 d|\n\n"
+        "X:3\nT:Again\nM:6/8\nL:1/8\nK:G\nGAB cde|d3 B3|gfe dcB|A3 G3:|\n\n"
+        "X:4\nT:No key\nM:4/4\nabc|\n"
+    )
     corpus = load_pieces([str(book)])
     assert [p.source for p in corpus.pieces] == [f"{book}#X:1", f"{book}#X:2"]
     assert corpus.pieces[0].time_signature == (6, 8) and len(corpus.pieces[0]) == 32  # repeat played
@@ -210,15 +220,33 @@ def test_abc_music21_quirks_are_worked_around(tmp_path):
     from conftest import oneills
 
     book = tmp_path / "quirks.abc"
-    book.write_text("X:1\nT:Six parts\nM:2/4\nL:1/8\nK:C\nCDEF|GABc:|\ncBAG|FEDC:|\nCEGc|cGEC:|\n"
-                    "DFAd|dAFD:|\nEGBe|eBGE:|\nFAcf|fcAF:|\n\n"
-                    "X:2\nT:Two voices\nM:2/4\nL:1/8\nV:1\nV:2\nK:C\nV:1\nCDEF|GABc|\nV:2\nC,D,E,F,|G,A,B,C|\n"
-                    "V:1\ncBAG|FEDC|]\nV:2\nC2C2|C4|]\n\n" + oneills(1))
+    book.write_text(
+        "X:1\nT:Six parts\nM:2/4\nL:1/8\nK:C\nCDEF|GABc:|\ncBAG|FEDC:|\nCEGc|cGEC:|\n"
+        "DFAd|dAFD:|\nEGBe|eBGE:|\nFAcf|fcAF:|\n\n"
+        "X:2\nT:Two voices\nM:2/4\nL:1/8\nV:1\nV:2\nK:C\nV:1\nCDEF|GABc|\nV:2\nC,D,E,F,|G,A,B,C|\n"
+        "V:1\ncBAG|FEDC|]\nV:2\nC2C2|C4|]\n\n" + oneills(1)
+    )
     parts, voices, oneill = load_pieces([str(book)]).pieces
     assert len(parts) == 96  # each of the 6 parts twice (music21 alone nests them: 2**6 times the start)
     assert parts.pitches[:16].tolist() == [60, 62, 64, 65, 67, 69, 71, 72] * 2
-    assert voices.meta["voices"] == "first of 2" and voices.pitches.tolist() == [60, 62, 64, 65, 67, 69, 71, 72,
-                                                                                72, 71, 69, 67, 65, 64, 62, 60]
+    assert voices.meta["voices"] == "first of 2" and voices.pitches.tolist() == [
+        60,
+        62,
+        64,
+        65,
+        67,
+        69,
+        71,
+        72,
+        72,
+        71,
+        69,
+        67,
+        65,
+        64,
+        62,
+        60,
+    ]
     assert oneill.source.startswith(f"{book}#line ")  # X:1 again: named by its line, as load_abc does
     assert len(oneill) > 100 and oneill.time_signature == (2, 4) and "marks unshared" in oneill.meta["conversion"]
 
@@ -346,8 +374,9 @@ def test_split_is_deterministic_and_order_independent():
     # music21's corpus files split the same wherever music21 is installed
     here = [Piece([(0, 1, 60, 80)], source=str(M21 / "bach" / f"bwv{i}.mxl")) for i in range(30)]
     there = [Piece([(0, 1, 60, 80)], source=f"bach/bwv{i}.mxl") for i in range(30)]
-    assert ([p.source[len(str(M21)) + 1:] for p in PieceCorpus(here).split(0.3)[1]]
-            == [p.source for p in PieceCorpus(there).split(0.3)[1]])
+    assert [p.source[len(str(M21)) + 1 :] for p in PieceCorpus(here).split(0.3)[1]] == [
+        p.source for p in PieceCorpus(there).split(0.3)[1]
+    ]
     two = PieceCorpus(pieces[:2], CorpusReport()).split(0.01)
     assert len(two[0]) == 1 and len(two[1]) == 1
     assert PieceCorpus(pieces[:1], CorpusReport()).split(0.5) == (pieces[:1], [])

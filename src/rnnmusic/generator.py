@@ -14,7 +14,6 @@ written by `render.files.render_item` as `rnnmusic render` writes them (lead she
 from __future__ import annotations
 
 import json
-import re
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -28,6 +27,7 @@ from .evaluation.abc_check import TuneCheck, checks_table, tune_verdict
 from .evaluation.piece_check import PieceCheck, check_piece, piece_table
 from .generation_request import GenerationRequest, output_kind, request_fields, resolve, sample_config
 from .model import MusicRNN
+from .prime import load_prime
 from .render.abc import tune_document, tunebook
 from .sampler import SampleConfig, sample
 
@@ -408,52 +408,3 @@ def write_samples(model: MusicRNN, enc: Encoding, folder: Path, stem: str, *, co
         {"count": count, "valid": valid, "temperature": temperature, "seed": seed,
          "tunes": [c.to_dict() for c in checks]}, indent=2) + "\n").encode())
     return f"{valid}/{count} valid -> {folder / (stem + '.abc')}"
-
-
-BAR_LINE = re.compile(r"\|\]|\|\||\[\||\|:|:\||::|\|")
-
-
-def abc_opening(text: str, bars: float) -> str:
-    """Header and the first `bars` bar lines' worth of music of a cleaned tune (a pickup counts as a bar)."""
-    lines = text.splitlines()
-    body_at = next((i + 1 for i, ln in enumerate(lines) if ln.startswith("K:")), 0)
-    out, seen = lines[:body_at], 0
-    for ln in lines[body_at:]:
-        for m in BAR_LINE.finditer(ln):
-            seen += 1
-            if seen >= bars:
-                out.append(ln[: m.end()])
-                return "\n".join(out) + "\n"
-        out.append(ln)
-    return "\n".join(out) + "\n"
-
-
-def load_prime(path: str | Path, bars: float, enc: Encoding, *, normalize_key: bool = False):
-    """The opening `bars` bars of the first piece in `path`, in the form `enc` is primed with."""
-    if bars <= 0:
-        raise UserError(f"--prime-bars must be positive, got {bars}")
-    if enc.piece_format == "abc":
-        from .corpus import load_abc
-
-        corpus = load_abc([str(path)], max_tunes=1)
-        if not corpus.tunes:
-            raise UserError(f"{path}: no usable ABC tune to prime with")
-        return abc_opening(corpus.tunes[0].text, bars)
-    from .corpus import load_pieces
-
-    corpus = load_pieces([str(path)], max_pieces=1, cache=False)
-    if not corpus.pieces:
-        reason = corpus.report.files_skipped[0][1] if corpus.report.files_skipped else "no notes"
-        raise UserError(f"{path}: cannot prime with it: {reason}")
-    piece = corpus.pieces[0]
-    if normalize_key:
-        from .keys import normalize_key as normalize
-
-        try:
-            piece = normalize(piece)
-        except ValueError as e:
-            raise UserError(f"{path}: {e}") from None
-    opening = piece.head(bars)
-    if not len(opening):
-        raise UserError(f"{path}: no notes in the first {bars:g} bars")
-    return opening

@@ -7,9 +7,10 @@ symusic; music21 formats are converted to the same Piece by the corpus readers.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -64,7 +65,7 @@ class Piece:
         return self.notes[:, PITCH].astype(np.int64)
 
     # -- transformations (new pieces; the original is never changed) -------------------------------------
-    def transpose(self, semitones: int) -> "Piece":
+    def transpose(self, semitones: int) -> Piece:
         notes = self.notes.copy()
         notes[:, PITCH] += semitones
         if len(notes) and (notes[:, PITCH].min() < LOWEST or notes[:, PITCH].max() > HIGHEST):
@@ -76,14 +77,14 @@ class Piece:
             meta["chords"] = spans_to_text(transpose_spans(spans_from_text(meta["chords"]), semitones))
         return replace(self, notes=notes, shift=self.shift + semitones, key=None, meta=meta)
 
-    def head(self, bars: float) -> "Piece":
+    def head(self, bars: float) -> Piece:
         """The opening `bars` bars (notes starting before the cut, shortened to end at it)."""
         cut = bars * self.bar_length
         n = self.notes[self.notes[:, START] < cut - 1e-9].copy()
         n[:, DUR] = np.minimum(n[:, DUR], cut - n[:, START])
         return replace(self, notes=n)
 
-    def shifted_in_time(self, offset: float) -> "Piece":
+    def shifted_in_time(self, offset: float) -> Piece:
         n = self.notes.copy()
         n[:, START] += offset
         return replace(self, notes=n)
@@ -154,7 +155,8 @@ def piece_from_score(score, *, tracks: list[int] | None = None, source: str = ""
 
 
 def read_midi_piece(path: str | Path, *, tracks: list[int] | None = None) -> Piece:
-    """Read one MIDI file into a Piece (all non-drum tracks merged unless `tracks` picks some)."""
+    """Read one MIDI file into a Piece (all non-drum tracks merged unless `tracks` picks some). Unguarded: for
+    files rnnmusic wrote itself; a user's file goes through `corpus.reader.read_music` (limits, one-line refusals)."""
     import symusic
 
     return piece_from_score(symusic.Score(str(path)), tracks=tracks, source=str(path))

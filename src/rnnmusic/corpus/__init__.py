@@ -6,23 +6,22 @@ MIDI, MusicXML, kern and ABC scores (and music21's classical corpora) -> `Piece`
     print(corpus.report.summary())
 
     pieces = load_pieces(["bach-chorales", "midi/"], tracks="piano")
+
+Every file is read by the one guarded reader (`corpus.reader`: `read_music`, `read_tunebook`, `verdict`), which
+every command uses, under one set of `Limits`.
 """
 from __future__ import annotations
 
-from .abc import Corpus, Tune, clean_tune, load_abc, split_tunebook
+from .abc import Corpus, Tune, load_abc
+from .abc_clean import clean_tune
+from .abc_text import split_tunebook
 from .builtin import BUILTIN_CORPORA, BuiltinCorpus, builtin_names
-from .report import CorpusReport
-from .scores import (
-    CLASSICAL_CORPORA,
-    ClassicalCorpus,
-    Limits,
-    PieceCorpus,
-    ScoreReport,
-    TrackSelector,
-    is_score_source,
-    load_pieces,
-    parse_tracks,
-)
+from .classical import CLASSICAL_CORPORA, ClassicalCorpus
+from .formats import FileResult, Limits
+from .reader import Tunebook, read_music, read_tunebook, verdict
+from .report import CorpusReport, ScoreReport
+from .scores import PieceCorpus, is_score_source, load_pieces
+from .tracks import TrackSelector, parse_tracks
 
 __all__ = [
     "BUILTIN_CORPORA",
@@ -31,16 +30,21 @@ __all__ = [
     "ClassicalCorpus",
     "Corpus",
     "CorpusReport",
+    "FileResult",
     "Limits",
     "PieceCorpus",
     "ScoreReport",
     "TrackSelector",
     "Tune",
+    "Tunebook",
     "builtin_names",
     "clean_tune",
     "is_score_source",
     "load_abc",
     "load_pieces",
     "parse_tracks",
+    "read_music",
+    "read_tunebook",
     "split_tunebook",
+    "verdict",
 ]

@@ -1,4 +1,5 @@
-"""Named ABC corpora that ship inside music21 (no download): `essen`, `oneills`, `ryans`, `airds`, `miscfolk`, `all-folk`.
+"""Named ABC corpora that ship inside music21 (no download): `essen`, `oneills`, `ryans`, `airds`, `miscfolk`,
+`all-folk`.
 
 The music21 package is located without importing it (importing music21 takes about a second).
 """
@@ -32,9 +33,11 @@ class BuiltinCorpus:
 _SINGLE = (
     BuiltinCorpus("essen", "Essen folksong collection (mostly German and Chinese songs)", ("essenFolksong",), 8514),
     BuiltinCorpus("oneills", "O'Neill's Music of Ireland (1850 tunes, 1903)", ("oneills1850",), 2009),
-    BuiltinCorpus("ryans", "Ryan's Mammoth Collection of fiddle tunes (1883), one file per tune", ("ryansMammoth",), 1059),
+    BuiltinCorpus("ryans", "Ryan's Mammoth Collection of fiddle tunes (1883), one file per tune",
+                  ("ryansMammoth",), 1059),
     BuiltinCorpus("airds", "Aird's Airs: Scottish, English, Irish and foreign airs (1778-1803)", ("airdsAirs",), 1180),
-    BuiltinCorpus("miscfolk", "Miscellaneous folk: American fife music and Northumbrian minstrelsy", ("miscFolk",), 185),
+    BuiltinCorpus("miscfolk", "Miscellaneous folk: American fife music and Northumbrian minstrelsy",
+                  ("miscFolk",), 185),
 )
 ALL_FOLK = BuiltinCorpus(
     "all-folk",

@@ -10,14 +10,16 @@ is rewritten. A cache folder that cannot be written warns once per process and t
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import tempfile
 import warnings
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -69,10 +71,8 @@ def save_npz(path: str | Path, arrays: Mapping[str, np.ndarray], meta: Mapping[s
         return True
     except OSError as e:
         if tmp is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            except OSError:
-                pass
         _warn_once(path.parent, e)
         return False
 

@@ -129,8 +129,8 @@ def music21_key(s) -> str | None:
 # -- symusic scores -> a lead-sheet Piece ----------------------------------------------------------------------
 def _track_notes(track) -> np.ndarray:
     a = track.notes.numpy()
-    notes = np.stack([a["time"], a["duration"], a["pitch"].astype(np.int64) % 128, a["velocity"].astype(np.int64) % 128],
-                     axis=1)
+    notes = np.stack([a["time"], a["duration"], a["pitch"].astype(np.int64) % 128,
+                      a["velocity"].astype(np.int64) % 128], axis=1)
     return notes.astype(np.float64).reshape(-1, 4)
 
 

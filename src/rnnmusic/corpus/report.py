@@ -18,7 +18,8 @@ class CorpusReport:
     tunes_kept: int = 0
     tunes_dropped: Counter = field(default_factory=Counter)  # reason -> count (duplicates included)
     drop_examples: dict[str, list[str]] = field(default_factory=dict)  # reason -> first examples, each naming a source
-    header_fields_dropped: Counter = field(default_factory=Counter)  # field letter ('%' comments, '%%' directives) -> lines
+    # field letter ('%' comments, '%%' directives) -> lines dropped
+    header_fields_dropped: Counter = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)  # "path: reason", one per skipped file or problem
     stopped_at_max_tunes: int | None = None  # set when loading stopped early because max_tunes tunes were kept
     seconds: float = 0.0
@@ -45,7 +46,8 @@ class CorpusReport:
     def summary(self) -> str:
         """A few human-readable lines: counts first, then reasons, then examples."""
         lines = [
-            f"read {self.files_read} files ({len(self.files_skipped)} skipped) from {', '.join(self.sources) or 'nothing'}; "
+            f"read {self.files_read} files ({len(self.files_skipped)} skipped) from "
+            f"{', '.join(self.sources) or 'nothing'}; "
             f"{self.tunes_found} tunes found, {self.tunes_kept} kept ({self.seconds:.1f} s)"
         ]
         if self.stopped_at_max_tunes is not None:
@@ -81,3 +83,29 @@ class CorpusReport:
             "stopped_at_max_tunes": self.stopped_at_max_tunes,
             "seconds": round(self.seconds, 3),
         }
+
+
+@dataclass
+class ScoreReport(CorpusReport):
+    """A CorpusReport whose tunes_* counters count pieces, with cache counters."""
+
+    files_cached: int = 0    # files whose result came from the cache
+    files_parsed: int = 0    # files parsed in this load
+    cache_rebuilt: int = 0   # cache entries that were unreadable and were parsed again
+    notes_kept: int = 0
+    files_unusable: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): read, but no piece kept
+
+    def summary(self) -> str:
+        lines = super().summary().split("\n")
+        lines[0] = lines[0].replace(" tunes found, ", " pieces found, ")
+        lines = [line.replace("max_tunes=", "max_pieces=").replace(" tunes", " pieces")
+                 if line.startswith("stopped after") else line for line in lines]
+        rebuilt = f" ({self.cache_rebuilt} unreadable cache entries rebuilt)" if self.cache_rebuilt else ""
+        lines.insert(1, f"{self.notes_kept:,} notes; {self.files_cached} files from the cache, "
+                        f"{self.files_parsed} parsed{rebuilt}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "files_cached": self.files_cached, "files_parsed": self.files_parsed,
+                "cache_rebuilt": self.cache_rebuilt, "notes_kept": self.notes_kept,
+                "files_unusable": [{"path": p, "reason": r} for p, r in self.files_unusable]}

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Sequence, TypeVar
+from collections.abc import Sequence
+from typing import TypeVar
 
 from ..errors import UserError
 
@@ -19,7 +20,7 @@ def keyed_split(items: Sequence[T], keys: Sequence[str], valid_fraction: float, 
     if n < 2 or valid_fraction == 0.0:
         return list(items), []
     n_valid = min(n - 1, max(1, round(n * valid_fraction)))
-    ranks = sorted((hashlib.blake2b(f"{seed}\0{k}".encode("utf-8"), digest_size=8).digest(), k, i)
+    ranks = sorted((hashlib.blake2b(f"{seed}\0{k}".encode(), digest_size=8).digest(), k, i)
                    for i, k in enumerate(keys))
     valid_idx = {i for _, _, i in ranks[:n_valid]}
     return ([x for i, x in enumerate(items) if i not in valid_idx],

@@ -6,8 +6,9 @@ By default every non-drum track is merged. A selection is a union of terms joine
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import UserError
 
@@ -38,10 +39,7 @@ class TrackSelector:
         """Indices of the chosen tracks (objects with .program, .is_drum and .name, e.g. symusic tracks)."""
         out = []
         for i, t in enumerate(tracks):
-            if not self.terms:
-                picked = not t.is_drum
-            else:
-                picked = any(self._match(k, v, i, t) for k, v in self.terms)
+            picked = not t.is_drum if not self.terms else any(self._match(k, v, i, t) for k, v in self.terms)
             if picked:
                 out.append(i)
         return out

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from ..corpus.music21_fixes import first_voice
+from ..music21_compat import first_voice
 
 __all__ = ["for_music21"]
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -63,8 +64,7 @@ def measure(pieces, names: Sequence[str] | None = None, skipped=()) -> Measured:
 def generated_files(sources: Sequence[str]) -> list[str]:
     """Folders expanded into their score files, leaving out a .mid beside an .abc of the same name (what
     `generate` writes: the MIDI is the ABC tune rendered, not another piece); other sources unchanged."""
-    from ..corpus.abc import files_in
-    from ..corpus.scores import READABLE_SUFFIXES
+    from ..corpus.formats import READABLE_SUFFIXES, files_in
 
     out: list[str] = []
     for s in sources:
@@ -78,11 +78,12 @@ def generated_files(sources: Sequence[str]) -> list[str]:
 
 
 def read_pieces(sources: Sequence[str], max_pieces: int | None = None, workers: int | None = None):
-    """(pieces, skipped (source, reason) pairs) of files, folders, globs or corpus names."""
+    """(pieces, skipped (source, reason) pairs) of files, folders, globs or corpus names, read by the guarded reader
+    (`corpus.load_pieces`); skipped holds the files refused and the files none of whose pieces could be used."""
     from ..corpus import load_pieces
 
     corpus = load_pieces(list(sources), max_pieces=max_pieces, workers=workers)
-    return corpus.pieces, list(corpus.report.files_skipped)
+    return corpus.pieces, list(corpus.report.files_skipped) + list(getattr(corpus.report, "files_unusable", []))
 
 
 def read_reference(sources: Sequence[str], max_pieces: int | None = None, workers: int | None = None):
@@ -93,8 +94,7 @@ def read_reference(sources: Sequence[str], max_pieces: int | None = None, worker
     MIDI, MusicXML and kern pieces are all read (cached), then drawn from."""
     import random
 
-    from ..corpus import load_abc
-    from ..corpus.scores import is_score_source
+    from ..corpus import is_score_source, load_abc
 
     scores = [str(s) for s in sources if is_score_source(s)]
     abc = [str(s) for s in sources if not is_score_source(s)]
@@ -131,18 +131,17 @@ def _tune_pieces(tunes, workers: int | None, skipped: list) -> list:
 
 
 def abc_checks(files: Sequence[str], min_bars: int | None = None) -> list[tuple[str, Any]]:
-    """(tune source `file.abc#X:n`, TuneCheck) for every tune of every .abc file among `files` (folders
-    already expanded by `generated_files`): `abc_check.tune_verdict`, the verdict `generate` gives a tune (at
+    """(tune source `file.abc#X:n`, TuneCheck) for every tune the reader accepts of every .abc file among `files`
+    (folders already expanded by `generated_files`): `abc_check.tune_verdict`, the verdict `generate` gives a tune (at
     least `min_bars` bars, default `abc_check.MIN_BARS`)."""
-    from ..corpus.abc import decode_abc_bytes, split_tunebook, tune_sources
+    from ..corpus.reader import read_tunebook
     from .abc_check import MIN_BARS, tune_verdict
 
     out = []
-    for f in (Path(s) for s in files if s.lower().endswith(".abc") and Path(s).is_file()):
-        text, _ = decode_abc_bytes(f.read_bytes())
-        tunes = split_tunebook(text or "")
-        out += [(name, tune_verdict(tune, min_bars=MIN_BARS if min_bars is None else min_bars))
-                for (_, tune), name in zip(tunes, tune_sources(str(f), tunes))]
+    for f in (s for s in files if s.lower().endswith(".abc") and Path(s).is_file()):
+        book = read_tunebook(f)  # the guarded reader: tunes it refuses are not checked (read_pieces skips them)
+        out += [(t.source, tune_verdict(t.raw, min_bars=MIN_BARS if min_bars is None else min_bars))
+                for t in book.judged() if t.cleaned is not None]
     return out
 
 
@@ -268,7 +267,8 @@ def summary_line(ev: Evaluation) -> str:
     """The evaluation in one line: the main metrics, and the overlap with the reference and copies when compared."""
     s = ev.summary()
     line = (f"evaluation: pitch-class entropy {s['pitch_class_entropy']:.2f} bits, scale consistency "
-            f"{s['scale_consistency']:.2f}, repeated bars {s['repeated_bars']:.2f}, empty beats {s['empty_beat_rate']:.2f}")
+            f"{s['scale_consistency']:.2f}, repeated bars {s['repeated_bars']:.2f}, "
+            f"empty beats {s['empty_beat_rate']:.2f}")
     if ev.reference:
         mean_overlap = sum(d["overlap"] for d in ev.distances.values()) / len(ev.distances)
         line += f"; mean overlap with the reference {mean_overlap:.2f}, {sum(c.copied for c in ev.copies)} copied"
@@ -285,12 +285,23 @@ def write_report(ev: Evaluation, folder: Path, stem: str = "evaluation") -> dict
     paths = {ext: folder / f"{stem}.{ext}" for ext in ("json", "md", "html", "png")}
     ref = ev.reference
     plot_metric_distributions(
-        {k: ev.generated.values(k) for k in M.METRIC_INFO}, {k: ref.values(k) for k in M.METRIC_INFO} if ref else None,
-        {"pitch classes": (PITCH_CLASS_NAMES, ev.generated.histogram("pitch_classes"),
-                           ref.histogram("pitch_classes") if ref else None),
-         "note lengths": (M.NOTE_LENGTH_NAMES, ev.generated.histogram("note_lengths"),
-                          ref.histogram("note_lengths") if ref else None)},
-        paths["png"], reference_label=ev.reference_name)
+        {k: ev.generated.values(k) for k in M.METRIC_INFO},
+        {k: ref.values(k) for k in M.METRIC_INFO} if ref else None,
+        {
+            "pitch classes": (
+                PITCH_CLASS_NAMES,
+                ev.generated.histogram("pitch_classes"),
+                ref.histogram("pitch_classes") if ref else None,
+            ),
+            "note lengths": (
+                M.NOTE_LENGTH_NAMES,
+                ev.generated.histogram("note_lengths"),
+                ref.histogram("note_lengths") if ref else None,
+            ),
+        },
+        paths["png"],
+        reference_label=ev.reference_name,
+    )
     write_atomic(paths["json"], (json.dumps(ev.to_dict(), indent=2, default=_jsonable) + "\n").encode())
     write_atomic(paths["md"], _markdown(ev, paths["png"].name).encode())
     write_atomic(paths["html"], _html(ev, paths["png"].name).encode())
@@ -302,19 +313,31 @@ def _sections(ev: Evaluation) -> list[tuple[str, str, list[list[str]]]]:
     g, s = ev.generated, ev.summary()
     intro = f"{len(g.metrics)} pieces measured"
     if g.skipped:
-        intro += f", {len(g.skipped)} files skipped (" + "; ".join(f"{Path(a).name}: {b}" for a, b in g.skipped[:5]) + ")"
+        intro += (
+            f", {len(g.skipped)} files skipped (" + "; ".join(f"{Path(a).name}: {b}" for a, b in g.skipped[:5]) + ")"
+        )
     if ev.reference:
-        intro += (f"; reference: {ev.reference_name} ({len(ev.reference.metrics)} pieces). Overlap: shared area of the "
-                  "two smoothed distributions (1 = the same); KL(reference || generated) in bits (0 = the same)")
+        intro += (
+            f"; reference: {ev.reference_name} ({len(ev.reference.metrics)} pieces). Overlap: shared area of the "
+            "two smoothed distributions (1 = the same); KL(reference || generated) in bits (0 = the same)"
+        )
     out = [("Metrics", intro + ".", ev.metric_rows())]
     if ev.abc:
-        out.append(("ABC checks", f"{s['abc_valid']:.0%} valid; header {s['abc_header_ok']:.0%}, abc2midi "
-                    f"{s['abc2midi_ok']:.0%}, bar durations right {s['abc_bars_ok']:.0%}.", ev.abc_rows()))
+        out.append(
+            (
+                "ABC checks",
+                f"{s['abc_valid']:.0%} valid; header {s['abc_header_ok']:.0%}, abc2midi "
+                f"{s['abc2midi_ok']:.0%}, bar durations right {s['abc_bars_ok']:.0%}.",
+                ev.abc_rows(),
+            )
+        )
     text = ""
     if ev.copies:
         n = sum(c.copied for c in ev.copies)
-        text = (f"Longest run of onset events found in one reference piece (transpositions included); {n} of "
-                f"{len(ev.copies)} pieces copy more than {ev.max_copy_bars:g} bars and are flagged COPIED.")
+        text = (
+            f"Longest run of onset events found in one reference piece (transpositions included); {n} of "
+            f"{len(ev.copies)} pieces copy more than {ev.max_copy_bars:g} bars and are flagged COPIED."
+        )
     out.append(("Pieces", text, ev.piece_rows()))
     return out
 
@@ -327,10 +350,13 @@ def _markdown(ev: Evaluation, png: str) -> str:
 
 
 def _html(ev: Evaluation, png: str) -> str:
-    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>rnnmusic evaluation</title><style>"
-             "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:13px}"
-             "td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}img{max-width:100%}</style></head><body>",
-             "<h1>Evaluation</h1>", f"<img src='{html.escape(png)}' alt='metric distributions'>"]
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>rnnmusic evaluation</title><style>"
+        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:13px}"
+        "td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}img{max-width:100%}</style></head><body>",
+        "<h1>Evaluation</h1>",
+        f"<img src='{html.escape(png)}' alt='metric distributions'>",
+    ]
     for title, text, table in _sections(ev):
         parts += [f"<h2>{html.escape(title)}</h2>", f"<p>{html.escape(text)}</p>", "<table>"]
         parts += ["<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in table[0]) + "</tr>"]
@@ -341,7 +367,9 @@ def _html(ev: Evaluation, png: str) -> str:
 
 def _md_table(rows: list[list[str]]) -> list[str]:
     esc = [[c.replace("|", "\\|") for c in r] for r in rows]
-    return ["| " + " | ".join(esc[0]) + " |", "|" + "---|" * len(esc[0])] + ["| " + " | ".join(r) + " |" for r in esc[1:]]
+    return ["| " + " | ".join(esc[0]) + " |", "|" + "---|" * len(esc[0])] + [
+        "| " + " | ".join(r) + " |" for r in esc[1:]
+    ]
 
 
 def _share(flags) -> float:

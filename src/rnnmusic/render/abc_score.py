@@ -77,14 +77,10 @@ def _rebar(score) -> None:
     with PARSE_LOCK:  # music21's own, not the stand-in another thread's parse may have put there
         rebar_part = translate.reBar
     for part in score.parts if score.hasPartLikeStreams() else [score]:
-        try:
+        with contextlib.suppress(exceptions21.Music21Exception, ZeroDivisionError):
             rebar_part(part, inPlace=True)
-        except (exceptions21.Music21Exception, ZeroDivisionError):
-            pass
-        try:
+        with contextlib.suppress(meter.MeterException, stream.StreamException):
             part.makeBeams(inPlace=True)
-        except (meter.MeterException, stream.StreamException):
-            pass
 
 
 def _body_changes(abc_text: str) -> tuple[list[tuple[int, object]], int]:

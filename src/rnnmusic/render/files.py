@@ -16,16 +16,18 @@ Each tune of an ABC file and each MIDI or MusicXML file is one item, written as 
 * abc: the tune itself; MIDI and MusicXML transcribed by abcmidi's midi2abc.
 * roll: the piano-roll picture, <name>.roll.png (`plots.plot_piano_roll`); alias pianoroll.
 
-A failure of one output of one item is reported and the rest still written.
+Every file is read by the guarded reader (`corpus.reader`, as `corpus show`, `train` and `evaluate` read it): a
+file it refuses is a UserError naming the file and the reason, a refused tune of a tunebook a `SkippedTune`
+warning. A failure of one output of one item is reported and the rest still written.
 """
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
-from ..errors import UserError
+from ..errors import UserError, one_line
 
 #: In the order they are made: audio needs the MIDI file, the pictures of the sheet music its SVG pages.
 OUTPUTS = ("mid", "wav", "flac", "musicxml", "svg", "png", "pdf", "abc", "roll")
@@ -62,32 +64,50 @@ def parse_outputs(text: str) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
+class SkippedTune(UserWarning):
+    """A tune of a tunebook that the reader refused (the others are rendered)."""
+
+
 def _items(path: Path) -> list[tuple[str, dict]]:
-    """(name, what `render_item` is given: abc=, piece= or stream=) for each tune / piece in the file."""
+    """(name, what `render_item` is given: abc=, piece= or stream=) for each tune / piece in the file, read by the
+    guarded reader (`corpus.reader`): a file it refuses is a UserError naming it, a refused tune a warning."""
+    import warnings
+
+    from ..corpus.formats import kind_of
+    from ..corpus.reader import read_music, read_tunebook, refuse
+
+    kind = kind_of(str(path))
+    if kind is None:
+        raise UserError(f"{path}: not an ABC, MIDI, MusicXML or kern file (by its name)")
+    if kind == "abc":
+        book = read_tunebook(str(path))
+        if book.skip is not None:
+            raise refuse(path, book.skip)
+        tunes = list(book.judged())
+        if all(t.cleaned is None for t in tunes):
+            raise refuse(path, book.refusal() or "no usable tunes")
+        out = []
+        for tune in tunes:
+            if tune.cleaned is None:
+                warnings.warn(f"{tune.source}: not rendered ({tune.reason})", SkippedTune, stacklevel=2)
+                continue
+            n = tune.source.rsplit("#", 1)[1].replace("X:", "").replace("line ", "line")
+            out.append((f"{path.stem}-{n}" if len(tunes) > 1 else path.stem, {"abc": tune.raw}))
+        return out
+    result = read_music(path)
+    if result.refusal() is not None:
+        raise refuse(path, result.refusal())
+    if kind == "midi":
+        return [(path.stem, {"piece": result.pieces[0], "midi": path})]
     from music21 import converter
 
-    from ..corpus.abc import decode_abc_bytes, split_tunebook, tune_sources
-    from ..piece import read_midi_piece
+    from ..music21_compat import quiet
 
-    suffix = path.suffix.lower()
-    if suffix == ".abc":
-        text, why = decode_abc_bytes(path.read_bytes())
-        tunes = split_tunebook(text or "")
-        if not tunes:
-            raise UserError(f"{path}: no ABC tunes in it ({why or 'no X: line'})")
-        names = [s.split("#", 1)[1].replace("X:", "").replace("line ", "line") for s in tune_sources(str(path), tunes)]
-        return [(f"{path.stem}-{n}" if len(tunes) > 1 else path.stem, {"abc": tune}) for (_, tune), n in zip(tunes, names)]
-    if suffix in (".mid", ".midi"):
-        try:
-            return [(path.stem, {"piece": read_midi_piece(path), "midi": path})]
-        except Exception as e:
-            raise UserError(f"{path}: not a readable MIDI file ({' '.join(str(e).split())[:120]})") from None
-    if suffix in (".xml", ".musicxml", ".mxl", ".krn"):
-        try:
-            return [(path.stem, {"stream": converter.parse(str(path))})]
-        except Exception as e:
-            raise UserError(f"{path}: music21 cannot read it ({' '.join(str(e).split())[:120]})") from None
-    raise UserError(f"{path}: not an ABC, MIDI, MusicXML or kern file (by its name)")
+    try:
+        with quiet():
+            return [(path.stem, {"stream": converter.parse(str(path), forceSource=True)})]
+    except Exception as e:
+        raise refuse(path, f"music21 cannot read it ({one_line(e, 120, named=True)})") from None
 
 
 def render_files(paths: Sequence[str | Path], outputs: Sequence[str], out_dir: Path, *,
@@ -117,8 +137,8 @@ def render_item(stem: Path, outputs: Sequence[str], *, abc: str | None = None, p
     `mid` keeps) or a music21 stream, as stem<suffix> for each of `outputs` (see OUTPUTS, SUFFIXES).
     `program` sets the MIDI programs (see `programs`). The notation (music21) is only parsed when an output
     needs it. Failures are recorded in the result's `errors`, never raised: what could be written is written."""
-    from ..piece import piece_from_music21, read_midi_piece
     from ..checkpoint import write_atomic
+    from ..piece import piece_from_music21, read_midi_piece
     from .abc import midi_to_abc
     from .abc_score import parse_abc_quietly
     from .audio import render_audio, write_audio
@@ -140,7 +160,7 @@ def render_item(stem: Path, outputs: Sequence[str], *, abc: str | None = None, p
             try:
                 cache["stream"] = stream if stream is not None else parse_abc_quietly(abc) if abc else None
             except Exception as e:
-                raise UserError(f"{source or stem}: music21 cannot read it: {' '.join(str(e).split())[:160]}") from None
+                raise UserError(f"{source or stem}: music21 cannot read it: {one_line(e, 160)}") from None
         return cache["stream"]
 
     def the_piece():
@@ -154,7 +174,7 @@ def render_item(stem: Path, outputs: Sequence[str], *, abc: str | None = None, p
             except UserError:
                 raise
             except Exception as e:
-                raise UserError(f"{source or stem}: cannot read its notes: {' '.join(str(e).split())[:160]}") from None
+                raise UserError(f"{source or stem}: cannot read its notes: {one_line(e, 160)}") from None
         return cache["piece"]
 
     def write_mid(path: Path) -> Path:
@@ -175,7 +195,8 @@ def render_item(stem: Path, outputs: Sequence[str], *, abc: str | None = None, p
 
     def audio():
         if "audio" not in cache:
-            cache["audio"] = render_audio(mid, soundfont=Path(soundfont) if soundfont else None, sample_rate=sample_rate)
+            cache["audio"] = render_audio(mid, soundfont=Path(soundfont) if soundfont else None,
+                                          sample_rate=sample_rate)
         return cache["audio"]
 
     def sheet_pages() -> list[Path]:
@@ -183,22 +204,29 @@ def render_item(stem: Path, outputs: Sequence[str], *, abc: str | None = None, p
         return pages
 
     with tempfile.TemporaryDirectory() as tmp:
+
         def path(what: str) -> Path:
             """Where an output goes: next to `stem` when asked for, in the scratch folder when only needed."""
-            return stem.with_name(stem.name + SUFFIXES[what]) if what in outputs else Path(tmp) / f"piece{SUFFIXES[what]}"
+            return (
+                stem.with_name(stem.name + SUFFIXES[what]) if what in outputs else Path(tmp) / f"piece{SUFFIXES[what]}"
+            )
 
         mid, xml, svg = path("mid"), path("musicxml"), path("svg")
         steps = {
             "mid": lambda: write_mid(mid),
             "wav": lambda: write_audio(path("wav"), *audio()),
             "flac": lambda: write_audio(path("flac"), *audio()),
-            "musicxml": lambda: write_musicxml(notation(), xml) if abc is not None or stream is not None
-            else piece_to_musicxml(piece, xml, title=stem.name if title is None else title),
+            "musicxml": lambda: (
+                write_musicxml(notation(), xml)
+                if abc is not None or stream is not None
+                else piece_to_musicxml(piece, xml, title=stem.name if title is None else title)
+            ),
             "svg": sheet_pages,
             "png": lambda: svg_to_png(cache["svg"], path("png")),
             "pdf": lambda: svg_to_pdf(cache["svg"], path("pdf")),
-            "abc": lambda: write_text(path("abc"), abc) if abc is not None
-            else midi_to_abc(mid, path("abc"), title=stem.name),
+            "abc": lambda: (
+                write_text(path("abc"), abc) if abc is not None else midi_to_abc(mid, path("abc"), title=stem.name)
+            ),
             "roll": lambda: plot_piano_roll(the_piece(), path("roll"), title=stem.name if title is None else title),
         }
         needed = set(outputs)
@@ -217,7 +245,7 @@ def render_item(stem: Path, outputs: Sequence[str], *, abc: str | None = None, p
                 r.errors[what] = str(e)
                 continue
             except Exception as e:  # a library failing on one odd piece costs that output, not the others
-                r.errors[what] = f"{source or stem}: {what} failed: {type(e).__name__}: {' '.join(str(e).split())[:160]}"
+                r.errors[what] = f"{source or stem}: {what} failed: {one_line(e, 180, named=True)}"
                 continue
             cache[what] = result
             if what in outputs:

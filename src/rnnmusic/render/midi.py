@@ -20,6 +20,7 @@ Every external program is run with an argument list (never a shell string) and a
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -30,10 +31,9 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import one_line
-from ..corpus.music21_fixes import unshare_marks
+from ..errors import UserError, one_line
+from ..music21_compat import unshare_marks
 from .abc_score import parse_abc_quietly
-from ..errors import UserError
 
 __all__ = [
     "DEFAULT_PROGRAM",
@@ -193,7 +193,8 @@ def run_abc2midi(exe: str, abc_path: Path, mid_path: Path, *, timeout: float = A
         return Abc2MidiResult(False, error_lines[0], notes, output)
     if proc.returncode != 0:
         last = output.strip().splitlines()[-1] if output.strip() else ""
-        return Abc2MidiResult(False, f"abc2midi exited with status {proc.returncode}: {last}".rstrip(": "), notes, output)
+        why = f"abc2midi exited with status {proc.returncode}: {last}".rstrip(": ")
+        return Abc2MidiResult(False, why, notes, output)
     if problem:
         return Abc2MidiResult(False, problem, notes, output)
     return Abc2MidiResult(True, None, notes, output)
@@ -248,10 +249,10 @@ def _convert_music21(abc_text: str, program: int, tmp_out: Path) -> None:
     playable = stream.Score()
     for part in list(parsed.parts) or [parsed]:
         unshare_marks(part)  # music21's ABC reader shares one mark between measures; its MIDI writer fails
-        try:
-            part = part.expandRepeats()  # needs measures; music21 makes them from >= 2 plain bar lines
-        except Exception:  # no measures or malformed repeats: play the written notes once
-            pass
+        # expanding repeats needs measures (music21 makes them from >= 2 plain bar lines); without measures or with
+        # malformed repeats the written notes play once
+        with contextlib.suppress(Exception):
+            part = part.expandRepeats()
         for old in list(part.recurse().getElementsByClass(instrument.Instrument)):
             if old.activeSite is not None:
                 old.activeSite.remove(old)
@@ -344,5 +345,3 @@ def abc_to_midi(abc_text: str, out_path: Path, *, program: int | str | dict[int,
         if tmp_out.exists():
             tmp_out.unlink()
     return out_path
-
-

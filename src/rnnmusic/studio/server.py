@@ -16,6 +16,7 @@ bodies are bounded; no shell command is ever built.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import mimetypes
 import re
@@ -24,10 +25,11 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..errors import UserError
@@ -43,6 +45,8 @@ TYPES = {".wav": "audio/wav", ".flac": "audio/flac", ".mid": "audio/midi", ".abc
 CSP = ("default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; script-src 'self'; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+#: A client that closed its connection: nothing to tell it, and nothing wrong here.
+DISCONNECTED = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 
 
 class HttpError(Exception):
@@ -120,6 +124,17 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt: str, *args: Any) -> None:  # quiet: errors only (see log_request)
         pass
 
+    def handle(self) -> None:
+        """Serve the connection's requests; a client that goes away (mid-request or mid-reply) ends it quietly."""
+        try:
+            super().handle()
+        except DISCONNECTED:
+            self.close_connection = True
+
+    def finish(self) -> None:
+        with contextlib.suppress(DISCONNECTED):  # flushing the reply to a client already gone
+            super().finish()
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         if str(code).isdigit() and int(code) >= 400:
             sys.stderr.write(f"studio: {self.command} {self.path[:200]} -> {code}\n")
@@ -162,8 +177,8 @@ class Handler(BaseHTTPRequestHandler):
             self._fail(400, str(e))
         except ValueError as e:  # parse_qs over its field limit, bad JSON
             self._fail(400, f"bad request: {e}")
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        except DISCONNECTED:
+            self.close_connection = True
         except Exception as e:
             traceback.print_exc()
             self._fail(500, f"internal error: {type(e).__name__}")
@@ -287,10 +302,18 @@ class Handler(BaseHTTPRequestHandler):
         self._send(status, body, ctype, extra)
 
 
+class StudioServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A client that went away is not an error; anything else is printed as socketserver does."""
+        if isinstance(sys.exc_info()[1], DISCONNECTED):
+            return
+        super().handle_error(request, client_address)
+
+
 def make_server(studio: Studio, host: str = "127.0.0.1", port: int = 8765) -> ThreadingHTTPServer:
     handler = type("StudioHandler", (Handler,), {"studio": studio})
     try:
-        server = ThreadingHTTPServer((host, port), handler)
+        server = StudioServer((host, port), handler)
     except OSError as e:
         raise UserError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
     server.daemon_threads = True

@@ -1,4 +1,5 @@
-"""Working around music21 on real files, so that a score it can parse also turns into MIDI.
+"""Working around music21 on real files (used by the corpus readers, rendering and the ABC checks), so that a
+score it can parse also turns into MIDI.
 
 Each fix is recorded in the piece's `meta` by the reader: start repeats added where end repeats would nest,
 marks that music21 shares between two places copied, empty parts dropped, repeats it cannot expand removed,
@@ -9,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 from contextlib import ExitStack, redirect_stderr, redirect_stdout
+
 
 def quiet() -> ExitStack:
     """Swallow what music21 prints to stdout/stderr while parsing (warnings about odd files)."""
