@@ -1,7 +1,7 @@
 """Lead sheets: a melody and the chords under it, read from ABC, MusicXML or MIDI.
 
 `load_pieces(..., limits=Limits(lead=True))` reads every file as a lead sheet: a `Piece` holding the
-melody only (one note at a time), with its chords as `piece.meta["chords"]` (`chords.spans_to_text`).
+melody only (one note at a time), with its chords as `piece.meta["chords"]` (`progressions.spans_to_text`).
 
 * ABC tunes with chord symbols in quotes (``"Am"``, ``"D7"``) and MusicXML lead sheets (``<harmony>``):
   music21 parses them; `add_chord_part` moves the chord symbols into a part of their own (each symbol
@@ -9,12 +9,12 @@ melody only (one note at a time), with its chords as `piece.meta["chords"]` (`ch
   alike; the chords are then read back from that part exactly (root position: the lowest note is the root).
   A tune without chord symbols is skipped ("no chord symbols"). The key is ABC's K: field, else (MusicXML,
   whose key signatures are not always right: music21's own lead sheets in F say C major) the chords' key
-  (`chords.progression_key`).
+  (`keys.progression_key`).
 * MIDI: the melody is the track named like a melody ("melody", "lead", "vocal", "voice", "solo") or else
   the non-drum track with the highest mean pitch, reduced to its top line (at each onset the highest note,
   held until the next onset at most); the accompaniment is every other non-drum track (plus, for a single
   track, the notes under the top line). Chords are estimated from the accompaniment by template matching
-  (`chords.estimate_chords`: duration-weighted pitch-class profile of each half bar, or each bar in metres
+  (`progressions.estimate_chords`: duration-weighted pitch-class profile of each half bar, or each bar in metres
   of fewer than four beats, matched against the 12 x 14 chord templates, the lowest sounding note favouring
   the root; equal neighbours merged). A file without accompaniment is skipped ("no accompaniment").
 """
