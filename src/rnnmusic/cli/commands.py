@@ -49,6 +49,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         return distributed.launch(args.nproc, worker_argv(args))
     try:
         result = train_from_flags(_flags(args))
+        if distributed.is_main():  # asked before shutdown, which forgets the process group
+            print(train_summary(result))
     except UserError as e:
         if not distributed.is_main():  # rank 0 meets the same error and says it once, then torchrun stops us;
             import time  # exiting first could get rank 0 stopped before it has said it
@@ -59,8 +61,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise
     finally:
         distributed.shutdown()
-    if distributed.is_main():
-        print(train_summary(result))
     return 0
 
 

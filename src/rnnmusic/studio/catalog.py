@@ -105,7 +105,7 @@ def _header(path: Path) -> tuple[dict[str, Any], int]:
 
     with safe_open(str(path), framework="pt") as f:
         meta = json.loads((f.metadata() or {}).get("meta", "{}"))
-        params = sum(math.prod(f.get_slice(k).get_shape()) for k in f if k.startswith("model."))
+        params = sum(math.prod(f.get_slice(k).get_shape()) for k in f.keys() if k.startswith("model."))  # noqa: SIM118 (a safetensors file, not a dict)
     return meta, params
 
 
