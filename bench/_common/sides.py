@@ -35,7 +35,7 @@ def configs(args) -> tuple[ModelConfig, TrainConfig, TrainConfig]:
 
 def prepared(args) -> tuple[ModelConfig, TrainConfig, TrainConfig, object]:
     """`configs(args)` on `args.threads` torch threads, with the corpus prepared and the model sized to its
-    vocabulary: (model, founding config, our config, data)."""
+    vocabulary: (model, windowed config, our config, data)."""
     torch.set_num_threads(args.threads)
     mcfg, wcfg, ccfg = configs(args)
     data = prepare(wcfg)

@@ -1,4 +1,4 @@
-"""Generation speed: the stateful sampler against the founding loop that re-feeds the last 100 tokens.
+"""Generation speed: the stateful sampler against the windowed loop that re-feeds the last 100 tokens.
 
     .venv/bin/python bench/generation/generation.py           # writes results/generation.json and .md
     .venv/bin/python bench/generation/generation.py --quick   # fewer tokens (a smoke test)
@@ -10,14 +10,14 @@ sides and both generate exactly the same number of tokens.
 
 * ours: `rnnmusic.sampler.sample_ids` (temperature 1, no top-k/top-p, the encoding's constraint), which feeds
   each new token once and carries the recurrent state;
-* founding (Classical-Piano-Composer's generate loop, batched): a window of the last 100 tokens (starting
+* windowed (Classical-Piano-Composer's generate loop, batched): a window of the last 100 tokens (starting
   from 100 tokens of a validation chorale) goes through the recurrent core from a zero state at every step,
-  the output layer runs on the last position only (as the founding many-to-one network's Dense layer did:
+  the output layer runs on the last position only (as the windowed many-to-one network's Dense layer did:
   the LSTM returned its last output alone), that output is turned into probabilities (`filter_logits`,
   temperature 1) and sampled, the token appended and the window shifted by one.
 
 Tokens/s = generated tokens / seconds, one piece and a batch of 64 pieces (each row its own piece). The two
-sides alternate (ours, founding) for `--rounds` rounds per batch size, in one process with fixed torch
+sides alternate (ours, windowed) for `--rounds` rounds per batch size, in one process with fixed torch
 threads; each side's median round is reported and the ratio is of the medians (every round is in the JSON).
 """
 from __future__ import annotations
@@ -74,7 +74,7 @@ def ours(model, enc, count: int, length: int) -> tuple[float, int]:
 
 
 @torch.no_grad()
-def founding(model, seed: np.ndarray, count: int, length: int) -> tuple[float, int]:
+def windowed(model, seed: np.ndarray, count: int, length: int) -> tuple[float, int]:
     gen = torch.Generator().manual_seed(0)
     window = torch.from_numpy(np.asarray(seed, dtype=np.int64)).unsqueeze(0).repeat(count, 1)
     out = []
@@ -112,10 +112,10 @@ def matvec_rates(hidden: int, reps: int = 2000) -> list[dict]:
     return rows
 
 
-def weight_floor(model: MusicRNN, founding_ms: float, reps: int = 300) -> dict:
+def weight_floor(model: MusicRNN, windowed_ms: float, reps: int = 300) -> dict:
     """The least a stateful fp32 step can cost here: one vector times each weight matrix it must read (every
     matrix of the core and the head; of the embedding one row), back to back with nothing else, in ms per
-    token; and the ratio against the founding loop that a sampler doing only that would reach."""
+    token; and the ratio against the windowed loop that a sampler doing only that would reach."""
     mats = [p for name, p in model.named_parameters() if p.dim() == 2 and not name.startswith("input.")]
     vecs = [torch.randn(1, w.size(1)) for w in mats]
 
@@ -126,7 +126,7 @@ def weight_floor(model: MusicRNN, founding_ms: float, reps: int = 300) -> dict:
     ms = per_call_s(token, 30, reps) * 1e3
     mb = sum(w.numel() for w in mats) * 4 / 1e6
     return {"matrices": len(mats), "mb": round(mb, 1), "ms": round(ms, 3), "gb_per_s": round(mb / ms, 1),
-            "founding_ms": round(founding_ms, 2), "ceiling": round(founding_ms / ms, 1)}
+            "windowed_ms": round(windowed_ms, 2), "ceiling": round(windowed_ms / ms, 1)}
 
 
 def main() -> int:
@@ -143,20 +143,20 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     model, enc, seed, mcfg, cfg = build(args.pieces, args.quick)
     ours(model, enc, 1, 10)  # warm-up
-    founding(model, seed, 1, 3)
+    windowed(model, seed, 1, 3)
     rows = []
     for count, length in ((1, args.length), (64, args.length_batch)):
         rounds = []
         for _ in range(args.rounds):  # alternate the sides; the median round of each is reported
             o_s, o_n = ours(model, enc, count, length)
-            f_s, f_n = founding(model, seed, count, length)
+            f_s, f_n = windowed(model, seed, count, length)
             assert o_n == f_n
-            rounds.append({"ours_s": round(o_s, 3), "founding_s": round(f_s, 3)})
+            rounds.append({"ours_s": round(o_s, 3), "windowed_s": round(f_s, 3)})
         o_s = statistics.median(r["ours_s"] for r in rounds)
-        f_s = statistics.median(r["founding_s"] for r in rounds)
+        f_s = statistics.median(r["windowed_s"] for r in rounds)
         row = {"batch": count, "tokens_per_piece": length, "tokens": o_n, "rounds": rounds,
                "ours_s": o_s, "ours_tokens_per_s": round(o_n / o_s, 1),
-               "founding_s": f_s, "founding_tokens_per_s": round(f_n / f_s, 1),
+               "windowed_s": f_s, "windowed_tokens_per_s": round(f_n / f_s, 1),
                "ratio": round(f_s / o_s, 1)}
         rows.append(row)
         print(json.dumps(row), file=sys.stderr)
@@ -167,7 +167,7 @@ def main() -> int:
               "model": mcfg.__dict__ | {"parameters": model.num_parameters()},
               "vocabulary": {"encoding": cfg.encoding, "corpus": cfg.corpus, "size": enc.vocab_size},
               "rows": rows, "goal": GOAL, "matvec": matvec_rates(mcfg.hidden),
-              "floor": weight_floor(model, 1e3 / rows[0]["founding_tokens_per_s"])}
+              "floor": weight_floor(model, 1e3 / rows[0]["windowed_tokens_per_s"])}
     write_results(RESULTS, "generation-quick" if args.quick else "generation", result, render(result))
     return 0
 
@@ -183,13 +183,13 @@ def render(r: dict) -> str:
         f"Model (both sides): {mo['cell'].upper()} {mo['layers']}x{mo['hidden']}, embed {mo['embed']}, "
         f"{mo['parameters']:,} parameters, `{r['vocabulary']['encoding']}` vocabulary of {r['vocabulary']['size']:,} "
         "(random weights, end-of-piece disabled so both sides generate the same tokens). Ours: "
-        "`sample_ids` (state carried, one token fed per step). Founding: "
+        "`sample_ids` (state carried, one token fed per step). Windowed: "
         "the last 100 tokens fed through the core from a zero state at every step, the output layer on the last "
         "position only, sampled.", "",
-        "| pieces | tokens each | rounds | ours: tokens/s | founding (window 100): tokens/s | ratio | goal >= 30x |",
+        "| pieces | tokens each | rounds | ours: tokens/s | windowed (window 100): tokens/s | ratio | goal >= 30x |",
         "|---|---|---|---|---|---|---|",
         *[f"| {x['batch']} | {x['tokens_per_piece']} | {len(x['rounds'])} | {x['ours_tokens_per_s']:,} | "
-          f"{x['founding_tokens_per_s']:,} | "
+          f"{x['windowed_tokens_per_s']:,} | "
           f"**{x['ratio']}x** | {'PASS' if x['ratio'] >= r['goal'] else 'FAIL'} |" for x in r["rows"]],
         "", *why_one_piece(r), f"Command: `{r['command']}`.", "",
     ]
@@ -200,7 +200,7 @@ def why_one_piece(r: dict) -> list[str]:
     """What bounds the one-piece ratio on this machine (figures from this run)."""
     one, fl = r["rows"][0], r["floor"]
     small, big = r["matvec"]
-    ours_ms, found_ms = 1e3 / one["ours_tokens_per_s"], 1e3 / one["founding_tokens_per_s"]
+    ours_ms, found_ms = 1e3 / one["ours_tokens_per_s"], 1e3 / one["windowed_tokens_per_s"]
     return [
         "## What bounds one piece", "",
         f"With one piece, each of our tokens multiplies one vector by every weight matrix once: {fl['mb']:.0f} MB of "
@@ -208,12 +208,12 @@ def why_one_piece(r: dict) -> list[str]:
         f"here ({fl['mb'] / ours_ms:.0f} GB/s). Those {fl['matrices']} matrix-vector products alone, back to back "
         f"with nothing else, took {fl['ms']:.2f} ms per token in this run ({fl['gb_per_s']:.0f} GB/s): a stateful "
         f"sampler that only read its weights, with no gate arithmetic, softmax or draw, would be at most "
-        f"**{fl['ceiling']}x** faster than the founding loop here. The founding loop does 100 times the recurrent "
+        f"**{fl['ceiling']}x** faster than the windowed loop here. The windowed loop does 100 times the recurrent "
         f"arithmetic per token ({found_ms:.1f} ms), but its 100 time steps "
         f"re-read the same {small['matrix']} recurrent matrix of each layer ({small['mb']} MB), which stays in the "
         f"cores' caches: in this run one vector times it took {small['us']} us ({small['gb_per_s']} GB/s), against "
         f"{big['us']} us ({big['gb_per_s']} GB/s) for a layer's {big['matrix']} input and recurrent matrices, the "
-        "reads a stateful step makes. So on this CPU the founding loop's extra work runs from cache and ours "
+        "reads a stateful step makes. So on this CPU the windowed loop's extra work runs from cache and ours "
         "from memory, which caps the one-piece ratio; a batch reads each weight once for all its pieces, and the "
         "ratio grows with it.", "",
     ]

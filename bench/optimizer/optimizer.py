@@ -9,7 +9,7 @@ step, state carried), timed in alternating rounds so that machine load falls on 
 * adam, fused: what `Trainer` builds (`torch.optim.Adam(fused=True)`: one pass over each tensor);
 * adam, for-loop: the same optimizer as torch builds it on the CPU by default (a dozen passes per tensor);
 * rmsprop, fused: what `Trainer` builds on the CPU (`optimizers.FusedRMSprop`: RMSprop's update through
-  torch's fused Adam kernel), the founding systems' optimizer;
+  torch's fused Adam kernel), the windowed systems' optimizer;
 * rmsprop, for-loop: torch's RMSprop as torch builds it on the CPU (torch has no fused RMSprop).
 
 Every step clips the gradients' norm as the trainer does (`optimizers.clip_and_step`): the fused optimizers

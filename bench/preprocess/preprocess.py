@@ -1,4 +1,4 @@
-"""Corpus preprocessing speed: `load_pieces` against the founding pipeline, on the same MIDI files.
+"""Corpus preprocessing speed: `load_pieces` against the windowed pipeline, on the same MIDI files.
 
     .venv/bin/python bench/preprocess/preprocess.py       # writes results/preprocess.json and .md
 
@@ -9,16 +9,16 @@ end). On those files it times, in one run:
 * ours, cache off: `load_pieces(folder, cache=False)` (symusic; every non-drum track merged into a Piece);
 * ours, warm cache: the same call with the on-disk cache filled by a first load (`RNNMUSIC_CACHE` pointed
   at a temporary folder);
-* founding, cold: what Classical-Piano-Composer did for each file: `music21.converter.parse(path)`, then
+* windowed, cold: what Classical-Piano-Composer did for each file: `music21.converter.parse(path)`, then
   `instrument.partitionByInstrument`, `.recurse()` of the first part (or `.flatten().notes` when that
   fails), collecting `str(pitch)` for notes and `'.'.join(normalOrder)` for chords. The MIDI paths are new,
   so music21 finds no pickles and, as by default, writes one per file;
-* founding, warm: the same again, now reading music21's own pickle cache (its default behaviour).
+* windowed, warm: the same again, now reading music21's own pickle cache (its default behaviour).
 
 Notes/s divide the notes in the MIDI files (counted once with symusic) by each pipeline's time, so every row
 shares one numerator. For reference it also times our pipeline on the chorales' original MusicXML files
 (music21 parsing plus its MIDI writer) cold and from a warm cache. Ours is timed as the median of 5 runs,
-the founding pipeline as the median of 3 cold runs (music21's pickles removed before each) and 3 warm runs.
+the windowed pipeline as the median of 3 cold runs (music21's pickles removed before each) and 3 warm runs.
 """
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def count_notes(paths: list[Path]) -> int:
     return sum(t.note_num() for p in paths for t in symusic.Score(str(p)).tracks)
 
 
-def founding(paths: list[Path]) -> tuple[float, int]:
+def windowed(paths: list[Path]) -> tuple[float, int]:
     """Classical-Piano-Composer's get_notes() on each file: (seconds, tokens collected)."""
     from music21 import chord, converter, instrument, note
 
@@ -107,7 +107,7 @@ def ours(sources: list[str], repeats: int, cache: bool) -> tuple[float, int, obj
 
 def row(name: str, seconds: float, files: int, notes: int, base: float | None, extra: dict | None = None) -> dict:
     r = {"pipeline": name, "seconds": round(seconds, 4), "files": files, "files_per_s": round(files / seconds, 1),
-         "notes_per_s": round(notes / seconds), "speedup_vs_founding_cold": round(base / seconds, 1) if base else None}
+         "notes_per_s": round(notes / seconds), "speedup_vs_windowed_cold": round(base / seconds, 1) if base else None}
     return r | (extra or {})
 
 
@@ -115,12 +115,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--files", type=int, default=60, help="number of chorales to convert to MIDI (at least 50)")
     ap.add_argument("--repeats", type=int, default=5, help="runs of our pipeline (the median is reported)")
-    ap.add_argument("--founding-repeats", type=int, default=3,
-                    help="runs of the founding pipeline, cold and warm each (the median is reported)")
-    ap.add_argument("--quick", action="store_true", help="2 runs of ours, 1 of the founding pipeline")
+    ap.add_argument("--windowed-repeats", type=int, default=3,
+                    help="runs of the windowed pipeline, cold and warm each (the median is reported)")
+    ap.add_argument("--quick", action="store_true", help="2 runs of ours, 1 of the windowed pipeline")
     args = ap.parse_args()
     if args.quick:
-        args.repeats, args.founding_repeats = 2, 1
+        args.repeats, args.windowed_repeats = 2, 1
     work = Path(tempfile.mkdtemp(prefix="rnnmusic-bench-preprocess-"))
     midi_dir, cache = work / "midi", work / "cache"
     midi_dir.mkdir()
@@ -135,12 +135,12 @@ def main() -> int:
         print(f"{n} MIDI files, {notes:,} notes, written in {make_s:.1f} s", file=sys.stderr)
 
         colds, warms = [], []
-        for _ in range(args.founding_repeats):
+        for _ in range(args.windowed_repeats):
             remove_music21_pickles(paths)  # cold: no pickle of these files exists (first run: fresh paths)
-            f_cold, tokens = founding(paths)  # music21 writes its pickles
+            f_cold, tokens = windowed(paths)  # music21 writes its pickles
             colds.append(f_cold)
-        for _ in range(args.founding_repeats):
-            f_warm, tokens_warm = founding(paths)  # music21 reads them
+        for _ in range(args.windowed_repeats):
+            f_warm, tokens_warm = windowed(paths)  # music21 reads them
             warms.append(f_warm)
             assert tokens == tokens_warm
         f_cold, f_warm = statistics.median(colds), statistics.median(warms)
@@ -162,8 +162,8 @@ def main() -> int:
         rows = [
             row("ours: load_pieces, cache off", o_cold, n, notes, f_cold, {"pieces": pieces}),
             row("ours: load_pieces, warm cache", o_warm, n, notes, f_cold, {"pieces": pieces}),
-            row("founding: music21 parse + notes/chords, cold", f_cold, n, notes, f_cold, {"tokens": tokens}),
-            row("founding: same, music21 pickle cache warm", f_warm, n, notes, f_cold, {"tokens": tokens}),
+            row("windowed: music21 parse + notes/chords, cold", f_cold, n, notes, f_cold, {"tokens": tokens}),
+            row("windowed: same, music21 pickle cache warm", f_warm, n, notes, f_cold, {"tokens": tokens}),
         ]
         reference = [
             row(f"ours on the MusicXML originals, cold (music21 + its MIDI writer; {workers} worker processes)",
@@ -180,9 +180,9 @@ def main() -> int:
               "corpus": {"files": n, "notes": notes, "source": "first Bach chorales of music21's corpus, "
                                                                 "written as MIDI by music21",
                          "seconds_to_write_midi": round(make_s, 1)},
-              "repeats_ours": args.repeats, "repeats_founding": args.founding_repeats,
-              "founding_cold_runs_s": [round(x, 3) for x in colds],
-              "founding_warm_runs_s": [round(x, 3) for x in warms],
+              "repeats_ours": args.repeats, "repeats_windowed": args.windowed_repeats,
+              "windowed_cold_runs_s": [round(x, 3) for x in colds],
+              "windowed_warm_runs_s": [round(x, 3) for x in warms],
               "command": "python bench/preprocess/preprocess.py" + (" --quick" if args.quick else ""),
               "quick": args.quick,
               "midi": rows, "musicxml_reference": reference}
@@ -190,26 +190,26 @@ def main() -> int:
     m = result["machine"]
 
     def ratio(r: dict) -> str:
-        return f"{r['speedup_vs_founding_cold']:,}x" if r["speedup_vs_founding_cold"] else ""
+        return f"{r['speedup_vs_windowed_cold']:,}x" if r["speedup_vs_windowed_cold"] else ""
 
     md = [
-        "# Corpus preprocessing speed: `load_pieces` vs the founding pipeline", "",
+        "# Corpus preprocessing speed: `load_pieces` vs the windowed pipeline", "",
         f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, music21 {m['music21']}, "
         f"symusic {m['symusic']}; commit {result['commit']}, {result['date']}.", "",
         f"Corpus: {n} MIDI files, {notes:,} notes (the first {n} Bach chorales of music21's corpus, written as "
         "MIDI by music21 into a fresh temporary folder). Notes/s = the files' notes / time, the same numerator "
         "for every row. All rows come from one run.", "",
-        "| pipeline | seconds | files/s | notes/s | vs founding (cold) |", "|---|---|---|---|---|",
+        "| pipeline | seconds | files/s | notes/s | vs windowed (cold) |", "|---|---|---|---|---|",
         *[f"| {r['pipeline']} | {r['seconds']:.3f} | {r['files_per_s']:,} | {r['notes_per_s']:,} | {ratio(r)} |"
           for r in rows], "",
         f"Our pipeline keeps every note of every track ({rows[0]['pieces']} pieces, durations and onsets "
-        f"included); the founding pipeline keeps {tokens:,} note/chord tokens of the {notes:,} notes: pitches "
+        f"included); the windowed pipeline keeps {tokens:,} note/chord tokens of the {notes:,} notes: pitches "
         "only, and only from the first part `partitionByInstrument` returns, which on these multi-track files "
         "is mostly an empty part named after a voice (all notes land in a 'Piano' part). Its time is almost all "
         "`converter.parse`. Ours: median of "
         f"{args.repeats} runs, cache off = `cache=False` (symusic parse + conversion to quarter-note arrays); "
-        "warm cache = reading the `.npz` entries (sha256 of each file + load). Founding: median of "
-        f"{args.founding_repeats} runs each (seconds of every run in the JSON); cold = no music21 pickles existed "
+        "warm cache = reading the `.npz` entries (sha256 of each file + load). Windowed: median of "
+        f"{args.windowed_repeats} runs each (seconds of every run in the JSON); cold = no music21 pickles existed "
         "(removed before each cold run; it writes one per file, as it does by default), warm = music21 reading "
         "those pickles. On MIDI the cache gains little (symusic parses a file about as fast as the cache entry "
         "loads); it pays off on the music21 formats below.", "",

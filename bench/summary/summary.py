@@ -52,27 +52,27 @@ def main() -> int:
         tl = tr["time_to_loss"]
         rows.append({"claim": "training: target predictions/s, truncated BPTT vs window 100 stride 1",
                      "ours": f"{tr['throughput']['ours']['targets_per_s']:,} /s",
-                     "founding": f"{tr['throughput']['founding']['targets_per_s']:,} /s",
+                     "windowed": f"{tr['throughput']['windowed']['targets_per_s']:,} /s",
                      "ratio": tr["throughput_ratio"], "goal": 20.0, "file": "training.md"})
-        for k, name in (("window", "founding window metric"), ("piece", "whole validation pieces")):
+        for k, name in (("window", "windowed window metric"), ("piece", "whole validation pieces")):
             race = tl[k]
             rows.append({"claim": f"training: wall time to validation loss {race['target']} ({name}; conservative)",
                          "ours": f"{race['ours_s']} s" if race["ours_s"] else
                                  f"not reached in {tl['ours']['train_s']} s (best {tl['ours']['best'][k]})",
-                         "founding": f"{race['founding_s']} s", "ratio": race["ratio_conservative"], "goal": 20.0,
+                         "windowed": f"{race['windowed_s']} s", "ratio": race["ratio_conservative"], "goal": 20.0,
                          "file": "training.md"})
     if ge:
         for g in ge["rows"]:
             rows.append({"claim": f"generation: tokens/s, {'one piece' if g['batch'] == 1 else 'batch of 64'}, "
                                   "stateful vs re-feeding 100 tokens",
-                         "ours": f"{g['ours_tokens_per_s']:,} /s", "founding": f"{g['founding_tokens_per_s']:,} /s",
+                         "ours": f"{g['ours_tokens_per_s']:,} /s", "windowed": f"{g['windowed_tokens_per_s']:,} /s",
                          "ratio": g["ratio"], "goal": 30.0, "file": "generation.md"})
     if pr:
         for r in pr["midi"][:2]:
             rows.append({"claim": f"preprocessing {pr['corpus']['files']} MIDI files: {r['pipeline']} vs music21 "
                                   "parse + notes/chords (cold)",
-                         "ours": f"{r['seconds']} s", "founding": f"{pr['midi'][2]['seconds']} s",
-                         "ratio": r["speedup_vs_founding_cold"], "goal": 500.0, "file": "preprocess.md"})
+                         "ours": f"{r['seconds']} s", "windowed": f"{pr['midi'][2]['seconds']} s",
+                         "ratio": r["speedup_vs_windowed_cold"], "goal": 500.0, "file": "preprocess.md"})
     mem = []
     if me:
         for r in me["rows"]:
@@ -89,8 +89,8 @@ def main() -> int:
         f"commit {', '.join(commits)}; summary written {result['date']}. Each ratio compares two numbers measured "
         "side by side in one run of one script (other processes were loading the machine; the load falls on both "
         "sides, but it makes single figures noisy).", "",
-        "| claim | ours | founding | ratio | goal | result | details |", "|---|---|---|---|---|---|---|",
-        *[f"| {r['claim']} | {r['ours']} | {r['founding']} | {str(r['ratio']) + 'x' if r['ratio'] else 'n/a'} | "
+        "| claim | ours | windowed | ratio | goal | result | details |", "|---|---|---|---|---|---|---|",
+        *[f"| {r['claim']} | {r['ours']} | {r['windowed']} | {str(r['ratio']) + 'x' if r['ratio'] else 'n/a'} | "
           f">= {r['goal']:g}x | {verdict(r['ratio'], r['goal'])} | {link(r['file'])} |" for r in rows], "",
         f"Memory (peak resident set, each job in a fresh process; details in {link('memory.md')}):", "",
         "| job | peak | goal | result | dense one-hot of the corpus would be |", "|---|---|---|---|---|", *mem, "",
@@ -110,8 +110,8 @@ def bound_line(ge: dict | None) -> list[str]:
         return []
     return [f"One-piece generation is bound by this machine: a stateful token reads {fl['mb']} MB of fp32 weights, "
             f"and those reads alone, with nothing else, took {fl['ms']} ms ({fl['gb_per_s']} GB/s) against the "
-            "founding "
-            f"loop's {fl['founding_ms']} ms a token, so no fp32 stateful sampler could exceed {fl['ceiling']}x here "
+            "windowed "
+            f"loop's {fl['windowed_ms']} ms a token, so no fp32 stateful sampler could exceed {fl['ceiling']}x here "
             f"({link('generation.md')}).", ""]
 
 
@@ -152,8 +152,8 @@ def gpu_line(pc: dict | None, **gpu: dict | None) -> str:
     tg = gpu.get("training-gpu")
     if tg:
         w = tg["time_to_loss"]["window"]
-        line += (f" On that GPU, ours against the founding window ({link('training-gpu.md')}, the CPU's "
-                 f"settings): {tg['throughput_ratio']}x the target predictions/s, and the founding window loss "
+        line += (f" On that GPU, ours against the windowed window ({link('training-gpu.md')}, the CPU's "
+                 f"settings): {tg['throughput_ratio']}x the target predictions/s, and the windowed window loss "
                  f"{w['target']} {str(w['ratio_conservative']) + 'x' if w['ratio_conservative'] else 'not reached'} "
                  "sooner (conservative).")
     return line

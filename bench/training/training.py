@@ -1,14 +1,14 @@
-"""Training speed: many-to-many truncated BPTT against the founding many-to-one sliding window.
+"""Training speed: many-to-many truncated BPTT against the windowed many-to-one sliding window.
 
     .venv/bin/python bench/training/training.py            # writes bench/training/results/training.json and training.md
     .venv/bin/python bench/training/training.py --quick    # a smaller network and budget (a smoke test)
 
-Both sides are the library's `Trainer` built from the `notes-window100` preset (the founding system:
+Both sides are the library's `Trainer` built from the `notes-window100` preset (the windowed system:
 `notes` encoding of Bach chorales, LSTM 3x512, embed 128, dropout 0.3, RMSprop lr 1e-3, constant schedule,
 batch 64), on the same pieces and the same split, with the same initial weights (the trainer seeds torch
 before building the model) and the same thread count. They differ only in how the data is presented:
 
-* founding: `window=100`, `window_stride=1` (`WindowBatches`): every window of 100 tokens predicts the token
+* windowed: `window=100`, `window_stride=1` (`WindowBatches`): every window of 100 tokens predicts the token
   after it, from a zero state; one scored target per window;
 * ours: `window=0` (`PieceBatches`): chunks of `seq_len` tokens, every position scored, the state carried
   from chunk to chunk within a piece.
@@ -18,11 +18,11 @@ carried and detached), as `Trainer._fit` does.
 
 1. Throughput: target predictions (scored targets) per second, over the same number of timed steps on each
    side after warm-up steps, the two sides alternating in rounds so that machine load falls on both.
-2. Wall time to the same validation loss: the founding side trains for a time budget (training time only:
+2. Wall time to the same validation loss: the windowed side trains for a time budget (training time only:
    the clock stops during evaluations), evaluated every `--eval-s` seconds of training; each target is the
    best validation loss it reached and its time is when it first reached it. Ours then trains from the same
    initial weights until it reaches both targets (or the same budget runs out: "not reached"), evaluated
-   every `--eval-s-ours` seconds. Two validation losses: the founding metric (windows of 100 tokens of the
+   every `--eval-s-ours` seconds. Two validation losses: the windowed metric (windows of 100 tokens of the
    validation pieces, every `--valid-stride`-th, zero state, the token after each window scored) and the
    loss over whole validation pieces (state carried, every token scored). Nats.
 """
@@ -90,14 +90,14 @@ def main() -> int:
     ap.add_argument("--pieces", type=int, default=0, help="Bach chorales used (max_tunes; 0 = all)")
     ap.add_argument("--seq-len", type=int, default=SEQ_LEN, help="our truncated-BPTT chunk length")
     ap.add_argument("--ours-batch", type=int, default=OURS_BATCH,
-                    help="our batch (chunks per step); founding: the preset's 64")
+                    help="our batch (chunks per step); windowed: the preset's 64")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (both sides)")
     ap.add_argument("--device", default="cpu", help="where both sides train: cpu (the reported figures), cuda, ...")
     ap.add_argument("--rounds", type=int, default=3, help="throughput: alternating rounds")
     ap.add_argument("--per-round", type=int, default=3, help="throughput: timed steps per side per round")
     ap.add_argument("--budget", type=float, default=300.0, help="time-to-loss: training seconds of each side")
     ap.add_argument("--eval-s", type=float, default=10.0,
-                    help="time-to-loss: founding side's training seconds between evaluations")
+                    help="time-to-loss: windowed side's training seconds between evaluations")
     ap.add_argument("--eval-s-ours", type=float, default=1.0,
                     help="time-to-loss: our side's training seconds between evaluations")
     ap.add_argument("--valid-stride", type=int, default=5, help="validation windows start every N tokens")
@@ -112,11 +112,11 @@ def main() -> int:
     valid_windows = WindowBatches(data.valid, wcfg.batch_size, wcfg.window, stride=args.valid_stride, shuffle=False)
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="rnnmusic-bench-training-") as tmp:
-        sides = [Side("founding", mcfg, wcfg, data, Path(tmp)), Side("ours", mcfg, ccfg, data, Path(tmp))]
+        sides = [Side("windowed", mcfg, wcfg, data, Path(tmp)), Side("ours", mcfg, ccfg, data, Path(tmp))]
         speed = throughput(sides, warmup=1 if args.quick else 2, rounds=args.rounds, per_round=args.per_round)
         print(json.dumps(speed), file=sys.stderr)
         # fresh trainers for the race: same seed, so the same initial weights
-        found, ours = Side("founding2", mcfg, wcfg, data, Path(tmp)), Side("ours2", mcfg, ccfg, data, Path(tmp))
+        found, ours = Side("windowed2", mcfg, wcfg, data, Path(tmp)), Side("ours2", mcfg, ccfg, data, Path(tmp))
         assert all(torch.equal(a, b) for a, b in zip(found.t.model.parameters(), ours.t.model.parameters()))
         for s in (found, ours):
             s.full_valid = ours.t.valid_data  # whole validation pieces, state carried (PieceBatches)
@@ -137,15 +137,15 @@ def main() -> int:
         params = found.t.model.num_parameters()
     total_s = time.perf_counter() - t_start
 
-    tput_ratio = speed["ours"]["targets_per_s"] / speed["founding"]["targets_per_s"]
+    tput_ratio = speed["ours"]["targets_per_s"] / speed["windowed"]["targets_per_s"]
     races = {}
     for metric in ("window", "piece"):
         t_found = race_f["reached"][metric]["train_s"]
         each = [race["reached"][metric]["train_s"] if race["reached"][metric] else None for race in races_o]
         t_ours = median_time(each)
-        # the founding side is evaluated every eval_s seconds, so it may have reached its best up to one
+        # the windowed side is evaluated every eval_s seconds, so it may have reached its best up to one
         # interval before its recorded time: the conservative ratio charges that interval to it
-        races[metric] = {"target": targets[metric], "founding_s": t_found, "ours_s": t_ours, "ours_s_each": each,
+        races[metric] = {"target": targets[metric], "windowed_s": t_found, "ours_s": t_ours, "ours_s_each": each,
                          "ratio": round(t_found / t_ours, 1) if t_ours else None,
                          "ratio_conservative": round(max(t_found - args.eval_s, 0.0) / t_ours, 1) if t_ours else None}
     command = "python " + " ".join(["bench/training/training.py", *sys.argv[1:]])
@@ -158,17 +158,17 @@ def main() -> int:
         "data": {"corpus": wcfg.corpus, "encoding": wcfg.encoding, "pieces_train": len(data.train),
                  "pieces_valid": len(data.valid), "train_tokens": int(sum(len(p) for p in data.train)),
                  "vocab": data.encoding.vocab_size,
-                 "founding_windows_per_epoch": sides[0].t.train_data.predictions_per_epoch,
-                 "founding_pieces_skipped_shorter_than_window": sides[0].t.train_data.skipped_pieces,
+                 "windowed_windows_per_epoch": sides[0].t.train_data.predictions_per_epoch,
+                 "windowed_pieces_skipped_shorter_than_window": sides[0].t.train_data.skipped_pieces,
                  "valid_windows": valid_windows.predictions_per_epoch},
-        "train": {"founding": {"window": wcfg.window, "window_stride": wcfg.window_stride,
+        "train": {"windowed": {"window": wcfg.window, "window_stride": wcfg.window_stride,
                                "batch_size": wcfg.batch_size},
                   "ours": {"seq_len": ccfg.seq_len, "batch_size": ccfg.batch_size},
                   "optimizer": wcfg.optimizer, "lr": wcfg.lr, "lr_schedule": wcfg.lr_schedule,
                   "grad_clip": wcfg.grad_clip},
         "throughput": speed, "throughput_ratio": round(tput_ratio, 1),
         "initial_valid_window_loss": round(initial, 4),
-        "time_to_loss": {"founding": race_f, "ours": race_o, "ours_races": races_o[1:], **races},
+        "time_to_loss": {"windowed": race_f, "ours": race_o, "ours_races": races_o[1:], **races},
         "goal": GOAL,
     }
     write_results(RESULTS, "training" + (f"-{args.tag}" if args.tag else "") + ("-quick" if args.quick else ""), result,
@@ -199,9 +199,9 @@ def verdict(ratio: float | None, goal: float) -> str:
 
 def render(r: dict) -> str:
     m, d, sp, tl, mo = r["machine"], r["data"], r["throughput"], r["time_to_loss"], r["model"]
-    f, o = tl["founding"], tl["ours"]
+    f, o = tl["windowed"], tl["ours"]
     lines = [
-        "# Training: many-to-many truncated BPTT vs the founding many-to-one window", "",
+        "# Training: many-to-many truncated BPTT vs the windowed many-to-one window", "",
         f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads)"
         f"{'; both sides trained on the GPU, ' + m['gpu'] if m.get('gpu') else ''}; commit "
         f"{r['commit']}, {r['date']}. Other processes shared the machine; both sides ran in one process, one "
@@ -212,47 +212,47 @@ def render(r: dict) -> str:
         f"{r['train']['lr']:g} ({r['train']['lr_schedule']}), gradient clip {r['train']['grad_clip']}. Data: "
         f"`{d['encoding']}` encoding of the first {d['pieces_train'] + d['pieces_valid']} "
         f"{', '.join(d['corpus'])} ({d['pieces_train']} train / {d['pieces_valid']} validation pieces, "
-        f"{d['train_tokens']:,} train tokens, vocabulary {d['vocab']:,}). Founding: window "
-        f"{r['train']['founding']['window']}, stride {r['train']['founding']['window_stride']} "
-        f"({d['founding_windows_per_epoch']:,} windows per epoch), batch {r['train']['founding']['batch_size']}; "
-        f"ours: chunks of {r['train']['ours']['seq_len']}, batch {r['train']['ours']['batch_size']}. The founding "
+        f"{d['train_tokens']:,} train tokens, vocabulary {d['vocab']:,}). Windowed: window "
+        f"{r['train']['windowed']['window']}, stride {r['train']['windowed']['window_stride']} "
+        f"({d['windowed_windows_per_epoch']:,} windows per epoch), batch {r['train']['windowed']['batch_size']}; "
+        f"ours: chunks of {r['train']['ours']['seq_len']}, batch {r['train']['ours']['batch_size']}. The windowed "
         "side's batch of 64 windows is Classical-Piano-Composer's own (`model.fit(..., batch_size=64)`)" + (
             "; the batch sizes were chosen on the 2-core CPU (bench/README.md), not tuned for the GPU."
             if m.get("gpu") else
             "; a batch of 16 did worse in "
             "the same 120 s (window loss 4.88 against 4.79). Ours is chosen for updates per second: on this corpus "
             "the number of updates, not of targets, limits how fast the loss falls (batches of 16, 8, 4 and 2 chunks "
-            "of 32 reached the 120 s founding loss in about 19, 12, 8 and 14 s)."), "",
+            "of 32 reached the 120 s windowed loss in about 19, 12, 8 and 14 s)."), "",
         "## Throughput (target predictions per second)", "",
         "| training | timed steps | targets/step | seconds | targets/s |", "|---|---|---|---|---|",
         *[f"| {name} | {s['steps']} | {s['targets_per_step']:,} | {s['seconds']} | {s['targets_per_s']:,} |"
-          for name, s in (("founding: window 100, stride 1, many-to-one", sp["founding"]),
+          for name, s in (("windowed: window 100, stride 1, many-to-one", sp["windowed"]),
                           ("ours: truncated BPTT, many-to-many", sp["ours"]))],
         "", f"Ratio: **{r['throughput_ratio']}x** (goal >= {r['goal']:g}x: "
             f"{verdict(r['throughput_ratio'], r['goal'])}).", "",
         "## Wall time to the same validation loss", "",
-        f"Two validation losses (nats), both computed at every evaluation: the founding metric, "
+        f"Two validation losses (nats), both computed at every evaluation: the windowed metric, "
         f"{d['valid_windows']:,} windows of 100 tokens over the validation pieces, zero state, the token after each "
         f"window scored ({r['initial_valid_window_loss']} before training); and the loss over whole validation "
-        "pieces, state carried from the start, every token scored. Each target is the best value the founding "
+        "pieces, state carried from the start, every token scored. Each target is the best value the windowed "
         f"side reached in {r['settings']['budget']:g} s of training. Training time only (the clock stops while "
-        f"evaluating); the founding side is evaluated every {f['eval_every_s']:g} s of training, ours every "
-        f"{o['eval_every_s']:g} s, a time being that of the first evaluation at or below the target. As the founding "
+        f"evaluating); the windowed side is evaluated every {f['eval_every_s']:g} s of training, ours every "
+        f"{o['eval_every_s']:g} s, a time being that of the first evaluation at or below the target. As the windowed "
         "side may have got there up to one interval before its evaluation, the conservative ratio subtracts "
         "that interval from its time." + (
             f" Our side raced {len(tl['window']['ours_s_each'])} times from the same initial weights; its time is "
             "the median (every race's time in brackets)." if len(tl["window"].get("ours_s_each", [])) > 1 else ""), "",
-        "| metric | target (founding best) | founding reached it at (s) | ours reached it at (s) | ours: best in "
+        "| metric | target (windowed best) | windowed reached it at (s) | ours reached it at (s) | ours: best in "
         "budget | ratio | conservative ratio |",
         "|---|---|---|---|---|---|---|",
-        *[f"| {name} | {tl[k]['target']} | {tl[k]['founding_s']:.1f} | "
+        *[f"| {name} | {tl[k]['target']} | {tl[k]['windowed_s']:.1f} | "
           f"{tl[k]['ours_s'] if tl[k]['ours_s'] else 'not reached in ' + format(o['train_s'], '.0f')}"
           f"{each_time(tl[k])} | {o['best'][k]} | "
           f"{str(tl[k]['ratio']) + 'x' if tl[k]['ratio'] else '-'} | "
           f"**{str(tl[k]['ratio_conservative']) + 'x' if tl[k]['ratio_conservative'] else '-'}** "
           f"({verdict(tl[k]['ratio_conservative'], r['goal'])}) |"
-          for k, name in (("window", "window of 100 (founding metric)"), ("piece", "whole pieces"))],
-        "", f"Steps: founding {f['steps']}, ours {o['steps']} (ours stops once both targets are reached). "
+          for k, name in (("window", "window of 100 (windowed metric)"), ("piece", "whole pieces"))],
+        "", f"Steps: windowed {f['steps']}, ours {o['steps']} (ours stops once both targets are reached). "
         "Every evaluation of both sides is in the JSON (`curve`).", "",
         f"Command: `{r['command']}` ({r['seconds']:.0f} s).", "",
     ]
