@@ -245,6 +245,13 @@ def test_written_musicxml_has_straight_melody_and_chord_symbols(written):
     assert "<type>eighth</type>" in melody_xml and "<time-modification>" not in melody_xml  # straight eighths
 
 
+def test_the_melody_staff_is_named_for_its_instrument(written):
+    out, _ = written
+    xml = out.with_name("tune.musicxml").read_text()
+    melody_xml = xml.split("</score-part>")[0]
+    assert "<part-name>Flute</part-name>" in melody_xml and "Pno" not in melody_xml  # program 73, not "Pno"
+
+
 def test_written_svg_prints_the_chord_symbols(written):
     out, _ = written
     svg = out.with_name("tune.svg").read_text()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -141,7 +142,7 @@ def lead_score(melody: Piece, spans: Sequence[ChordSpan], tracks: Sequence[Track
     score.metadata = metadata.Metadata()
     if title:
         score.metadata.title = score.metadata.movementName = title
-    names = ["Melody", *(t.name for t in kept)]
+    names = [_instrument_name(melody.program), *(t.name for t in kept)]
     key = None
     if melody.key:
         try:
@@ -149,7 +150,10 @@ def lead_score(melody: Piece, spans: Sequence[ChordSpan], tracks: Sequence[Track
         except Exception:  # an unparsable key name only costs the key signature
             key = None
     for part, name, track in zip(parts, names, [None, *kept]):
-        part.partName = name
+        part.partName, part.partAbbreviation = name, None
+        for inst in part.recurse().getElementsByClass("Instrument"):  # its own name would label the staff
+            inst.partName = inst.instrumentName = name
+            inst.partAbbreviation = inst.instrumentAbbreviation = None
         first = part.getElementsByClass("Measure").first()
         if first is not None:
             if key is not None:
@@ -170,6 +174,16 @@ def lead_score(melody: Piece, spans: Sequence[ChordSpan], tracks: Sequence[Track
         if m is not None:
             m.insert(span.start - m.offset, chord_symbol(span.chord))
     return score
+
+
+def _instrument_name(program: int) -> str:
+    """The General MIDI instrument a program plays, as a staff is labelled ("Violin", "Alto Saxophone")."""
+    from music21 import instrument
+
+    try:
+        return instrument.instrumentFromMidiProgram(int(program)).instrumentName or "Melody"
+    except Exception:  # a program music21 does not name
+        return "Melody"
 
 
 # -- files ---------------------------------------------------------------------------------------------
@@ -233,7 +247,8 @@ def write_lead_sheet(melody: Piece, spans: Sequence[ChordSpan], stem: str | Path
             "mid": lambda: _write_midi(where("mid"), melody, tracks, tempo=tempo or melody.tempo, program=program,
                                        swing_ratio=swing_ratio),
             "wav": lambda: midi_to_audio(where("mid"), where("wav")),
-            "musicxml": lambda: write_musicxml(lead_score(melody, spans, tracks, title=title), where("musicxml")),
+            "musicxml": lambda: write_musicxml(lead_score(replace(melody, program=program), spans, tracks, title=title),
+                                               where("musicxml")),
             "svg": lambda: musicxml_to_svg(where("musicxml"), where("svg"))[0][0],
         }
         needs = {"wav": "mid", "svg": "musicxml"}
