@@ -1,5 +1,5 @@
 """The training warnings that say what to do (issue #21): a vocabulary mostly of tokens seen once (`rnnmusic.dataset`)
-and a validation loss that stops moving in the first epochs (`rnnmusic.callbacks.plateau`, `PlateauWarning`)."""
+and a validation loss that stops moving in the first epochs (`rnnmusic.callbacks.plateau`, `PlateauCheck`)."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from rnnmusic import callbacks
-from rnnmusic.callbacks import DEFAULT_CALLBACKS, Plateau, PlateauWarning, plateau, valid_losses
+from rnnmusic.callbacks import DEFAULT_CALLBACKS, Plateau, PlateauCheck, plateau, valid_losses
 from rnnmusic.config import ModelConfig, TrainConfig
 from rnnmusic.dataset import SINGLETON_SHARE, prepare, vocabulary_warning
 from rnnmusic.encodings import get_encoding
@@ -120,7 +120,7 @@ def test_metric_rows_as_kept_or_as_read_back_from_csv():
 
 # == the callback ================================================================================================
 def fake_trainer(losses, train=None, *, encoding="notes", **cfg) -> SimpleNamespace:
-    """What PlateauWarning reads of a `Trainer`: configs, run, encoding and the metric rows so far (training
+    """What PlateauCheck reads of a `Trainer`: configs, run, encoding and the metric rows so far (training
     losses `train`, else the validation losses again)."""
     train = train or losses
     return SimpleNamespace(
@@ -138,8 +138,8 @@ def run_epochs(cb, losses, train=None, first=1, **kw) -> None:
 
 
 def test_the_callback_warns_once_with_the_figures_and_the_fixes(capsys):
-    assert PlateauWarning in DEFAULT_CALLBACKS
-    cb = PlateauWarning()
+    assert PlateauCheck in DEFAULT_CALLBACKS
+    cb = PlateauCheck()
     run_epochs(cb, [15.5, 15.0, 14.98, 14.97, 14.96, 14.95])
     (line,) = warnings_in(capsys.readouterr().err)
     assert "stopped moving: best 15.0000 nats/token in epochs 1-2, 14.9700 in epochs 3-4" in line
@@ -151,12 +151,12 @@ def test_the_callback_warns_once_with_the_figures_and_the_fixes(capsys):
 
 
 def test_the_callback_is_quiet_when_the_loss_moves_and_says_rose_when_it_rises(capsys):
-    run_epochs(PlateauWarning(), [3.31, 2.49, 2.01, 1.83, 1.83, 1.83])
+    run_epochs(PlateauCheck(), [3.31, 2.49, 2.01, 1.83, 1.83, 1.83])
     assert not warnings_in(capsys.readouterr().err)
-    run_epochs(PlateauWarning(), [3.0, 3.2], encoding="abc-tokens")
+    run_epochs(PlateauCheck(), [3.0, 3.2], encoding="abc-tokens")
     (line,) = warnings_in(capsys.readouterr().err)
     assert "it rose" in line and "--grid" not in line  # ABC has no grid
-    run_epochs(PlateauWarning(), [3.0, 3.0], [4.0, 3.0])  # the training loss still falls, fast
+    run_epochs(PlateauCheck(), [3.0, 3.0], [4.0, 3.0])  # the training loss still falls, fast
     (line,) = warnings_in(capsys.readouterr().err)
     assert "it did not move (the check wants 1%); the training loss fell 25.0% meanwhile. Try: more data or a " \
            "higher --dropout" in line
@@ -164,16 +164,16 @@ def test_the_callback_is_quiet_when_the_loss_moves_and_says_rose_when_it_rises(c
 
 def test_a_resumed_run_does_not_warn_again_about_an_earlier_epoch(capsys):
     losses = [5.0, 4.99, 4.98, 4.97]
-    run_epochs(PlateauWarning(), losses[:2])  # the first process: warns at epoch 2
+    run_epochs(PlateauCheck(), losses[:2])  # the first process: warns at epoch 2
     assert len(warnings_in(capsys.readouterr().err)) == 1
-    run_epochs(PlateauWarning(), losses, first=3)  # resumed after epoch 2: a fresh callback, the rows read back
+    run_epochs(PlateauCheck(), losses, first=3)  # resumed after epoch 2: a fresh callback, the rows read back
     assert not warnings_in(capsys.readouterr().err)
 
 
 def test_no_warning_for_fine_tunes_nor_on_other_ranks(capsys, monkeypatch):
-    run_epochs(PlateauWarning(), [1.6, 1.6, 1.6], init_from="folk")  # a fine-tune starts where its base learnt
+    run_epochs(PlateauCheck(), [1.6, 1.6, 1.6], init_from="folk")  # a fine-tune starts where its base learnt
     assert not warnings_in(capsys.readouterr().err)
     monkeypatch.setattr(callbacks.distributed, "is_main", lambda: False)
-    cb = PlateauWarning()
+    cb = PlateauCheck()
     run_epochs(cb, [5.0, 5.0])
     assert not cb.warned and not warnings_in(capsys.readouterr().err)

@@ -1,7 +1,7 @@
 """What the training loop calls after every epoch (`Callback`), the callbacks a run gets by default (`LossPlot`,
-`PlateauWarning`, `SampleWriter`), and `log`, the loop's one way to say something (on stderr, from rank 0 only).
+`PlateauCheck`, `SampleWriter`), and `log`, the loop's one way to say something (on stderr, from rank 0 only).
 
-`PlateauWarning` applies the rule of `plateau` (a pure function of the validation losses): in the first epochs
+`PlateauCheck` applies the rule of `plateau` (a pure function of the validation losses): in the first epochs
 (`PLATEAU_EPOCHS`, 2 to 4), the best validation loss of the last two epochs must be at least `PLATEAU_GAIN` (1%)
 below the best before them (at epoch 2: epoch 2 against epoch 1; at 3: epochs 2-3 against 1; at 4: epochs 3-4
 against 1-2). A loss that rose, stayed put or is not a number fails it. The first epoch where it fails draws one
@@ -162,7 +162,7 @@ def valid_losses(rows: Sequence[dict[str, Any]]) -> list[float]:
         return []
 
 
-class PlateauWarning(Callback):
+class PlateauCheck(Callback):
     """Warns once when the validation loss stops moving in the first epochs (`plateau`), with the fixes.
 
     A resumed run does not warn again about an epoch before it resumed: the warning comes only at the epoch
@@ -222,8 +222,8 @@ def _train_gain(rows: Sequence[dict[str, Any]], found: Plateau) -> float | None:
     return gain if math.isfinite(gain) else None
 
 
-DEFAULT_CALLBACKS: tuple[Callable[[], Callback], ...] = (LossPlot, PlateauWarning, SampleWriter)
+DEFAULT_CALLBACKS: tuple[Callable[[], Callback], ...] = (LossPlot, PlateauCheck, SampleWriter)
 
 
-__all__ = ["Callback", "DEFAULT_CALLBACKS", "LossPlot", "Plateau", "PlateauWarning", "SampleWriter", "log",
+__all__ = ["Callback", "DEFAULT_CALLBACKS", "LossPlot", "Plateau", "PlateauCheck", "SampleWriter", "log",
            "plateau", "valid_losses"]
