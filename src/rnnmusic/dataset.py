@@ -6,6 +6,11 @@ ABC encodings read tunes with `corpus.load_abc`; MIDI-side encodings (notes, pia
 report) and `augment_keys` adds a transposed copy of each training piece. The `lead` encoding reads lead
 sheets (melody + chords) and always normalizes keys. The split is by piece and is
 made before augmentation, so no transposition of a validation piece is ever trained on.
+
+When a token encoding is fitted for a new run (not a resumed or fine-tuned one), `vocabulary_warning` records in
+its `fit_stats` the share of the vocabulary (specials aside) seen exactly once in the training split
+(`singleton_share`, with the count as `vocab_singletons`) and, when that share is over `SINGLETON_SHARE` (half),
+the run prints one warning line with the figures and the fixes: a model cannot learn a token from one example.
 """
 from __future__ import annotations
 
@@ -18,10 +23,14 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from .callbacks import log
 from .config import TrainConfig
 from .corpus import CorpusReport
 from .encodings import Encoding, get_encoding
+from .encodings.base import SPECIALS
 from .polyphonic_data import POLYPHONIC, load_polyphonic
+
+SINGLETON_SHARE = 0.5  # warn when more than this share of a fitted vocabulary (specials aside) was seen once
 
 
 @dataclass
@@ -49,8 +58,54 @@ def prepare(cfg: TrainConfig, encoding: Encoding | None = None) -> TrainingData:
     if cfg.corpus and cfg.corpus[0].startswith(POLYPHONIC):
         return _prepare_polyphonic(cfg, enc, fit=encoding is None)
     if enc.piece_format == "abc":
-        return _prepare_abc(cfg, enc, fit=encoding is None)
-    return _prepare_pieces(cfg, enc, fit=encoding is None)
+        data = _prepare_abc(cfg, enc, fit=encoding is None)
+    else:
+        data = _prepare_pieces(cfg, enc, fit=encoding is None)
+    if encoding is None and not cfg.init_from and enc.kind != "frames":  # fine-tunes keep their base's vocabulary
+        warning = vocabulary_warning(enc)
+        if warning:
+            log(f"warning: {warning}")
+    return data
+
+
+def vocabulary_warning(enc: Encoding) -> str | None:
+    """After `enc.fit`: record the share of the vocabulary (specials aside) seen exactly once in `enc.fit_stats`
+    (`singleton_share`, `vocab_singletons`) and return a one-line warning with the fixes when that share is over
+    `SINGLETON_SHARE`, else None."""
+    counts = getattr(enc, "token_counts", None)
+    if counts is None:
+        return None
+    vocab = [t for t in enc.vocab if t not in SPECIALS]
+    once = sum(1 for t in vocab if counts.get(t, 0) == 1)
+    share = once / len(vocab) if vocab else 0.0
+    enc.fit_stats |= {"singleton_share": round(share, 4), "vocab_singletons": once}
+    if share <= SINGLETON_SHARE:
+        return None
+    total = sum(counts.values())
+    fixes = [f"--min-count 2 (they become <unk>, {once / max(1, total):.1%} of the tokens)"]
+    if enc.piece_format == "midi" and enc.name != "events" and not getattr(enc, "needs_chords", False):
+        fixes.append("a factorized encoding such as --encoding events (pitch, duration and time shift as tokens of "
+                     "their own)")
+    fixes.append("more data")
+    fixes.append(f"--init-from {_base_hint(enc.name)}")
+    return (f"{once:,} of {len(vocab):,} tokens of the {enc.name} vocabulary ({share:.0%}) occur once in {total:,}: "
+            f"a model cannot learn a token from one example. Try {', '.join(fixes[:-1])} or {fixes[-1]}")
+
+
+def _base_hint(encoding: str) -> str:
+    """What to fine-tune from: the shipped models with this encoding by name, else a run trained on more data."""
+    from .models import shipped_models
+
+    names = []
+    for name, folder in shipped_models().items():
+        try:
+            if json.loads((folder / "encoding.json").read_text()).get("name") == encoding:
+                names.append(name)
+        except (OSError, ValueError, AttributeError):
+            continue
+    if names:
+        return f"a shipped model with this encoding ({', '.join(names)})"
+    return f"a run trained on a larger corpus with the {encoding} encoding"
 
 
 def _prepare_abc(cfg: TrainConfig, enc: Encoding, fit: bool) -> TrainingData:
