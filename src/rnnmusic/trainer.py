@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import device, distributed
-from .callbacks import DEFAULT_CALLBACKS, Callback, LossPlot, SampleWriter, log
+from .callbacks import DEFAULT_CALLBACKS, Callback, LossPlot, PlateauCheck, SampleWriter, log
 from .config import ModelConfig, TrainConfig
 from .dataset import prepare
 from .errors import CheckpointError, UserError, one_line
@@ -165,6 +165,6 @@ def finetune(out: str | Path, init_from: str | Path, corpus: str | Sequence[str]
 
 
 __all__ = [
-    "LN2", "Callback", "LossPlot", "Progress", "SampleWriter", "TrainResult", "Trainer", "finetune",
+    "LN2", "Callback", "LossPlot", "PlateauCheck", "Progress", "SampleWriter", "TrainResult", "Trainer", "finetune",
     "read_checkpoint_progress", "resume", "train",
 ]
