@@ -106,6 +106,14 @@ def test_ending_on_ii_is_no_cadence():
     assert any(f.startswith("cadence") for f in rep["flags"])
 
 
+def test_a_close_in_the_relative_key():
+    e_major, a_minor = (71, 68, 64, 52), (72, 69, 64, 45)
+    rep = voice_report(chorale([I_C, VI_C, IV_C, II_C, e_major, a_minor]), key="C")
+    assert rep["final_roots"] == "III-VI" and rep["cadence"] == 0.0 and rep["cadence_relative"] == 1.0
+    rep = voice_report(chorale([I_C, VI_C, IV_C, I_C, V_C, II_C]), key="C")
+    assert rep["cadence_relative"] == 0.0  # V-ii is no cadence in either key
+
+
 def test_plagal_cadence_and_a_final_chord_written_twice():
     assert final_cadence(chorale([I_C, V_C, I_C, PLAGAL_IV, I_C]), parse_key("C")) == "IV-I"
     assert final_cadence(chorale([I_C, IV_C, V_C, I_C, I_C], length=1.0), parse_key("C")) == "V-I"  # I struck twice
@@ -131,14 +139,17 @@ def test_chord_root_weights_passing_notes_lightly():
     w[[7, 11, 2]] = 1.0
     w[9] = 0.5  # a passing A for half the beat
     assert chord_root(w, 7) == 7
+    v = np.zeros(12)  # F# and A# the whole beat; D#, E, B half of it each; no C#: V of B minor, by its bass F#
+    v[[6, 10]], v[[3, 4, 11]] = 1.0, 0.5
+    assert chord_root(v, 42) == 6
     assert chord_root(set(), None) is None
 
 
 def test_empty_piece_and_flags():
     rep = voice_report(Piece(np.zeros((0, 4))))
     assert rep["flags"] == ["empty"] and rep["beats"] == 0 and rep["final_roots"] == ""
-    assert flags_for({"parallels_per_100": 5.0, "range_min": 0.5}, REFERENCE) == [
-        "range_min 0.5 < 0.8", "parallels_per_100 5 > 3"]
+    assert flags_for({"parallels_per_100": 9.0, "range_min": 0.5}, REFERENCE) == [
+        "range_min 0.5 < 0.8", "parallels_per_100 9 > 7.5"]
     assert voice_report(chorale([I_C, VI_C, IV_C, II_OPEN, V_OPEN, I_C]), reference={})["flags"] == []
 
 
