@@ -168,3 +168,32 @@ def test_a_chorale_takes_milliseconds():
     for _ in range(5):
         voice_report(p)
     assert (time.perf_counter() - t) / 5 < 0.05
+
+
+@pytest.mark.slow
+def test_bench_scores_real_chorales_and_a_folder_of_midi(tmp_path):
+    """bench/chorale_quality/measure.py end to end: music21's chorales (parsed once, then cached) and two
+    hand-made chorales written as MIDI."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "bench" / "chorale_quality" / "measure.py"
+    spec = importlib.util.spec_from_file_location("chorale_quality_measure", script)
+    measure = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(measure)
+    folder = tmp_path / "generated"
+    folder.mkdir()
+    chorale([I_C, VI_C, IV_C, II_C, V_C, I_C]).write_midi(folder / "clean.mid")
+    chorale([I_C, VI_C, IV_C, II_OPEN, V_OPEN, I_C]).write_midi(folder / "fifths.mid")
+    measure.main(["--generated", str(folder), "--name", "two", "--out", str(tmp_path / "out")])
+    result = json.loads((tmp_path / "out" / "two.json").read_text())
+    real, two = result["rows"]["real, held out"], result["rows"]["two"]
+    assert real["pieces"] > 30 and two["pieces"] == 2
+    assert two["pooled"] == {"parallel_fifths": 1, "parallel_octaves": 0, "transitions": 22,
+                             "parallels_per_100": pytest.approx(100 / 22)}
+    assert two["cadence"]["mean"] == 1.0
+    # the real chorales meet the issue's bars by this measure (what generated chorales are held to)
+    assert real["beats_4plus"]["mean"] >= 0.85 and real["cadence_relative"]["mean"] >= 0.8
+    assert real["top_median_interval"]["median"] <= 3 and real["collapsed"] == 0
+    assert (tmp_path / "out" / "two.md").exists() and (tmp_path / "out" / "two-pieces.csv").exists()

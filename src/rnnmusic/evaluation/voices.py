@@ -127,15 +127,21 @@ def parallels(idx: np.ndarray, chords: np.ndarray) -> tuple[int, int, int]:
     return fifths, octaves, len(nxt)
 
 
-def top_line(piece: Piece) -> np.ndarray:
-    """Pitches of the top line: at each onset the highest sounding note; a held note once, a re-struck one again."""
+def top_line(piece: Piece, chunk: int = 256) -> np.ndarray:
+    """Pitches of the top line: at each onset the highest sounding note; a held note once, a re-struck one again.
+    (Onsets are taken `chunk` at a time against only the notes that can sound then: memory stays small.)"""
     if not len(piece):
         return np.zeros(0, dtype=np.int64)
     start, end, pitch = piece.notes[:, START], piece.notes[:, START] + piece.notes[:, DUR], piece.pitches
+    longest = float(piece.notes[:, DUR].max())
     onsets = np.unique(start)
-    on, st, en = onsets[:, None], start[None, :], end[None, :]
-    sounding = ((st <= on) & (en > on + TOL)) | (st == on)  # a note always sounds at its own onset
-    best = np.where(sounding, pitch[None, :], -1).argmax(1)
+    best = np.empty(len(onsets), dtype=np.int64)
+    for c in range(0, len(onsets), chunk):
+        on = onsets[c:c + chunk, None]
+        lo, hi = np.searchsorted(start, on[0, 0] - longest), np.searchsorted(start, on[-1, 0], side="right")
+        st, en, pi = start[None, lo:hi], end[None, lo:hi], pitch[None, lo:hi]
+        sounding = ((st <= on) & (en > on + TOL)) | (st == on)  # a note always sounds at its own onset
+        best[c:c + chunk] = lo + np.where(sounding, pi, -1).argmax(1)
     keep = np.ones(len(best), dtype=bool)
     keep[1:] = best[1:] != best[:-1]
     return pitch[best[keep]]
