@@ -173,8 +173,8 @@ def draw_until_valid(draw, count: int, only_valid: bool, max_attempts: int, what
 
 
 def _loaded(model: Any, enc: Encoding | None):
-    """(network, encoding, source) of a shipped model's name, a run directory, `load_model`'s result or a
-    network with its encoding."""
+    """(network, encoding, LoadedModel or None) of a shipped model's name, a run directory, `load_model`'s result
+    or a network with its encoding."""
     from .run import LoadedModel, load_model
 
     if isinstance(model, (str, Path)):
@@ -228,6 +228,16 @@ def generate(model: Any, request: GenerationRequest | None = None, *, enc: Encod
                            soundfont=req.soundfont, title=title, min_bars=req.min_bars, progress=progress)
 
 
+def _written(kept, write: Callable, progress: Callable[[str, int, int], None] | None) -> list[GeneratedTune]:
+    """`write(n, seed_index, piece, check)` for each kept piece (numbered from 1), telling `progress` as it goes."""
+    items = []
+    for n, (idx, piece, check) in enumerate(kept, 1):
+        if progress is not None:
+            progress("rendering", n - 1, len(kept))
+        items.append(write(n, idx, piece, check))
+    return items
+
+
 def _write_report(report: GenerationReport) -> GenerationReport:
     write_atomic(report.out_dir / "report.json", (json.dumps(report.to_dict(), indent=2, default=str) + "\n").encode())
     return report
@@ -254,15 +264,13 @@ def generate_tunes(model: MusicRNN, enc: Encoding, cfg: SampleConfig, out_dir: s
 
     kept, attempts = draw_until_valid(draw, cfg.count, only_valid, max_attempts or 10 * cfg.count, "tunes",
                                       progress=progress)
-    tunes = []
-    for n, (idx, body, check) in enumerate(kept, 1):
-        if progress is not None:
-            progress("rendering", n - 1, len(kept))
-        name = f"tune-{n:03d}"
-        text = tune_document(body, n, f"{title} {n}")
-        tune = GeneratedTune(name, text, check, idx)
-        tune.files = write_tune_files(text, out / name, fmts, soundfont=soundfont, program=program)
-        tunes.append(tune)
+
+    def write(n: int, idx: int, body: str, check) -> GeneratedTune:
+        name, text = f"tune-{n:03d}", tune_document(body, n, f"{title} {n}")
+        return GeneratedTune(name, text, check, idx,
+                             write_tune_files(text, out / name, fmts, soundfont=soundfont, program=program))
+
+    tunes = _written(kept, write, progress)
     settings = dict(cfg.__dict__) | {"formats": fmts, "only_valid": only_valid, "min_bars": min_bars}
     return _write_report(GenerationReport(tunes, attempts, out, settings, asked=cfg.count))
 
@@ -342,14 +350,13 @@ def generate_pieces(model: MusicRNN, enc: Encoding, cfg: SampleConfig, out_dir: 
 
     kept, attempts = draw_until_valid(draw, cfg.count, only_valid, max_attempts or 5 * cfg.count, "pieces",
                                       progress=progress)
-    items = []
-    for n, (idx, piece, check) in enumerate(kept, 1):
-        if progress is not None:
-            progress("rendering", n - 1, len(kept))
-        item = GeneratedTune(f"piece-{n:03d}", "", check, idx)
-        item.files = _rendered(out / item.name, fmts, piece=piece, title=f"{title} {n}", soundfont=soundfont,
-                               source=str(out / item.name))
-        items.append(item)
+
+    def write(n: int, idx: int, piece, check) -> GeneratedTune:
+        stem = out / f"piece-{n:03d}"
+        return GeneratedTune(stem.name, "", check, idx, _rendered(stem, fmts, piece=piece, title=f"{title} {n}",
+                                                                 soundfont=soundfont, source=str(stem)))
+
+    items = _written(kept, write, progress)
     settings = {k: v for k, v in cfg.__dict__.items() if k != "prime"} | {
         "primed": bool(cfg.prime is not None and not isinstance(cfg.prime, str)),
         "formats": fmts, "only_valid": only_valid, "key": key, "tempo": tempo, "program": program, "min_bars": min_bars}
@@ -371,15 +378,14 @@ def _generate_lead(model: MusicRNN, enc: Encoding, req: GenerationRequest, out: 
         return [(p, check_piece(p)) for p in sample(model, enc, replace(cfg, count=batch), first_index=first)]
 
     kept, attempts = draw_until_valid(draw, cfg.count, False, cfg.count, "lead sheets", progress=progress)
-    items = []
-    for n, (idx, frame, _) in enumerate(kept, 1):
-        if progress is not None:
-            progress("rendering", n - 1, len(kept))
-        withheld = sample(model, enc, withheld_cfg, first_index=idx)[0]
-        name = f"piece-{n:03d}"
-        check, files, extra = finish_lead(plan, enc, frame, withheld, req, out / name, f"{req.title} {n}",
-                                          lambda p: check_piece(p, min_bars=0.0))
-        items.append(GeneratedTune(name, "", check, idx, files, extra))
+
+    def write(n: int, idx: int, frame, _check) -> GeneratedTune:
+        withheld = sample(model, enc, withheld_cfg, first_index=idx)[0]  # the same seed, chords withheld
+        stem = out / f"piece-{n:03d}"
+        check, files, extra = finish_lead(plan, enc, frame, withheld, req, stem, f"{req.title} {n}")
+        return GeneratedTune(stem.name, "", check, idx, files, extra)
+
+    items = _written(kept, write, progress)
     settings = {"chords": req.chords, "proposed_by_model": not req.chords, "bars": plan.bars, "key": str(plan.key),
                 "meter": f"{plan.time_signature[0]}/{plan.time_signature[1]}", "tempo": plan.tempo, "swing": req.swing,
                 "accompaniment": req.accompaniment, "count": cfg.count, "seed": cfg.seed,

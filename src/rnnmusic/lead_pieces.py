@@ -15,7 +15,6 @@ the training data (measured when the encoding was fitted) and chance.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 from .chords import Chord
 from .errors import UserError
 from .evaluation.chord_fit import chance_share, chord_tone_share, share
+from .evaluation.piece_check import PieceCheck, check_piece
 from .keys import MAJOR, Key, normalizing_shift, parse_key, progression_key
 from .piece import bar_quarters
 from .progressions import (
@@ -97,8 +97,8 @@ def plan_lead(req, enc) -> LeadPlan:
     return LeadPlan(ts, bars, key, shift, spans, frame_spans, tempo)
 
 
-def finish_lead(plan: LeadPlan, enc, frame, withheld, req, stem: Path, title: str,
-                check: Callable) -> tuple[dict[str, Any], dict[str, str], dict[str, Any]]:
+def finish_lead(plan: LeadPlan, enc, frame, withheld, req, stem: Path,
+                title: str) -> tuple[PieceCheck, dict[str, str], dict[str, Any]]:
     """A sampled melody (in the model's frame) and its chords-withheld twin -> (check, files, what the report
     says of it: key, chords, progression, chord-tone fit)."""
     from .render.leadsheet import write_lead_sheet
@@ -118,7 +118,7 @@ def finish_lead(plan: LeadPlan, enc, frame, withheld, req, stem: Path, title: st
              "fit": {"with_chords": share(h, n), "withheld": share(hw, nw), "chance": chance_share(frame.notes,
                                                                                                    played, ts),
                      "strong_beat_notes": n, "hits": [h, n], "withheld_hits": [hw, nw]}}
-    return check(melody), files, extra
+    return check_piece(melody, min_bars=0.0), files, extra
 
 
 def _spans_of(piece, end: float) -> list[ChordSpan]:
