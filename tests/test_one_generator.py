@@ -13,7 +13,7 @@ from rnnmusic.chords import Chord
 from rnnmusic.config import ModelConfig
 from rnnmusic.encodings import get_encoding
 from rnnmusic.errors import UserError
-from rnnmusic.generation_request import KIND_DEFAULTS, GenerationRequest, output_kind, resolve
+from rnnmusic.generation_request import KIND_DEFAULTS, GenerationRequest, output_kind, resolve, sample_config
 from rnnmusic.generator import generate
 from rnnmusic.model import MusicRNN
 from rnnmusic.piece import Piece
@@ -51,7 +51,9 @@ def test_each_kind_has_its_defaults_and_refuses_what_does_not_apply():
         resolve(GenerationRequest(prime="K:G\n"), lead)
     with pytest.raises(UserError, match="--prime-file"):
         resolve(GenerationRequest(prime="K:G\n"), notes)
-    assert GenerationRequest().temperature == SampleConfig().temperature  # one default
+    # one default temperature, unless the model has its own (chorales)
+    assert sample_config(GenerationRequest(), notes).temperature == SampleConfig().temperature
+    assert sample_config(GenerationRequest(temperature=1.2), notes).temperature == 1.2
 
 
 def test_lead_sheets_come_from_the_one_sampler_with_chords_forced_by_the_guard(tmp_path):

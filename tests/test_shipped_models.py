@@ -46,7 +46,8 @@ def test_folk_loads_and_generates_offline(no_network):
 def test_models_command_lists_the_card(capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("folk:") and "licence" in out and "command" in out
+    assert "\nfolk:" in "\n" + out and "licence" in out and "command" in out
+    assert all(f"{name}:" in out for name in shipped_models())
 
 
 def test_generate_by_name_writes_outside_the_package(tmp_path, no_network, capsys):
@@ -56,3 +57,31 @@ def test_generate_by_name_writes_outside_the_package(tmp_path, no_network, capsy
     text = (out / "tune-001.abc").read_text()
     assert "M:C|" in text or "M:C" in text or "M:4/4" in text or "M:2/2" in text or "M:2/4" in text
     assert json.loads((out / "report.json").read_text())["count"] == 1
+
+
+def test_every_shipped_model_has_a_complete_small_card():
+    for name, folder in shipped_models().items():
+        card = read_card(name)
+        assert all(card.get(k) for k in CARD_FIELDS), (name, [k for k in CARD_FIELDS if not card.get(k)])
+        assert "rnnmusic train" in card["command"] and "--export" in card["command"], name
+        assert (folder / "best.safetensors").stat().st_size < 25 * 2**20, name
+        assert not list(folder.glob("*.pt")) and not list(folder.glob("*.pkl")), name
+
+
+def test_chorales_write_four_voices_on_two_staves_offline(tmp_path, no_network):
+    from rnnmusic.generator import generate
+    from rnnmusic.voicing import voice_steps
+
+    assert "chorales" in shipped_models()
+    model, enc, meta = load_model("chorales")
+    assert enc.name == "satb" and meta.get("shipped") == "chorales"
+    report = generate("chorales", out=tmp_path / "c", count=1, seed=1, max_length=500, formats="mid,musicxml")
+    piece = report.tunes[0]
+    xml = (tmp_path / "c" / f"{piece.name}.musicxml").read_text()
+    assert "<staves>2</staves>" in xml
+    from rnnmusic.piece import read_midi_piece
+
+    back = read_midi_piece(tmp_path / "c" / f"{piece.name}.mid")
+    assert back.meta.get("layout") == "satb"
+    steps = voice_steps(back, 2)
+    assert (steps.note >= 0).sum(1).max() <= 4 and steps.dropped == 0

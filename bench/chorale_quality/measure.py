@@ -25,6 +25,7 @@ from _common.machine import commit, machine_info, results_dir, write_results  # 
 
 from rnnmusic.evaluation.voices import voice_report  # noqa: E402
 from rnnmusic.piece import read_midi_piece  # noqa: E402
+from rnnmusic.voicing import step_rows, voice_steps, window_hash, window_hashes  # noqa: E402
 
 QUESTION = "chorale_quality"
 VALID_FRACTION, SPLIT_SEED = 0.1, 0  # the trainer's defaults (TrainConfig.valid_fraction, split_seed)
@@ -43,7 +44,12 @@ FIGURES = [  # (key, what it is, shown as a percentage)
     ("cadence", "final cadence V-I or IV-I", True),
     ("cadence_relative", "... of the key or its relative", True),
     ("ends_on_tonic", "final chord on the tonic", True),
+    ("phrase_cadences", "phrase ends (fermatas, final) closing V-I or IV-I", True),
+    ("phrase_cadences_with_half", "... or stopping on the dominant (half cadence)", True),
+    ("copied_bars", "longest passage found in a training chorale (bars)", False),
 ]
+VOCAL = "name:soprano,name:alto,name:tenor,name:bass"  # the four voices (some chorales add instruments)
+COPY_BARS = 2  # a piece copies when more than this many bars (all four voices) appear in a training chorale
 
 
 def summarise(reports: list[dict]) -> dict:
@@ -56,8 +62,14 @@ def summarise(reports: list[dict]) -> dict:
     fifths = sum(r["parallel_fifths"] for r in reports)
     octaves = sum(r["parallel_octaves"] for r in reports)
     transitions = sum(r["transitions"] for r in reports)
+    phrases, closed = sum(r["phrases"] for r in reports), sum(r["phrases_closed"] for r in reports)
+    half = sum(r["phrases_half"] for r in reports)
     out["pooled"] = {"parallel_fifths": fifths, "parallel_octaves": octaves, "transitions": transitions,
-                     "parallels_per_100": 100.0 * (fifths + octaves) / transitions if transitions else 0.0}
+                     "parallels_per_100": 100.0 * (fifths + octaves) / transitions if transitions else 0.0,
+                     "phrases": phrases, "phrases_closed": closed,
+                     "phrase_cadences": closed / phrases if phrases else 0.0, "phrases_half": half,
+                     "phrase_cadences_with_half": (closed + half) / phrases if phrases else 0.0}
+    out["copying"] = sum(r["copied_bars"] > COPY_BARS for r in reports)
     out["collapsed"] = sum(int(r["collapsed"]) for r in reports)
     out["flagged"] = sum(bool(r["flags"]) for r in reports)
     out["flag_counts"] = dict(sorted(_flag_counts(reports).items(), key=lambda kv: -kv[1]))
@@ -95,10 +107,16 @@ def targets(row: dict, bach: dict, *, generated: bool) -> list[tuple[str, str, b
         ("final cadence V-I or IV-I in >= 80%", _pct(row["cadence"]["mean"]), row["cadence"]["mean"] >= 0.80),
         ("... the same, V-I or IV-I of the key or of its relative", _pct(row["cadence_relative"]["mean"]),
          row["cadence_relative"]["mean"] >= 0.80),
+        ("phrases close on V-I or IV-I (each fermata and the final chord) in >= 80%, pooled",
+         _pct(row["pooled"]["phrase_cadences"]), row["pooled"]["phrase_cadences"] >= 0.80),
+        ("... on a cadence, half cadences (on the dominant) counted, in >= 80%, pooled",
+         _pct(row["pooled"]["phrase_cadences_with_half"]), row["pooled"]["phrase_cadences_with_half"] >= 0.80),
         ("none collapsed", str(row["collapsed"]), row["collapsed"] == 0),
     ]
     if generated:
         out.insert(0, ("at least 100 pieces", str(row["pieces"]), row["pieces"] >= 100))
+        out.append((f"none copying more than {COPY_BARS} bars of a training chorale", str(row["copying"]),
+                    row["copying"] == 0))
     return out
 
 
@@ -129,7 +147,12 @@ def markdown(rows: dict[str, dict], bach: str, seconds: float, command: str) -> 
                   f"{p['parallel_fifths']} / {p['parallel_octaves']} / {p['transitions']}" for p in pooled) + " |",
               "| parallels pooled, per 100 transitions | " + " | ".join(
                   f"{p['parallels_per_100']:.2f}" for p in pooled) + " |",
+              "| phrase ends pooled: closing / all | " + " | ".join(
+                  f"{p['phrases_closed']} / {p['phrases']} ({_pct(p['phrase_cadences'])}); with half cadences "
+                  f"{_pct(p['phrase_cadences_with_half'])}" for p in pooled) + " |",
               "| collapsed pieces | " + " | ".join(str(rows[n]["collapsed"]) for n in names) + " |",
+              f"| pieces copying more than {COPY_BARS} bars | " + " | ".join(str(rows[n]["copying"]) for n in names)
+              + " |",
               "| pieces with a flag | " + " | ".join(str(rows[n]["flagged"]) for n in names) + " |",
               "| final chord roots, most common | " + " | ".join(
                   ", ".join(f"{k} {v}" for k, v in rows[n]["final_roots"].items()) for n in names) + " |",
@@ -148,13 +171,33 @@ def markdown(rows: dict[str, dict], bach: str, seconds: float, command: str) -> 
     return "\n".join(lines) + "\n"
 
 
-def real_sets() -> dict[str, list]:
-    """The held-out real chorales (the trainer's split) and all of them, as Pieces."""
+def real_sets() -> tuple[dict[str, list], list]:
+    """The held-out real chorales (the trainer's split) and all of them, as Pieces (their four voices); and the
+    training split, which the copy check searches."""
     from rnnmusic.corpus import load_pieces
 
-    corpus = load_pieces(["bach-chorales"])
-    _, held_out = corpus.split(VALID_FRACTION, SPLIT_SEED)
-    return {"real, held out": held_out, "real, all": corpus.pieces}
+    corpus = load_pieces(["bach-chorales"], tracks=VOCAL)
+    train, held_out = corpus.split(VALID_FRACTION, SPLIT_SEED)
+    return {"real, held out": held_out, "real, all": corpus.pieces}, train
+
+
+class CopyIndex:
+    """Every passage of `bars` bars of 4/4 and one eighth more of the training chorales (four voices, any key:
+    `voicing.step_row`, hashed by `voicing.window_hash`, as the `satb` guard checks them); `longest` finds, per
+    piece, the longest passage (in bars) that also appears in a training chorale."""
+
+    def __init__(self, pieces: list, bars: int = COPY_BARS, grid: int = 2):
+        self.grid, self.window = grid, bars * 4 * grid + 1
+        self.seen = set().union(*(window_hashes(step_rows(voice_steps(p, grid)), self.window) for p in pieces))
+
+    def longest(self, piece) -> float:
+        rows = step_rows(voice_steps(piece, self.grid))
+        hits = [window_hash(rows[i:i + self.window]) in self.seen for i in range(len(rows) - self.window + 1)]
+        best = run = 0
+        for hit in hits:  # consecutive matching windows: a longer copied passage
+            run = run + 1 if hit else 0
+            best = max(best, run)
+        return (self.window - 1 + best) / (4 * self.grid) if best else 0.0
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -165,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=results_dir(QUESTION), help="results folder")
     args = ap.parse_args(argv)
     started = time.perf_counter()
-    sets = real_sets()
+    sets, train = real_sets()
     if args.write_midi:
         args.write_midi.mkdir(parents=True, exist_ok=True)
         for i, piece in enumerate(sets["real, held out"]):
@@ -180,7 +223,9 @@ def main(argv: list[str] | None = None) -> None:
         name = args.name or args.generated.name
         sets = {"real, held out": sets["real, held out"], name: [read_midi_piece(f) for f in files]}
     t = time.perf_counter()
-    reports = {row: [voice_report(p) for p in pieces] for row, pieces in sets.items()}
+    copies = CopyIndex(train)
+    reports = {row: [voice_report(p) | {"copied_bars": copies.longest(p)} for p in pieces]
+               for row, pieces in sets.items()}
     scoring, n = time.perf_counter() - t, max(1, sum(len(p) for p in sets.values()))
     rows = {row: summarise(r) for row, r in reports.items()}
     seconds = time.perf_counter() - started

@@ -19,6 +19,7 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
@@ -64,8 +65,6 @@ class SampleWriter(Callback):
         c = trainer.cfg
         if not c.sample_every or trainer.p.epoch % c.sample_every:
             return
-        from .generator import write_samples
-
         model = trainer.model
         if next(model.parameters()).device.type != "cpu":  # sampling runs on the CPU: a copy there (GPU training)
             import copy
@@ -227,3 +226,31 @@ DEFAULT_CALLBACKS: tuple[Callable[[], Callback], ...] = (LossPlot, PlateauCheck,
 
 __all__ = ["Callback", "DEFAULT_CALLBACKS", "LossPlot", "Plateau", "PlateauCheck", "SampleWriter", "log",
            "plateau", "valid_losses"]
+
+
+def write_samples(model: Any, enc: Any, folder: Path, stem: str, *, count: int, max_length: int,
+                  temperature: float, seed: int) -> str:
+    """Training-time samples: ABC encodings write one tunebook folder/stem.abc, MIDI-side encodings
+    folder/stem-N.mid; both write folder/stem.json with each piece's checks."""
+    import json
+
+    from .checkpoint import write_atomic
+    from .evaluation.abc_check import tune_verdict
+    from .generator import generate_pieces
+    from .render.abc import tune_document, tunebook
+    from .sampler import SampleConfig, sample
+
+    cfg = SampleConfig(count=count, max_length=max_length, temperature=temperature, seed=seed)
+    if enc.piece_format == "midi":
+        report = generate_pieces(model, enc, cfg, folder / stem, formats=("mid", "roll"))
+        return f"{report.summary_line()} -> {folder / stem}/"
+    bodies = sample(model, enc, cfg)
+    book = tunebook(bodies, title=stem)
+    checks = [tune_verdict(tune_document(b, i + 1)) for i, b in enumerate(bodies)]
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(folder / f"{stem}.abc", book.encode())
+    valid = sum(c.valid for c in checks)
+    write_atomic(folder / f"{stem}.json", (json.dumps(
+        {"count": count, "valid": valid, "temperature": temperature, "seed": seed,
+         "tunes": [c.to_dict() for c in checks]}, indent=2) + "\n").encode())
+    return f"{valid}/{count} valid -> {folder / (stem + '.abc')}"

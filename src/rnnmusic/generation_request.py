@@ -33,7 +33,7 @@ class GenerationRequest:
 
     count: int = 5
     seed: int = 0
-    temperature: float = SampleConfig.temperature
+    temperature: float | None = None   # None: the model's default (`generation_defaults`), else 0.9
     top_k: int = SampleConfig.top_k
     top_p: float = SampleConfig.top_p
     max_length: int | None = None      # tokens per piece (frames for piano rolls)
@@ -97,7 +97,8 @@ def resolve(req: GenerationRequest, enc) -> GenerationRequest:
                             f"got {req.swing}")
         if req.bars is not None and not 1 <= req.bars <= 512:
             raise UserError(f"--bars must be 1..512, got {req.bars}")
-    elif req.chords or req.bars or (req.meter and not folk) or req.swing != 0.5 or req.accompaniment != "comp":
+    elif (req.chords or req.bars or (req.meter and not (folk or hasattr(enc, "request_controls"))) or req.swing != 0.5
+          or req.accompaniment != "comp"):
         raise UserError("--chords, --bars, --swing, --accompaniment and --meter need a model trained on lead sheets "
                         f"(--encoding lead); this one uses {enc.name}")
     if kind in ("pieces", "frames") and req.prime:
@@ -105,23 +106,32 @@ def resolve(req: GenerationRequest, enc) -> GenerationRequest:
     if kind == "tunes" and ((req.key and not folk) or req.tempo):
         raise UserError("--key and --tempo apply to MIDI-side encodings and abc-folk models; ABC tunes take their "
                         r"key from the model (prime one with --prime 'K:G\n')")
-    d = KIND_DEFAULTS[kind]
+    d = generation_defaults(enc)
     return replace(req, formats=req.formats or d["formats"], max_length=req.max_length or d["max_length"],
                    min_bars=d["min_bars"] if req.min_bars is None else req.min_bars,
                    max_attempts=req.max_attempts or d["attempts"] * req.count)
 
 
+def generation_defaults(enc) -> dict[str, Any]:
+    """The defaults of the encoding's kind (`KIND_DEFAULTS`), the encoding's own (`generation_defaults`) over them."""
+    return KIND_DEFAULTS[output_kind(enc)] | getattr(enc, "generation_defaults", {})
+
+
 def sample_config(req: GenerationRequest, enc, prime: Any = "", controls: dict | None = None) -> SampleConfig:
     """What the sampler is given: the request's sampling parameters, its prime and the encoding's controls (abc-folk:
     type, meter, key, parts, bars per part; lead sheets: the chords, see `lead_pieces.plan_lead`)."""
+    if controls is None and hasattr(enc, "request_controls"):  # an encoding that reads the request itself (satb)
+        controls = enc.request_controls(req)
     if controls is None:
         from .encodings.abc_request import request_controls
 
         folk = enc.name == "abc-folk"
         controls = request_controls(enc, type=req.type, meter=req.meter if folk else None,
                                     key=req.key if folk else None, parts=req.parts, bars_per_part=req.bars_per_part)
-    cfg = SampleConfig(count=req.count, temperature=req.temperature, top_k=req.top_k, top_p=req.top_p, seed=req.seed,
-                       prime=prime, max_length=req.max_length or KIND_DEFAULTS[output_kind(enc)]["max_length"],
+    temperature = req.temperature if req.temperature is not None else \
+        generation_defaults(enc).get("temperature", SampleConfig.temperature)
+    cfg = SampleConfig(count=req.count, temperature=temperature, top_k=req.top_k, top_p=req.top_p, seed=req.seed,
+                       prime=prime, max_length=req.max_length or generation_defaults(enc)["max_length"],
                        constrain=req.constrain, repetition_penalty=req.repetition_penalty,
                        repetition_window=req.repetition_window, controls=controls)
     cfg.validate()

@@ -28,7 +28,7 @@ from .evaluation.piece_check import PieceCheck, check_piece, piece_table
 from .generation_request import GenerationRequest, output_kind, request_fields, resolve, sample_config
 from .model import MusicRNN
 from .prime import load_prime
-from .render.abc import tune_document, tunebook
+from .render.abc import tune_document
 from .sampler import SampleConfig, sample
 
 FORMATS = ("abc", "mid", "wav", "flac", "musicxml", "svg", "png", "pdf", "roll")
@@ -100,10 +100,17 @@ class GenerationReport:
             from .lead_pieces import lead_summary_text
 
             return lead_summary_text(self)
-        what = "valid (not collapsed, at least --min-bars long)" if self.what == "pieces" else "valid"
         shortfall = f"; {self.shortfall}" if self.shortfall else ""
-        return (f"{self.valid}/{len(self.tunes)} {what} ({self.attempts} generated{shortfall}); files in {out}/, "
+        return (f"{self.summary_line()} ({self.attempts} generated{shortfall}); files in {out}/, "
                 f"report {out / 'report.json'}")
+
+    def summary_line(self) -> str:
+        """How many are valid; for pieces also how many have figures far outside the training corpus' band."""
+        if self.what != "pieces":
+            return f"{self.valid}/{len(self.tunes)} valid"
+        unlike = sum(bool(getattr(t.check, "outside", None)) for t in self.tunes)
+        return (f"{self.valid}/{len(self.tunes)} valid (not collapsed, at least --min-bars long), {unlike} with "
+                "figures far outside the training pieces' (see the table)")
 
     def to_dict(self) -> dict[str, Any]:
         return {"settings": self.settings, "attempts": self.attempts, "asked": self.asked, "count": len(self.tunes),
@@ -302,7 +309,8 @@ def finish_piece(piece, enc: Encoding, *, key: str | None = None, tempo: float |
 
     d = enc.piece_defaults
     piece = replace(piece, tempo=float(tempo or d.get("tempo") or piece.tempo),
-                    time_signature=tuple(d.get("time_signature") or piece.time_signature),
+                    time_signature=tuple(piece.time_signature if piece.meta.get("metre") == "decoded" else
+                                         d.get("time_signature") or piece.time_signature),
                     program=int(program if program is not None else d.get("program", piece.program)))
     if key:
         try:
@@ -346,7 +354,7 @@ def generate_pieces(model: MusicRNN, enc: Encoding, cfg: SampleConfig, out_dir: 
     def draw(batch: int, first: int):
         pieces = sample(model, enc, replace(cfg, count=batch), first_index=first)
         pieces = [finish_piece(p, enc, key=key, tempo=tempo, program=program) for p in pieces]
-        return [(p, check_piece(p, min_bars)) for p in pieces]
+        return [(p, check_piece(p, min_bars, enc.fit_stats.get("piece_figures"))) for p in pieces]
 
     kept, attempts = draw_until_valid(draw, cfg.count, only_valid, max_attempts or 5 * cfg.count, "pieces",
                                       progress=progress)
@@ -394,23 +402,3 @@ def _generate_lead(model: MusicRNN, enc: Encoding, req: GenerationRequest, out: 
                               summary=lead_summary(items, enc))
     write_atomic(out / "report.md", lead_markdown(report).encode())
     return _write_report(report)
-
-
-def write_samples(model: MusicRNN, enc: Encoding, folder: Path, stem: str, *, count: int, max_length: int,
-                  temperature: float, seed: int) -> str:
-    """Training-time samples: ABC encodings write one tunebook folder/stem.abc, MIDI-side encodings
-    folder/stem-N.mid; both write folder/stem.json with each piece's checks."""
-    cfg = SampleConfig(count=count, max_length=max_length, temperature=temperature, seed=seed)
-    if enc.piece_format == "midi":
-        report = generate_pieces(model, enc, cfg, folder / stem, formats=("mid", "roll"))
-        return f"{report.valid}/{count} valid (not collapsed) -> {folder / stem}/"
-    bodies = sample(model, enc, cfg)
-    book = tunebook(bodies, title=stem)
-    checks = [tune_verdict(tune_document(b, i + 1)) for i, b in enumerate(bodies)]
-    folder.mkdir(parents=True, exist_ok=True)
-    write_atomic(folder / f"{stem}.abc", book.encode())
-    valid = sum(c.valid for c in checks)
-    write_atomic(folder / f"{stem}.json", (json.dumps(
-        {"count": count, "valid": valid, "temperature": temperature, "seed": seed,
-         "tunes": [c.to_dict() for c in checks]}, indent=2) + "\n").encode())
-    return f"{valid}/{count} valid -> {folder / (stem + '.abc')}"

@@ -96,14 +96,25 @@ def _drop_empty_parts(s) -> bool:
     return bool(empty)
 
 
+def drop_grace_notes(s) -> bool:
+    """Remove grace notes (and grace chords). music21's MIDI writer gives one a note-off and a note-on at the same
+    instant, and that note-on takes the next note-off of its pitch: a later note of the same pitch then rings on
+    for bars (1.4% of the notes of Beethoven's sonatas in **kern lasted over 16 quarters)."""
+    graces = [n for n in s.recurse().notes if n.duration.isGrace]
+    for n in graces:
+        if n.activeSite is not None:
+            n.activeSite.remove(n)
+    return bool(graces)
+
+
 def midi_of_stream(s) -> tuple[bytes, list[str]]:
     """MIDI bytes from music21's own writer, working around its failures: (data, what had to be changed).
     Raises the writer's first error when nothing helps."""
     from music21 import midi as m21midi
 
+    applied: list[str] = []
     fixes = [("", None), ("marks unshared", unshare_marks), ("empty parts dropped", _drop_empty_parts),
              ("repeats not expanded (music21 could not expand them)", _strip_repeats)]
-    applied: list[str] = []
     first_error: Exception | None = None
     for name, fix in fixes:
         if fix is not None:
@@ -147,3 +158,39 @@ def first_voice(text: str) -> tuple[str, int]:
             body.append(line)
     body = [re.sub(r"\[V:[^\]]*\]", "", line) for line in body]  # inline voice changes: rare, dropped
     return "\n".join(head + body), max(1, len(voices))
+
+
+def phrase_marks(s, length: float) -> dict:
+    """What a score says about its phrases that MIDI cannot carry: the fermatas of any part as [start, end]
+    spans in quarters, and the pickup (`bar_offset`: how far into a bar the piece starts, in quarters), read from
+    the score as the MIDI written (`length` quarters) plays it: with its repeats expanded when the MIDI has them."""
+    from music21 import expressions
+
+    out: dict = {}
+    if abs(float(s.highestTime) - length) > 1.0:  # the MIDI has the repeats expanded: so must the score
+        try:
+            s = s.expandRepeats()
+        except Exception:  # noqa: BLE001 - music21 could not: no phrase marks
+            return out
+        if abs(float(s.highestTime) - length) > 1.0:
+            return out
+    parts = list(getattr(s, "parts", [])) or [s]
+    measures = parts[0].getElementsByClass("Measure")
+    first = measures.first() if measures else None
+    if first is not None and first.paddingLeft:
+        out["bar_offset"] = float(first.paddingLeft)
+    ends: dict[float, float] = {}  # fermata start -> end, over every part (the top part may be an instrument's)
+    for part in parts:
+        for n in part.recurse().notes:
+            if any(isinstance(e, expressions.Fermata) for e in n.expressions):
+                start = float(n.getOffsetInHierarchy(s))
+                ends[start] = max(ends.get(start, start), start + float(n.quarterLength))
+    if ends:
+        out["fermatas"] = [[a, ends[a]] for a in sorted(ends)]
+    return out
+
+
+def music21_key_name(name: str) -> tuple[str, str]:
+    """("B-", "minor") from "Bb minor": music21 writes flats as '-'."""
+    tonic, _, mode = name.partition(" ")
+    return tonic[:1] + tonic[1:].replace("b", "-"), mode or "major"

@@ -7,6 +7,7 @@ symusic; music21 formats are converted to the same Piece by the corpus readers.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -109,6 +110,7 @@ class Piece:
         for a, b, (pitch, vel) in zip(t0, t1, self.notes[:, [PITCH, VEL]]):
             track.notes.append(symusic.Note(int(a), int(b - a), int(pitch), int(max(1, min(127, vel)))))
         score.tracks.append(track)
+        score.markers.extend(symusic.TextMeta(int(round(t * TPQ)), text) for t, text in phrase_markers(self.meta))
         return score
 
     def write_midi(self, path: str | Path, *, tempo: float | None = None, program: int | None = None) -> Path:
@@ -148,10 +150,50 @@ def piece_from_score(score, *, tracks: list[int] | None = None, source: str = ""
         keep = np.ones(len(notes), dtype=bool)
         keep[1:] = (np.diff(notes[:, START]) != 0) | (np.diff(notes[:, PITCH]) != 0)
         notes = notes[keep]
+    meta = meta_of_markers([(float(m.time) / tpq, str(m.text)) for m in q.markers])
     tempo = float(q.tempos[0].qpm) if len(q.tempos) else 120.0
     ts = (q.time_signatures[0].numerator, q.time_signatures[0].denominator) if len(q.time_signatures) else (4, 4)
     programs = [t.program for t in chosen if not t.is_drum]
-    return Piece(notes, tempo=tempo, time_signature=ts, program=programs[0] if programs else 0, source=source)
+    return Piece(notes, tempo=tempo, time_signature=ts, program=programs[0] if programs else 0, source=source,
+                 meta=meta)
+
+
+# What MIDI cannot say about a chorale, kept as marker events (`Piece.meta`: "layout", "bar_offset", "fermatas").
+MARKER_LAYOUT, MARKER_PICKUP, MARKER_FERMATA = "rnnmusic layout ", "pickup ", "fermata "
+
+
+def phrase_markers(meta: dict[str, Any]) -> list[tuple[float, str]]:
+    """(time in quarters, text) marker events for the layout, the pickup and the fermatas in `meta`."""
+    out = []
+    if meta.get("layout"):
+        out.append((0.0, MARKER_LAYOUT + str(meta["layout"])))
+    if meta.get("bar_offset"):
+        out.append((0.0, f"{MARKER_PICKUP}{float(meta['bar_offset']):g}"))
+    out.extend((float(a), f"{MARKER_FERMATA}{float(b) - float(a):g}") for a, b in meta.get("fermatas", ()))
+    return out
+
+
+def meta_of_markers(markers: Sequence[tuple[float, str]]) -> dict[str, Any]:
+    """The `meta` entries `phrase_markers` wrote (other markers are ignored, malformed ones skipped)."""
+    meta: dict[str, Any] = {}
+    for time, text in markers:
+        try:
+            if text.startswith(MARKER_LAYOUT):
+                meta["layout"] = text[len(MARKER_LAYOUT):].strip()
+            elif text.startswith(MARKER_PICKUP):
+                meta["bar_offset"] = _quarters(text[len(MARKER_PICKUP):])
+            elif text.startswith(MARKER_FERMATA):
+                meta.setdefault("fermatas", []).append([time, time + _quarters(text[len(MARKER_FERMATA):])])
+        except ValueError:
+            continue
+    return meta
+
+
+def _quarters(text: str) -> float:
+    value = float(text)
+    if not (math.isfinite(value) and 0 <= value <= 1000):
+        raise ValueError(text)
+    return value
 
 
 def read_midi_piece(path: str | Path, *, tracks: list[int] | None = None) -> Piece:

@@ -17,12 +17,12 @@ from .presets import apply_preset, get_preset
 
 def settings_from_flags(flags: dict[str, Any]) -> tuple[dict, dict]:
     """Model and training overrides (dicts for `ModelConfig(**m)`, `TrainConfig(**t)`) from flag values named as
-    the configs' fields, plus `preset`, `grid`, `onsets`, `min_count` (encoding options), `many_to_one` and
+    the configs' fields, plus `preset`, `grid`, `onsets`, `min_count`, `scheme` (encoding options), `many_to_one` and
     `window`; the preset underneath, flags winning. None means "not given"."""
     given = {k: v for k, v in flags.items() if v is not None}
     tcfg = {k: v for k, v in given.items() if k in {f.name for f in fields(TrainConfig)}}
     mcfg = {k: v for k, v in given.items() if k in {f.name for f in fields(ModelConfig)}}
-    opts = {k: given[k] for k in ("grid", "onsets", "min_count") if k in given}
+    opts = {k: given[k] for k in ("grid", "onsets", "min_count", "scheme") if k in given}
     if opts:
         tcfg["encoding_options"] = opts
     preset = given.get("preset")

@@ -24,6 +24,8 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-onsets", dest="onsets", action="store_const", const=False,
                    help="pianoroll: no onset channel (repeated notes merge into held ones)")
     g.add_argument("--min-count", type=int, help="token encodings: tokens seen fewer times become <unk>")
+    g.add_argument("--scheme", choices=("midilike", "remi"),
+                   help="events: MIDI-Like time shifts (default) or REMI bars and positions")
     g.add_argument("--normalize-key", action="store_const", const=True,
                    help="MIDI side: transpose every piece to C major / A minor before training")
     g.add_argument("--augment-keys", type=int, metavar="N",
@@ -102,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("generate", help="generate tunes from a trained run")
     p.add_argument("run", metavar="RUN")
     p.add_argument("--count", type=int, help="pieces to write (default 5)")
-    p.add_argument("--temperature", type=float, help="default 0.9")
+    p.add_argument("--temperature", type=float, help="default 0.9 (the chorales model: 0.8)")
     p.add_argument("--top-k", type=int, help="keep the k most likely tokens (default 0: all)")
     p.add_argument("--top-p", type=float, help="nucleus sampling (default 1: all)")
     p.add_argument("--seed", type=int, help="default 0")
@@ -127,9 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
                                      "where abc is a midi2abc transcription)")
     p.add_argument("--only-valid", action="store_true", help="draw more until COUNT valid tunes (bounded)")
     p.add_argument("--no-bar-guard", dest="constrain", action="store_false",
-                   help="sample freely (by default abc-tokens never writes a bar longer than the meter)")
+                   help="sample freely, without the encoding's guard (abc-tokens: bars no longer than the meter; "
+                        "satb: ranges, voice leading, no copies, a cadence at the end)")
     p.add_argument("--min-bars", type=float,
-                   help="pieces with fewer bars count as invalid fragments (default 8; MIDI side: 4)")
+                   help="pieces with fewer bars count as invalid fragments (default 8; MIDI side: 4); "
+                        "chorales end at their first cadence after this many (default 12)")
     p.add_argument("--soundfont", help="General MIDI .sf2 for WAV/FLAC (default: FluidR3 found automatically)")
     p.add_argument("--program", metavar="SPEC",
                    help="General MIDI programs: 40 for every track, or 1=73,2=40 by track number (from 1); "

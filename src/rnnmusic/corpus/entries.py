@@ -10,7 +10,7 @@ import numpy as np
 from ..piece import Piece
 from .formats import FileResult
 
-READER_VERSION = 2  # bump when what a file turns into changes
+READER_VERSION = 7  # bump when what a file turns into changes
 
 
 @functools.cache
@@ -43,7 +43,14 @@ def to_entry(result: FileResult, path: str) -> tuple[dict[str, np.ndarray], dict
 
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
-    return {str(k): v for k, v in d.items() if isinstance(v, (str, int, float, bool, type(None)))}
+    """The entries of a piece's meta the cache keeps: plain values and lists of them (a chorale's fermatas)."""
+    return {str(k): v for k, v in d.items() if _plain(v)}
+
+
+def _plain(v: Any) -> bool:
+    if isinstance(v, (list, tuple)):
+        return all(_plain(x) for x in v)
+    return isinstance(v, (str, int, float, bool, type(None)))
 
 
 def from_entry(arrays: dict[str, np.ndarray], meta: dict[str, Any], path: str) -> FileResult | None:

@@ -6,12 +6,13 @@ these raise into a refusal.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 from typing import Any
 
 from ..errors import one_line
-from ..music21_compat import add_missing_repeat_starts, first_voice, midi_of_stream
+from ..music21_compat import add_missing_repeat_starts, drop_grace_notes, first_voice, midi_of_stream, phrase_marks
 from ..piece import Piece, music21_metre, piece_from_score
 from .formats import FileResult, Limits
 from .leadsheets import add_chord_part, lead_piece, music21_key
@@ -100,6 +101,8 @@ def piece_of_stream(s, source: str, selector: TrackSelector, limits: Limits, fmt
         if not add_chord_part(s):
             return None, "no chord symbols"
         key = music21_key(s) if fmt == "abc" else None  # ABC's K: field; else the chords' key (lead_piece)
+    if drop_grace_notes(s):  # music21's MIDI writer would leave a later note of their pitch ringing
+        meta["grace notes"] = "dropped"
     try:
         if add_missing_repeat_starts(s):
             meta["repeats"] = "start repeats added after end repeats"
@@ -115,6 +118,9 @@ def piece_of_stream(s, source: str, selector: TrackSelector, limits: Limits, fmt
     piece.key = key or piece.key
     piece.time_signature = music21_metre(s) or piece.time_signature
     piece.meta.update(meta)
+    if not limits.lead:
+        with contextlib.suppress(Exception):  # phrase marks are a bonus: a score music21 cannot walk has none
+            piece.meta.update(phrase_marks(s, piece.end))
     return piece, None
 
 

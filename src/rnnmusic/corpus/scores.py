@@ -66,12 +66,15 @@ class PieceCorpus:
     def split(self, valid_fraction: float = 0.1, seed: int = 0) -> tuple[list[Piece], list[Piece]]:
         """(train, valid), both in corpus order; a piece's side depends only on the seed and its source.
 
-        The rank is a keyed hash (the same in every process and load order; for music21's own corpus files
-        the source is taken relative to music21's corpus folder, so the split is the same on every machine);
-        with two or more pieces and a fraction above 0 at least one piece is held out and one trained on.
+        The rank is a keyed hash (the same in every process and load order) of where the piece came from, spelled
+        the same on every machine and however the folder was named: for music21's own corpus files the source
+        relative to music21's corpus folder, for other files the file's folder and name (`kern/sonata01-1.krn`,
+        then `#2` for a tunebook's second tune). With two or more pieces and a fraction above 0 at least one
+        piece is held out and one trained on.
         """
         root = _music21_root()
-        keys = [p.source[len(root):] if root and p.source.startswith(root) else p.source for p in self.pieces]
+        keys = [p.source[len(root):] if root and p.source.startswith(root) else _file_key(p.source)
+                for p in self.pieces]
         return keyed_split(self.pieces, keys, valid_fraction, seed)
 
     def stats(self) -> dict[str, Any]:
@@ -237,3 +240,10 @@ def load_pieces(sources: str | os.PathLike | Sequence[str | os.PathLike], *,
             bar.close()
     loader.report.seconds = time.perf_counter() - started
     return PieceCorpus(loader.pieces, loader.report)
+
+
+def _file_key(source: str) -> str:
+    """A source's folder and file name (and `#n` suffix), not how the path to it was spelled."""
+    path, hash_, rest = source.partition("#")
+    parts = os.path.normpath(os.path.abspath(path)).split(os.sep)
+    return "/".join(parts[-2:]) + hash_ + rest

@@ -12,9 +12,10 @@ from .events import Events
 from .lead import Lead
 from .notes import Notes
 from .pianoroll import PianoRoll
+from .satb import Satb
 
 ENCODINGS: dict[str, type[Encoding] | type[FrameEncoding]] = {
-    cls.name: cls for cls in (AbcChar, AbcTokens, AbcFolk, Notes, PianoRoll, Events, Lead)
+    cls.name: cls for cls in (AbcChar, AbcTokens, AbcFolk, Notes, PianoRoll, Events, Lead, Satb)
 }
 
 
@@ -51,4 +52,5 @@ __all__ = [
     "PianoRoll",
     "Events",
     "Lead",
+    "Satb",
 ]

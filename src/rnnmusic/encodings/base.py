@@ -54,6 +54,7 @@ class Encoding:
     kind: ClassVar[str] = "tokens"  # which model input/head fits this encoding
     piece_format: ClassVar[str] = "abc"  # what decode() returns: "abc" = tune text without X:, "midi" = a Piece
     defaults: ClassVar[dict[str, Any]] = {}  # the options a subclass accepts, with their default values
+    generation_defaults: ClassVar[dict[str, Any]] = {}  # `generate`'s own defaults (see generation_request)
 
     def __init__(self, vocab: Sequence[str] | None = None, *, fit_stats: dict | None = None,
                  piece_defaults: dict | None = None, **options: Any):
@@ -101,6 +102,7 @@ class Encoding:
         }
         if self.piece_format == "midi":
             self.piece_defaults = piece_defaults(pieces)
+            self.fit_stats["piece_figures"] = _figure_bands(pieces)
         return self
 
     def coverage(self, pieces: Iterable[Any]) -> float:
@@ -220,6 +222,7 @@ class FrameEncoding:
         pieces = list(pieces)
         self.fit_rolls([self.frames(p) for p in pieces])
         self.piece_defaults = piece_defaults(pieces)
+        self.fit_stats["piece_figures"] = _figure_bands(pieces)
         return self
 
     def fit_rolls(self, rolls: Sequence[np.ndarray]) -> FrameEncoding:
@@ -286,3 +289,10 @@ def piece_defaults(pieces: Sequence[Any]) -> dict[str, Any]:
         "time_signature": list(Counter(tuple(p.time_signature) for p in pieces).most_common(1)[0][0]),
         "program": int(Counter(p.program for p in pieces).most_common(1)[0][0]),
     }
+
+
+def _figure_bands(pieces: Sequence[Any]) -> dict[str, list[float]]:
+    """The training pieces' musical figure bands, which generated pieces are compared with (musical_report)."""
+    from ..evaluation.musical_report import corpus_ranges
+
+    return corpus_ranges(pieces)

@@ -3,12 +3,14 @@
 The worst outputs of earlier RNN music projects were one note repeated for the whole piece, or silence. A piece is
 flagged `collapsed` when it has no notes, sounds less than a tenth of its length, uses fewer than three
 distinct pitches, or one pitch (or one chord) makes up more than 80% of its onsets. A piece shorter than
-`min_bars` bars is a fragment. Valid = neither.
+`min_bars` bars is a fragment. Valid = neither. Beyond validity, each piece gets its musical figures (top-line
+intervals, pitch-class entropy, scale consistency, empty beats, ...; `musical_report`) and the list of those far
+outside the training corpus' own band (`outside`), shown in the table as "unlike the corpus: ...".
 """
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,6 +42,8 @@ class PieceCheck:
     key: str | None
     collapsed: str | None        # why the piece counts as collapsed, or None
     min_bars: float = 0.0        # fewer bars than this: a fragment
+    figures: dict[str, float] = field(default_factory=dict)  # musical figures (musical_report.piece_figures)
+    outside: list[str] = field(default_factory=list)         # figures far outside the training corpus' band
 
     @property
     def fragment(self) -> bool:
@@ -59,7 +63,11 @@ class PieceCheck:
         return asdict(self) | {"valid": self.valid, "problem": self.problem}
 
 
-def check_piece(piece: Piece, min_bars: float = 0.0) -> PieceCheck:
+def check_piece(piece: Piece, min_bars: float = 0.0, reference: dict | None = None) -> PieceCheck:
+    """The checks of one piece; `reference`: the training corpus' figure bands (`fit_stats["piece_figures"]`),
+    against which its musical figures are compared."""
+    from .musical_report import outside, piece_figures
+
     n = piece.notes
     if not len(n):
         return PieceCheck(0, 0.0, 0.0, 0, "-", "-", 0, 0.0, 0.0, 0.0, piece.key, "silence: no notes", min_bars)
@@ -96,6 +104,7 @@ def check_piece(piece: Piece, min_bars: float = 0.0) -> PieceCheck:
         distinct_pitches=len(counts), lowest=pitch_name(int(pitches.min())), highest=pitch_name(int(pitches.max())),
         max_polyphony=int(active.max()), sounding=round(sounding, 3), top_pitch_share=round(share, 3),
         top_onset_share=round(onset_share, 3), key=piece.key, collapsed=collapsed, min_bars=min_bars,
+        figures=(figures := piece_figures(piece)), outside=outside(figures, reference),
     )
 
 
@@ -105,5 +114,11 @@ def piece_table(names: list[str], checks: list[PieceCheck]) -> str:
     for name, c in zip(names, checks):
         rows.append(f"{name:10s} {c.notes:6d} {c.bars:6.1f} {c.distinct_pitches:7d} "
                     f"{c.lowest + '-' + c.highest:>9s} {c.max_polyphony:4d}  {(c.key or '-'):12s} "
-                    f"{c.problem or 'ok'}")
+                    f"{c.problem or _outside_text(c.outside)}")
     return "\n".join(rows)
+
+
+def _outside_text(flags: list[str]) -> str:
+    if not flags:
+        return "ok"
+    return "unlike the corpus: " + flags[0] + (f" (+{len(flags) - 1} more)" if len(flags) > 1 else "")

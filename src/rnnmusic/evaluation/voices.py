@@ -31,6 +31,10 @@ Figures (all `voice_report` keys; shares are 0..1, empty pieces give zeros and a
   `BASS_BONUS` when the root is the bass; ties go to a root that sounds, then to the bass, then to triads.
   Roots are Roman numerals of the semitones above the key's tonic (`DEGREES`: I, bII, II, bIII, III, IV, #IV,
   V, bVI, VI, bVII, VII); case does not give the chord's quality.
+* phrases, phrases_closed, phrases_half, phrase_cadences, phrase_cadences_with_half: phrase ends (each fermata of
+  `meta["fermatas"]`, and the final chord), how many close on V-I or IV-I onto the chord under the fermata, in
+  the key the phrase has reached, and how many of the others stop on the dominant of the key or of its
+  relative (half cadences) (`phrase_ends`); the shares. MIDI files written by rnnmusic keep fermatas as markers.
 * collapsed (1.0/0.0): fewer than `MIN_SOUNDING_BEATS` sounding beats, or one sonority (the set of pitches on a
   beat) on more than half of them.
 * flags: the figures outside `reference` ranges (default `REFERENCE`) with value and bound, e.g.
@@ -218,6 +222,37 @@ def final_roots(piece: Piece) -> tuple[int, int] | None:
     return chord_root(w0, b0), chord_root(w1, b1)  # both sound, so neither is None
 
 
+def phrase_ends(piece: Piece, key: Key) -> tuple[int, int, int]:
+    """(phrases, phrases closing on a cadence, phrases stopping on the dominant): a phrase ends at each fermata
+    (`meta["fermatas"]`) and at the final chord; it closes when the root of what sounds in the beat before the
+    fermata's chord (`chord_root`) lies a fifth above (V-I) or a fourth above (IV-I) that chord's root, in
+    whatever key the phrase has reached; otherwise, it is a half cadence when that chord's root is the dominant
+    of `key` or of its relative."""
+    if not len(piece):
+        return 0, 0, 0
+    dominants = {(key.tonic + 7) % 12, (relative_tonic(key) + 7) % 12}
+    half = 0
+    start, end, pitch = piece.notes[:, START], piece.notes[:, START] + piece.notes[:, DUR], piece.pitches
+    beat, finish = beat_length(piece), piece.end
+    spans = [(float(a), float(b)) for a, b in piece.meta.get("fermatas", ()) if 0 <= a < finish]
+    if not any(b >= finish - TOL for _, b in spans):
+        roots = final_roots(piece)
+        spans_closed = [roots is not None and (roots[0] - roots[1]) % 12 in (5, 7)]
+    else:
+        spans_closed = []
+    for a, b in spans:
+        at, before = (start <= a + TOL) & (end > a + TOL), (start <= a - TOL) & (end > a - TOL)
+        w0, w1 = _weights(piece, max(0.0, a - beat), a), _weights(piece, a, max(b, a + TOL))
+        if not (at.any() and w0.any() and w1.any()):
+            spans_closed.append(False)
+            continue
+        r0 = chord_root(w0, int(pitch[before].min()) if before.any() else None)
+        r1 = chord_root(w1, int(pitch[at].min()))
+        spans_closed.append(r0 is not None and r1 is not None and (r0 - r1) % 12 in (5, 7))
+        half += not spans_closed[-1] and r1 in dominants
+    return len(spans_closed), int(sum(spans_closed)), half
+
+
 def final_cadence(piece: Piece, key: Key) -> str:
     """The last two chords' roots as degrees of `key`, e.g. "V-I" ("" when there are not two chords)."""
     roots = final_roots(piece)
@@ -286,6 +321,10 @@ def voice_report(piece: Piece, *, key: Key | str | None = None,
                cadence_relative=float(closing and roots[1] in (key.tonic, relative_tonic(key))),
                ends_on_tonic=float(roots is not None and roots[1] == key.tonic),
                collapsed=float(_collapsed(roll)))
+    phrases, closed, half = phrase_ends(piece, key)
+    rep.update(phrases=phrases, phrases_closed=closed, phrases_half=half,
+               phrase_cadences=closed / phrases if phrases else 0.0,
+               phrase_cadences_with_half=(closed + half) / phrases if phrases else 0.0)
     flags = [] if len(piece) else ["empty"]
     if rep["collapsed"] and len(piece):
         flags.append("collapsed")

@@ -131,7 +131,7 @@ def lead_score(melody: Piece, spans: Sequence[ChordSpan], tracks: Sequence[Track
     from music21 import clef, metadata, stream
     from music21 import key as m21key
 
-    from .sheet import _music21_key
+    from ..music21_compat import music21_key_name
 
     ts = melody.time_signature
     pieces = [Piece(melody.notes, program=melody.program, time_signature=ts)]
@@ -146,7 +146,7 @@ def lead_score(melody: Piece, spans: Sequence[ChordSpan], tracks: Sequence[Track
     key = None
     if melody.key:
         try:
-            key = m21key.Key(*_music21_key(melody.key))
+            key = m21key.Key(*music21_key_name(melody.key))
         except Exception:  # an unparsable key name only costs the key signature
             key = None
     for part, name, track in zip(parts, names, [None, *kept]):

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UserError
+from ..music21_compat import music21_key_name
 
 SHEET_TIMEOUT_S = 120.0
 # one tall page (verovio's largest), so a piece is one SVG; longer pieces continue in OUT-2.svg, OUT-3.svg ...
@@ -28,30 +29,30 @@ VEROVIO_OPTIONS = {"pageHeight": 60000, "pageWidth": 2100, "adjustPageHeight": T
 
 def piece_to_musicxml(piece, path: str | Path, *, title: str | None = None) -> Path:
     """Write a Piece as MusicXML: its notes quantized to sixteenths and eighth triplets, its metre, its key,
-    and `title` (default: the file's name) as the title engraved above it."""
+    and `title` (default: the file's name) as the title engraved above it. A four-part chorale
+    (`meta["layout"] == "satb"`) is written on two staves, soprano and alto above, tenor and bass below."""
     from music21 import converter, metadata
     from music21 import key as m21key
 
     path = Path(path)
-    data = bytes(piece.to_score().dumps_midi())
-    score = converter.parse(data, format="midi", quantizePost=True, quarterLengthDivisors=(4, 3))
-    score.metadata = score.metadata or metadata.Metadata()
-    score.metadata.title = score.metadata.movementName = title or path.name.split(".")[0]
-    if piece.key:
+    if piece.meta.get("layout") == "satb":  # a four-part chorale: SA / TB on two staves
+        from .chorale_score import satb_score
+
+        score = satb_score(piece, title or path.name.split(".")[0])
+    else:
+        data = bytes(piece.to_score().dumps_midi())
+        score = converter.parse(data, format="midi", quantizePost=True, quarterLengthDivisors=(4, 3))
+        score.metadata = score.metadata or metadata.Metadata()
+        score.metadata.title = score.metadata.movementName = title or path.name.split(".")[0]
+    if piece.key and piece.meta.get("layout") != "satb":
         try:
-            k = m21key.Key(*_music21_key(piece.key))
+            k = m21key.Key(*music21_key_name(piece.key))
             for part in score.parts:
                 part.insert(0, k)
         except Exception:  # an unparsable key name only costs the key signature
             pass
     write_musicxml(score, path)
     return path
-
-
-def _music21_key(name: str) -> tuple[str, str]:
-    """("B-", "minor") from "Bb minor": music21 writes flats as '-'."""
-    tonic, _, mode = name.partition(" ")
-    return tonic[:1] + tonic[1:].replace("b", "-"), mode or "major"
 
 
 def write_musicxml(stream, path: str | Path) -> Path:
