@@ -1,5 +1,5 @@
 """bench/piano_quality/measure.py's figures, overlaps and targets on hand-made pieces with known answers (no data
-from ../shared: the real movements are only read by the script's main)."""
+from the shared data folder: the real movements are only read by the script's main)."""
 from __future__ import annotations
 
 import importlib.util

@@ -1,7 +1,8 @@
 """The `satb` chorale encoding, the voices found by register (`voicing`) and the two-staff chorale score.
 
-Real chorales come from music21's own corpus (installed with rnnmusic, not ../shared), read through the guarded
-reader with the four vocal parts selected, as `rnnmusic train --corpus bach-chorales --tracks ...` reads them.
+Real chorales come from music21's own corpus (installed with rnnmusic, not the shared data folder), read through
+the guarded reader with the four vocal parts selected, as `rnnmusic train --corpus bach-chorales --tracks ...`
+reads them.
 """
 from __future__ import annotations
 

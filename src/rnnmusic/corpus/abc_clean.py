@@ -195,7 +195,8 @@ def clean_tune(raw: str, *, keep_chords: bool = True) -> tuple[str | None, str |
                 body.append(f"{letter}:{value}")
             continue
         music = _clean_music(line, keep_chords, dropped)
-        if _parse_field(music, in_body=True) is not None:  # e.g. 'uK:G': would read back as a field
+        if _parse_field(music, in_body=music_started) is not None or _parse_field(music, in_body=True) is not None:
+            # e.g. 'uK:G', or 'A":' without its chord quote: it would read back as a field
             dropped["free text"] += 1
             continue
         if music:

@@ -295,4 +295,4 @@ def _figure_bands(pieces: Sequence[Any]) -> dict[str, list[float]]:
     """The training pieces' musical figure bands, which generated pieces are compared with (musical_report)."""
     from ..evaluation.musical_report import corpus_ranges
 
-    return corpus_ranges(pieces)
+    return corpus_ranges(p for p in pieces if hasattr(p, "notes"))

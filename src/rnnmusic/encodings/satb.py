@@ -218,10 +218,16 @@ def _spans(steps: list[int], grid: int) -> list[list[float]]:
 
 
 def _one_per_onset(notes: np.ndarray) -> np.ndarray:
-    """Voices in unison are one note: one per (onset, pitch), the longest."""
+    """Voices in unison are one note, as one MIDI channel plays them: one per (onset, pitch), the longest, and a
+    note struck while another voice holds its pitch ends the held one."""
     if not len(notes):
         return np.zeros((0, 4))
     notes = notes[np.lexsort((-notes[:, DUR], notes[:, PITCH], notes[:, START]))]
     keep = np.ones(len(notes), dtype=bool)
     keep[1:] = (np.diff(notes[:, START]) != 0) | (np.diff(notes[:, PITCH]) != 0)
-    return notes[keep]
+    notes = notes[keep]
+    by_pitch = np.lexsort((notes[:, START], notes[:, PITCH]))
+    for a, b in zip(by_pitch[:-1], by_pitch[1:]):
+        if notes[a, PITCH] == notes[b, PITCH] and notes[a, START] + notes[a, DUR] > notes[b, START]:
+            notes[a, DUR] = notes[b, START] - notes[a, START]
+    return notes

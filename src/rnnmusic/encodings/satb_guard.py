@@ -8,7 +8,7 @@ What it allows at each token (the model still chooses every note among what is a
   model draws only the first, its pickup), four voice tokens per step, soprano first, a fermata mark only first;
 * each voice inside its range (`ranges`; default the training voices' 0.5-99.5th percentiles,
   `fit_stats["voice_ranges"]`), never above the voice over it, a held note only where that voice sang it the step
-  before;
+  before; the soprano always sings (a chorale does not stop between its phrases, and its tune has no gaps);
 * voice leading (`voice_leading`, default on): no two voices a fifth or an octave (or unison) apart moving in the
   same direction to the same interval, from one step to the next, nor from one beat to the next (the parallels a
   listener hears across a passing note, and those `evaluation.voices` counts);
@@ -151,7 +151,7 @@ class SatbGuard:
         if self.voice_leading:
             struck &= ~self._parallels(v)
         last = self.history[-1][v] if self.history else REST
-        mask |= self.rest | struck
+        mask |= struck | (self.rest if v > 0 else False)  # the soprano always sings: no silent step, no gap on top
         if last != REST and last <= above:
             mask |= self.held & (self.pitch == last)
         if v == VOICES - 1 and len(self.windows) and len(self.rows) >= self.enc.copy_steps - 1:
