@@ -126,3 +126,13 @@ def polyphonic_data(tmp_path_factory):
         return out
 
     return get
+
+
+def load_bench(question: str):
+    """bench/QUESTION/measure.py as a module (bench scripts are not a package), for tests of their functions."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"{question}_measure", REPO / "bench" / question / "measure.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -2,24 +2,17 @@
 (no data sets and no trained model: only the script's main reads the OpenEWLD lead sheets and runs a model)."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from conftest import load_bench
 from rnnmusic.piece import Piece, note_array
 from rnnmusic.progressions import chord_at, parse_progression, spans_to_text
-
-SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "lead_quality" / "measure.py"
 
 
 @pytest.fixture(scope="module")
 def measure():
-    spec = importlib.util.spec_from_file_location("lead_quality_measure", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("lead_quality")
 
 
 II_V_I = parse_progression("Dm7 | G7 | Cmaj7 | Cmaj7 | N.C. | C C/E | A7")

@@ -2,25 +2,19 @@
 from the shared data folder: the real movements are only read by the script's main)."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import load_bench
 from rnnmusic.piece import Piece, note_array
-
-SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "piano_quality" / "measure.py"
 
 
 @pytest.fixture(scope="module")
 def measure():
-    spec = importlib.util.spec_from_file_location("piano_quality_measure", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("piano_quality")
 
 
 def melody(pitches, length=1.0) -> Piece:

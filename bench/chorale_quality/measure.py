@@ -22,9 +22,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: the shared helpers in bench/_common
 from _common.machine import commit, machine_info, results_dir, write_results  # noqa: E402
+from _common.tables import generated_row, stat_cell  # noqa: E402
 
 from rnnmusic.evaluation.voices import voice_report  # noqa: E402
-from rnnmusic.piece import read_midi_piece  # noqa: E402
 from rnnmusic.voicing import step_rows, voice_steps, window_hash, window_hashes  # noqa: E402
 
 QUESTION = "chorale_quality"
@@ -136,11 +136,7 @@ def markdown(rows: dict[str, dict], bach: str, seconds: float, command: str) -> 
              "| figure | " + " | ".join(f"{n} ({rows[n]['pieces']} pieces)" for n in names) + " |",
              "|---|" + "---|" * len(names)]
     for key, label, pct in FIGURES:
-        cells = []
-        for n in names:
-            s = rows[n][key]
-            cells.append(f"{_fmt(s['mean'], pct)} (median {_fmt(s['median'], pct)}; "
-                         f"{_fmt(s['p5'], pct)}-{_fmt(s['p95'], pct)})" if s else "-")
+        cells = [stat_cell(rows[n][key], lambda x, k=pct: _fmt(x, k)) for n in names]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     pooled = [rows[n]["pooled"] for n in names]
     lines += ["| parallels pooled: 5ths / 8ves / transitions | " + " | ".join(
@@ -217,11 +213,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     name = "real"
     if args.generated:
-        files = sorted(args.generated.rglob("*.mid")) + sorted(args.generated.rglob("*.midi"))
-        if not files:
-            raise SystemExit(f"no .mid files in {args.generated}")
-        name = args.name or args.generated.name
-        sets = {"real, held out": sets["real, held out"], name: [read_midi_piece(f) for f in files]}
+        name, generated = generated_row(args.generated, args.name)
+        sets = {"real, held out": sets["real, held out"], name: generated}
     t = time.perf_counter()
     copies = CopyIndex(train)
     reports = {row: [voice_report(p) | {"copied_bars": copies.longest(p)} for p in pieces]

@@ -34,11 +34,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: the shared helpers in bench/_common
 from _common.machine import commit, machine_info, results_dir, write_results
+from _common.tables import generated_row, stat_cell  # noqa: E402
 
 from rnnmusic.evaluation import metrics
 from rnnmusic.evaluation.piece_check import check_piece
 from rnnmusic.evaluation.voices import SIXTEENTH, top_line
-from rnnmusic.piece import DUR, Piece, read_midi_piece
+from rnnmusic.piece import DUR, Piece
 
 QUESTION = "piano_quality"
 VALID_FRACTION, SPLIT_SEED = 0.1, 0  # the trainer's defaults (TrainConfig.valid_fraction, split_seed)
@@ -182,11 +183,7 @@ def markdown(rows: dict[str, dict], seconds: float, command: str, held_out: list
              "`src/rnnmusic/evaluation/metrics.py`.", "",
              "| figure | " + " | ".join(f"{n} ({rows[n]['pieces']} pieces)" for n in names) + " |", *head]
     for key, label, kind in FIGURES:
-        cells = []
-        for n in names:
-            s = rows[n][key]
-            cells.append(f"{_fmt(s['mean'], kind)} (median {_fmt(s['median'], kind)}; "
-                         f"{_fmt(s['p5'], kind)}-{_fmt(s['p95'], kind)})" if s else "-")
+        cells = [stat_cell(rows[n][key], lambda x, k=kind: _fmt(x, k)) for n in names]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     p = [rows[n]["pooled"] for n in names]
     lines += ["| top line pooled: leaps over an octave / intervals | " + " | ".join(
@@ -251,11 +248,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     name = "real"
     if args.generated:
-        files = sorted(args.generated.rglob("*.mid")) + sorted(args.generated.rglob("*.midi"))
-        if not files:
-            raise SystemExit(f"no .mid files in {args.generated}")
-        name = args.name or args.generated.name
-        sets = {HELD_OUT: sets[HELD_OUT], name: [read_midi_piece(f) for f in files]}
+        name, generated = generated_row(args.generated, args.name)
+        sets = {HELD_OUT: sets[HELD_OUT], name: generated}
     t = time.perf_counter()
     reports = {row: score(row, pieces) for row, pieces in sets.items()}
     scoring, n = time.perf_counter() - t, max(1, sum(len(p) for p in sets.values()))
