@@ -85,3 +85,15 @@ def test_chorales_write_four_voices_on_two_staves_offline(tmp_path, no_network):
     assert back.meta.get("layout") == "satb"
     steps = voice_steps(back, 2)
     assert (steps.note >= 0).sum(1).max() <= 4 and steps.dropped == 0
+
+
+def test_lead_writes_a_melody_over_chords_offline(tmp_path, no_network):
+    from rnnmusic.generator import generate
+
+    model, enc, meta = load_model("lead")
+    assert enc.name == "lead" and meta.get("shipped") == "lead"
+    report = generate("lead", out=tmp_path / "l", count=1, seed=1, chords="Dm7 G7 | Cmaj7", bars=4, formats="mid")
+    item = report.tunes[0]
+    assert (tmp_path / "l" / f"{item.name}.mid").is_file()
+    hits, total = item.extra["fit"]["hits"]
+    assert total > 0 and report.settings["temperature"] == 0.6

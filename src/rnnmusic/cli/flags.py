@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("generate", help="generate tunes from a trained run")
     p.add_argument("run", metavar="RUN")
     p.add_argument("--count", type=int, help="pieces to write (default 5)")
-    p.add_argument("--temperature", type=float, help="default 0.9 (the chorales model: 0.8)")
+    p.add_argument("--temperature", type=float, help="default 0.9 (chorale models 0.8, lead-sheet models 0.6)")
     p.add_argument("--top-k", type=int, help="keep the k most likely tokens (default 0: all)")
     p.add_argument("--top-p", type=float, help="nucleus sampling (default 1: all)")
     p.add_argument("--seed", type=int, help="default 0")

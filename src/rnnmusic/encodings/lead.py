@@ -54,6 +54,9 @@ class Lead(Encoding):
     defaults = {"grid": 12, "max_duration": 8}
     needs_chords = True  # the corpus is read as lead sheets (corpus.leadsheets)
     normalizes_key = True  # pieces are moved to C major / A minor before encoding
+    # sampled cooler than other models: the melody keeps to the chords (bench/lead_quality: over a ii-V-I 77% of
+    # strong-beat notes are chord tones at 0.6, 71% at 0.9; the chords-withheld twin 56% and 56%)
+    generation_defaults = {"temperature": 0.6}
 
     def __init__(self, *args: Any, **options: Any):
         super().__init__(*args, **options)
