@@ -97,3 +97,19 @@ def test_lead_writes_a_melody_over_chords_offline(tmp_path, no_network):
     assert (tmp_path / "l" / f"{item.name}.mid").is_file()
     hits, total = item.extra["fit"]["hits"]
     assert total > 0 and report.settings["temperature"] == 0.6
+
+
+@pytest.mark.parametrize("name, corpus, extra", [
+    ("lead", "lead-sheets", []),
+    ("chorales", "bach-chorales", ["--tracks", "name:soprano,name:alto,name:tenor,name:bass", "--max-pieces", "6"]),
+])
+def test_shipped_models_fine_tune(tmp_path, name, corpus, extra, no_network):
+    """`--init-from NAME` starts from the shipped weights and encoding, trains, and the result generates."""
+    out = tmp_path / "ft"
+    assert main(["train", "--init-from", name, "--corpus", corpus, *extra, "--out", str(out), "--max-steps", "2",
+                 "--epochs", "1", "--sample-every", "0", "--threads", "1"]) == 0
+    _, enc, _ = load_model(out)
+    assert enc.name == load_model(name)[1].name
+    assert main(["generate", str(out), "--count", "1", "--formats", "mid", "--out", str(tmp_path / "g"),
+                 "--no-evaluate"]) == 0
+    assert list((tmp_path / "g").glob("*.mid"))
