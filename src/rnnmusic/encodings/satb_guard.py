@@ -76,9 +76,9 @@ class SatbGuard:
     def _cadence(self) -> bool:
         """The last chord has the tonic in the bass and arrived from its dominant or subdominant (V-I, IV-I): the
         chord sounding in the beat before the bass reached the tonic has its root a fifth or a fourth above it."""
-        if not self._on_tonic():
+        tonic = self._tonic_bass()
+        if tonic is None:
             return False
-        tonic = key_of_histogram(self.weights).key.tonic
         bass = min(p for p in self.history[-1] if p != REST)
         arrival = len(self.history) - 1
         while arrival > 0 and min((p for p in self.history[arrival - 1] if p != REST), default=None) == bass:
@@ -104,12 +104,18 @@ class SatbGuard:
         if not self.cadence_ending:
             return self.fermata_now or self.fermata is None
         if late >= 2.5:
-            return self._on_tonic()
-        return (self.fermata_now or self.fermata is None) and (self._on_tonic() if late >= 2 else self._cadence())
+            return self._tonic_bass() is not None
+        if not (self.fermata_now or self.fermata is None):
+            return False
+        return self._tonic_bass() is not None if late >= 2 else self._cadence()
 
-    def _on_tonic(self) -> bool:
+    def _tonic_bass(self) -> int | None:
+        """The tonic (pitch class) of the key sung so far when the last step has it in the bass, else None."""
         sung = [p for p in self.history[-1] if p != REST] if self.history else []
-        return bool(sung) and self.weights.any() and min(sung) % 12 == key_of_histogram(self.weights).key.tonic
+        if not sung or not self.weights.any():
+            return None
+        tonic = key_of_histogram(self.weights).key.tonic
+        return tonic if min(sung) % 12 == tonic else None
 
     def _references(self) -> list[list[int]]:
         """The steps the current one must not move to in parallels from: the step before, and the last beat."""
@@ -123,9 +129,10 @@ class SatbGuard:
         if not self.metre_done:
             return self.metre_id
         if self.voice == VOICES and self.pos is not None:
-            if self.cadence_ending and self._may_end():
+            may_end = self._may_end()
+            if self.cadence_ending and may_end:
                 return self.enc.eos_id  # the first cadence after min_bars ends the chorale
-            if not self._may_end():
+            if not may_end:
                 return self.positions.get(self._next_pos())
         return None
 
