@@ -24,7 +24,7 @@ from .errors import UserError
 from .evaluation.chord_fit import chance_share, chord_tone_share, share
 from .evaluation.piece_check import PieceCheck, check_piece
 from .keys import MAJOR, Key, normalizing_shift, parse_key, progression_key
-from .piece import bar_quarters
+from .piece import bar_quarters, parse_meter
 from .progressions import (
     ChordSpan,
     fit_to_bars,
@@ -67,12 +67,9 @@ def _time_signature(enc, meter: str | None) -> tuple[int, int]:
     if not meter:
         return tuple(enc.piece_defaults.get("time_signature", (4, 4)))  # type: ignore[return-value]
     try:
-        num, den = (int(x) for x in meter.split("/"))
-        if num < 1 or den not in (1, 2, 4, 8, 16):
-            raise ValueError
+        return parse_meter(meter)
     except ValueError:
         raise UserError(f"--meter must look like 4/4, 3/4 or 6/8, got {meter!r}") from None
-    return num, den
 
 
 def plan_lead(req, enc) -> LeadPlan:

@@ -28,6 +28,15 @@ def note_array(notes: Iterable[tuple[float, float, int, int]] | np.ndarray) -> n
     return a
 
 
+def parse_meter(text: str) -> tuple[int, int]:
+    """(numerator, denominator) of a metre written '3/4'; ValueError unless it is a whole number over 1, 2, 4, 8
+    or 16."""
+    num, den = (int(x) for x in str(text).split("/"))
+    if num < 1 or den not in (1, 2, 4, 8, 16):
+        raise ValueError(f"not a metre: {text!r}")
+    return num, den
+
+
 def bar_quarters(time_signature: Sequence[int]) -> float:
     """Quarter notes in a bar of `time_signature` (numerator, denominator): 4/4 -> 4.0, 6/8 -> 3.0."""
     return int(time_signature[0]) * 4.0 / int(time_signature[1])

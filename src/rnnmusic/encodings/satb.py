@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ..piece import DUR, PITCH, START, Piece, bar_quarters
+from ..piece import DUR, PITCH, START, Piece, bar_quarters, parse_meter
 from ..voicing import REST, VOICES, step_rows, voice_steps, window_hashes
 from .base import Encoding, grid_steps
 from .satb_tokens import FERMATA, HOLD, SILENT, metre_token, parse_voice
@@ -163,10 +163,10 @@ class Satb(Encoding):
     def fit(self, pieces) -> Satb:
         pieces = list(pieces)
         super().fit(pieces)
+        voiced = [voice_steps(p, self.grid) for p in pieces]
         sung: list[list[int]] = [[] for _ in range(VOICES)]
         dropped = total = 0
-        for piece in pieces:
-            steps = voice_steps(piece, self.grid)
+        for steps in voiced:
             dropped, total = dropped + steps.dropped, total + len(steps.notes)
             pitch = steps.pitch()
             for v in range(VOICES):
@@ -177,7 +177,7 @@ class Satb(Encoding):
             "notes_dropped": dropped, "notes": total,
         }
         if self.options["copy_bars"]:
-            rows = [step_rows(voice_steps(p, self.grid)) for p in pieces]
+            rows = [step_rows(steps) for steps in voiced]
             self.fit_stats["copy_steps"] = self.copy_steps
             for name, length in (("copy_windows", self.copy_steps), ("copy_prefixes", self.copy_steps - 1)):
                 hashes = set().union(*(window_hashes(r, length) for r in rows))
@@ -197,12 +197,14 @@ class Satb(Encoding):
 
         out: dict[str, Any] = {"min_bars": MIN_BARS if req.min_bars is None else float(req.min_bars)}
         if req.meter:
-            metre = metre_token(tuple(int(x) for x in str(req.meter).split("/"))) if str(req.meter).count("/") == 1 \
-                and all(x.strip().isdigit() for x in str(req.meter).split("/")) else None
-            if metre is None or self.token_id(metre) is None:
+            try:
+                ts = parse_meter(req.meter)
+            except ValueError:
+                ts = None
+            if ts is None or self.token_id(metre_token(ts)) is None:
                 known = ", ".join(t[1:] for t in self.vocab if t.startswith("M") and "/" in t)
                 raise UserError(f"--meter {req.meter}: this model knows the metres {known}")
-            out["time_signature"] = tuple(int(x) for x in str(req.meter).split("/"))
+            out["time_signature"] = ts
         return out
 
 
