@@ -37,8 +37,9 @@ from _common.machine import commit, machine_info, results_dir, write_results
 from _common.tables import generated_row, stat_cell  # noqa: E402
 
 from rnnmusic.evaluation import metrics
+from rnnmusic.evaluation.musical_report import piece_figures
 from rnnmusic.evaluation.piece_check import check_piece
-from rnnmusic.evaluation.voices import SIXTEENTH, top_line
+from rnnmusic.evaluation.voices import top_line
 from rnnmusic.piece import DUR, Piece
 
 QUESTION = "piano_quality"
@@ -70,24 +71,23 @@ TARGETED = ("note_length", "polyphony", "pitch")  # the issue's three distributi
 MIN_OVERLAP, LEAP_FACTOR, MEDIAN_SLACK, EMPTY_SLACK = 0.75, 1.5, 1.0, 0.05
 
 
+SHARED_FIGURES = ("top_median_interval", "top_leaps_over_octave", "empty_beat_rate", "polyphony", "pitch_range",
+                  "mean_note_length", "sixteenth_share", "pitch_class_entropy", "scale_consistency")
+
+
 def figures(piece: Piece) -> dict:
     """One piece's figures (NaN where a figure needs notes it lacks), its collapse reason ('' if none) and its
     histograms (key "hist")."""
     n = len(piece)
     steps = np.abs(np.diff(top_line(piece)))
     dur = piece.notes[:, DUR]
+    shared = piece_figures(piece, digits=None)  # the figures every generated piece's report carries, unrounded
     out = {"notes": n, "quarters": piece.end,
-           "top_median_interval": float(np.median(steps)) if len(steps) else math.nan,
-           "top_leaps_over_octave": float((steps > OCTAVE).mean()) if len(steps) else math.nan,
-           "empty_beat_rate": metrics.empty_beat_rate(piece) if n else math.nan,
-           "polyphony": metrics.polyphony(piece, GRID) if n else math.nan,
-           "pitch_range": float(metrics.pitch_range(piece)) if n else math.nan,
-           "mean_note_length": float(dur.mean()) if n else math.nan,
-           "sixteenth_share": float((dur <= SIXTEENTH + 1e-6).mean()) if n else math.nan,
+           **{k: shared.get(k, math.nan) for k in SHARED_FIGURES},
            "long_share": float((dur > LONG).mean()) if n else math.nan,
-           "pitch_class_entropy": metrics.pitch_class_entropy(piece) if n else math.nan,
-           "scale_consistency": metrics.scale_consistency(piece) if n else math.nan,
            "collapsed": check_piece(piece).collapsed or ""}
+    if len(steps) == 0:  # one note: no top-line interval
+        out["top_median_interval"] = out["top_leaps_over_octave"] = math.nan
     sounding = metrics._sounding_counts(piece, GRID)  # the counts `metrics.polyphony` averages
     out["hist"] = {
         "note_length": np.histogram(dur, bins=metrics.NOTE_LENGTH_EDGES)[0],

@@ -32,8 +32,9 @@ SLACK = 0.5              # how far outside the band (in band widths) a figure mu
 CHORALE_FIGURES = ("beats_4plus", "range_min", "parallels_per_100")
 
 
-def piece_figures(piece: Piece) -> dict[str, float]:
-    """The figures of one piece (module notes); zeros for an empty piece."""
+def piece_figures(piece: Piece, *, digits: int | None = 4) -> dict[str, float]:
+    """The figures of one piece (module notes), rounded to `digits` (None: as computed); an empty dict for an empty
+    piece."""
     if not len(piece):
         return {}
     steps = np.abs(np.diff(top_line(piece)))
@@ -51,7 +52,7 @@ def piece_figures(piece: Piece) -> dict[str, float]:
     if piece.meta.get("layout") == "satb":
         rep = voice_report(piece, reference={})
         out |= {k: float(rep[k]) for k in CHORALE_FIGURES}
-    return {k: round(v, 4) for k, v in out.items()}
+    return {k: round(v, digits) for k, v in out.items()} if digits is not None else out
 
 
 def corpus_ranges(pieces: Iterable[Piece]) -> dict[str, list[float]]:
