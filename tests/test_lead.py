@@ -147,6 +147,29 @@ def test_lead_model_hears_the_chord_and_scores_only_tokens():
     assert "input.tone_table" not in model.state_dict()  # rebuilt from the chord tables, not saved
 
 
+def test_guard_prefers_chord_tones_on_strong_beats_only_when_the_chords_are_given():
+    """`LeadGuard.bias`: on beats 1 and 3 of 4/4 under a given chord, each note outside it loses
+    `chord_tone_bias` nats; off the strong beats, with the chords withheld, or with the bias 0, nothing changes."""
+    from rnnmusic.encodings.lead_guard import CHORD_TONE_BIAS, LeadGuard
+
+    enc = get_encoding("lead").fit([_lead_sheet()])
+    changes = [(0, Chord(0, "maj"))]
+    guard = LeadGuard(enc, total=192, time_signature=(4, 4), changes=changes)
+    guard.advance(enc.vocab[guard.forced()])  # the chord change, forced
+    bias = guard.bias()
+    assert bias is not None
+    assert bias[enc.token_id("E4:1")] == 0 and bias[enc.token_id("D4:1")] == -CHORD_TONE_BIAS
+    assert bias[enc.token_id("@C")] == 0
+    guard.advance("C4:1")  # beat 2: no preference
+    assert guard.bias() is None
+    guard.advance("D4:1")  # beat 3
+    assert guard.bias()[enc.token_id("F4:1")] == -CHORD_TONE_BIAS
+    withheld = LeadGuard(enc, total=192, time_signature=(4, 4), changes=changes, withhold=True)
+    off = LeadGuard(enc, total=192, time_signature=(4, 4), changes=changes, chord_tone_bias=0)
+    off.advance(enc.vocab[off.forced()])
+    assert withheld.bias() is None and off.bias() is None
+
+
 def test_chord_tone_share_on_strong_beats():
     spans = [ChordSpan(0, 4, Chord(0, "maj")), ChordSpan(4, 8, Chord(7, "7"))]
     notes = np.array([(0, 1, 60, 90), (1, 1, 62, 90), (2, 1, 64, 90), (4, 1, 61, 90), (6, 1, 65, 90)], float)
@@ -274,3 +297,18 @@ def test_bad_chord_symbols_give_one_line_naming_them(lead_run, tmp_path):
     assert len(err) == 1 and "'Hx7'" in err[0] and "bar 2" in err[0]
     r = run_cli("generate", str(lead_run), "--chords", "C | G", "--swing", "0.9", "--out", str(tmp_path))
     assert r.returncode != 0 and "--swing" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_group_temperature_keeps_the_group_mass_and_reshapes_inside_it():
+    """`sampler.group_temperature`: the chord tokens (the group) keep their total probability at the request's
+    temperature, and share it as at their own; the other tokens keep theirs; masked tokens stay masked."""
+    from rnnmusic.sampler import group_temperature
+
+    logits = torch.tensor([2.0, 1.0, 0.0, -1.0, float("-inf")])
+    temps = np.array([np.nan, 1.4, 1.4, 1.4, 1.4])
+    out = group_temperature(logits, temps, 0.8)
+    before, after = torch.softmax(logits / 0.8, 0), torch.softmax(out / 0.8, 0)
+    assert torch.isclose(after[1:].sum(), before[1:].sum()) and torch.isclose(after[0], before[0])
+    inner = torch.softmax(logits[1:4] / 1.4, 0)
+    assert torch.allclose(after[1:4] / after[1:4].sum(), inner) and after[4] == 0
+    assert torch.equal(group_temperature(logits, np.full(5, np.nan), 0.8), logits)

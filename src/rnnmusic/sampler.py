@@ -105,13 +105,33 @@ def _guards(enc: Encoding, cfg: SampleConfig, controls: dict, count: int) -> lis
     return [enc.constraint(controls) if controls else enc.constraint() for _ in range(count)]
 
 
+def group_temperature(logits: torch.Tensor, temps: np.ndarray, temperature: float) -> torch.Tensor:
+    """Logits (one row) that, divided by `temperature` as the sampler does, give the group of tokens where `temps`
+    is not NaN the same total probability as before, shared among them as at temperature `temps` (one value): the
+    lead guard draws its chords hotter than its melody without changing how often it changes chord."""
+    group = torch.from_numpy(~np.isnan(temps))
+    if not group.any():
+        return logits
+    t_group = float(np.nanmax(temps))
+    z = logits.double() / temperature
+    mass = torch.logsumexp(z[group], 0)
+    if not torch.isfinite(mass):
+        return logits
+    inner = logits.double()[group] / t_group
+    z[group] = mass + inner - torch.logsumexp(inner, 0)
+    return (z * temperature).to(logits.dtype)
+
+
 @torch.no_grad()
 def sample_ids(model: MusicRNN, enc: Encoding, cfg: SampleConfig, first_index: int = 0) -> list[list[int]]:
     """Token ids (prime included, <s>/</s> excluded) of cfg.count pieces numbered first_index...
 
     The encoding's guard, when it has one, is asked at each step for `allowed()` (a mask of the tokens that may
     come next), `forced()` (a token that must come next without drawing, or None), `condition()` (ids the model
-    is told beside the token: conditioned encodings) and `finished()` (the piece ends), and told each token by
+    is told beside the token: conditioned encodings), `bias()` (logits added to the model's, or None: a preference
+    that still leaves the choice to the model), `temperatures()` (a group of tokens drawn among themselves at
+    their own temperature, NaN elsewhere; or None: `group_temperature`) and `finished()` (the piece ends), and
+    told each token by
     `advance(token)`.
     """
     cfg.validate()
@@ -160,6 +180,15 @@ def sample_ids(model: MusicRNN, enc: Encoding, cfg: SampleConfig, first_index: i
                 if m is not None:
                     keep[i] = torch.from_numpy(m)
             last = last.masked_fill(~keep, float("-inf"))
+        for i, g in enumerate(guards):  # a guard's preferences among what it allows, and its own temperatures
+            if g is None or not alive[i] or forced[i] is not None:
+                continue
+            b = g.bias() if hasattr(g, "bias") else None
+            if b is not None:
+                last[i] = last[i] + torch.from_numpy(b).to(last.dtype)
+            temps = g.temperatures() if hasattr(g, "temperatures") else None
+            if temps is not None:
+                last[i] = group_temperature(last[i], temps, cfg.temperature)
         if cfg.repetition_penalty != 1.0:
             last = penalize_repeats(last, out, cfg.repetition_penalty, cfg.repetition_window, exempt)
         probs = filter_logits(last, cfg.temperature, cfg.top_k, cfg.top_p).double()

@@ -13,6 +13,14 @@ Three ways to run a model trained on lead sheets, chosen by the controls:
 * no chords: the model draws chord tokens too (it proposes the progression) and hears the chords it drew;
   `first_chord` forces the opening chord (the tonic chord of the requested key; default C major).
 
+With the chords given, a melody note starting on a strong beat (`evaluation.chord_fit.strong_beats`: beats 1 and 3
+of 4/4) that is not a tone of the chord sounding has `chord_tone_bias` nats taken from its logit (`bias`; default
+`CHORD_TONE_BIAS`, 0 turns it off): a jazz player's habit, as a preference, so passing notes and appoggiaturas on
+the beat stay possible (bench/lead_quality measures both).
+
+Without chords, the model's chord tokens are drawn at `chord_temperature` (default `CHORD_TEMPERATURE`; None: the
+request's temperature), its melody at the request's: a cool melody over a progression as varied as the data's.
+
 A piece ends when it reaches `total` grid steps (`finished`); near the end no note longer than what is left may
 be drawn. Without `total` a piece runs for 16 bars of `time_signature` (default: the corpus' usual metre).
 """
@@ -27,6 +35,8 @@ from ..chords import Chord
 from .lead_tokens import LeadState, chord_token, parse_lead_token
 
 DEFAULT_BARS = 16
+CHORD_TONE_BIAS = 0.7  # nats off a non-chord tone's logit on a strong beat (bench/lead_quality/README.md)
+CHORD_TEMPERATURE = 1.4  # the temperature the model's own chords are drawn at (bench/lead_quality/README.md)
 C_MAJOR = Chord(0, "maj")  # the opening chord when the model proposes the chords and no key says otherwise
 # when a progression's chord is not in the model's vocabulary, the nearest one that is (same root)
 FALLBACK = {"maj7": "maj", "7": "maj", "6": "maj", "sus4": "maj", "sus2": "maj", "aug": "maj", "m7": "min",
@@ -53,6 +63,7 @@ class _Tables:
         self.parsed = [parse_lead_token(t, grid) for t in vocab]
         self.melody = np.array([p is not None and p[0] != "chord" for p in self.parsed])
         self.chord = np.array([p is not None and p[0] == "chord" for p in self.parsed])
+        self.pitch_class = np.array([p[1][0] % 12 if p is not None and p[0] == "note" else -1 for p in self.parsed])
         self.duration = np.array([0 if p is None or p[0] == "chord" else (p[1][1] if p[0] == "note" else p[1])
                                   for p in self.parsed])
         self.longest = int(self.duration.max()) if len(self.duration) else 0
@@ -70,9 +81,17 @@ class LeadGuard:
 
     def __init__(self, enc, *, total: int | None = None, time_signature: Sequence[int] | None = None,
                  changes: Sequence[tuple[int, Chord | None]] = (), withhold: bool = False,
-                 first_chord: Chord | None = C_MAJOR):
+                 first_chord: Chord | None = C_MAJOR, chord_tone_bias: float = CHORD_TONE_BIAS,
+                 chord_temperature: float | None = CHORD_TEMPERATURE):
+        from ..evaluation.chord_fit import strong_beats
+
         self.enc, self.t = enc, tables(enc)
         bar_steps = enc.bar_steps(time_signature)
+        ts = time_signature or enc.piece_defaults.get("time_signature") or (4, 4)
+        self.strong = {round(b * enc.grid) % bar_steps for b in strong_beats(ts)[1]}
+        self.chord_tone_bias = float(chord_tone_bias) if changes and not withhold else 0.0
+        drawn_chords = not (changes or withhold) and chord_temperature is not None
+        self._temps = np.where(self.t.chord, float(chord_temperature), np.nan) if drawn_chords else None
         self.total = total if total is not None else DEFAULT_BARS * bar_steps
         self.state = LeadState(enc.grid, bar_steps, chords_given=not withhold)
         given = bool(changes) and not withhold
@@ -109,6 +128,19 @@ class LeadGuard:
             return self.mask
         return self.mask & ((self.t.duration <= max(remaining, self.t.shortest)) | ~self.t.melody)
 
+    def bias(self) -> np.ndarray | None:
+        """On a strong beat under a given chord: `chord_tone_bias` nats off each melody note not in the chord."""
+        chord = self.state.chord
+        if not self.chord_tone_bias or chord is None or self.state.time % self.state.bar_steps not in self.strong:
+            return None
+        tones = list(chord.tones())
+        off = (self.t.pitch_class >= 0) & ~np.isin(self.t.pitch_class, tones)
+        return np.where(off, -self.chord_tone_bias, 0.0)
+
+    def temperatures(self) -> np.ndarray | None:
+        """Without chords: `chord_temperature` for the chord tokens, the request's (NaN) for the rest."""
+        return self._temps
+
     def advance(self, token: str) -> None:
         if self._forcing is not None:
             self.state.chord, self._heard, self._forcing = self._forcing[0], True, None
@@ -122,5 +154,6 @@ class LeadGuard:
 
 def lead_controls(controls: dict[str, Any] | None) -> dict[str, Any]:
     """The controls `LeadGuard` takes, from a request's (unknown keys are ignored)."""
-    keys = ("total", "time_signature", "changes", "withhold", "first_chord")
+    keys = ("total", "time_signature", "changes", "withhold", "first_chord", "chord_tone_bias",
+            "chord_temperature")
     return {k: v for k, v in (controls or {}).items() if k in keys}
