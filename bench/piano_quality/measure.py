@@ -4,6 +4,7 @@ by the same code.
     python bench/piano_quality/measure.py                                  # real movements -> results/real.*
     python bench/piano_quality/measure.py --generated FOLDER [--name NAME]  # + a row -> results/NAME.*
     python bench/piano_quality/measure.py --write-midi FOLDER              # the held-out movements as .mid
+    python bench/piano_quality/measure.py --write-midi FOLDER --through RUN  # ... through RUN's encoding and back
 
 Data: the 103 sonata movements in **kern of ../shared/data/beethoven_sonatas_kern (`--source`), read with
 `corpus.load_pieces` (both staves merged into one Piece; cached after the first read). Rows: the held-out
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import math
 import sys
 import time
@@ -233,6 +235,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--generated", type=Path, help="a folder of .mid files (searched recursively): one more row")
     ap.add_argument("--name", help="the generated row's name and results file (default: the folder's name)")
     ap.add_argument("--write-midi", type=Path, help="write the held-out movements as .mid files there, then stop")
+    ap.add_argument("--through", metavar="RUN", help="with --write-midi: each movement through RUN's encoding "
+                                                     "and back (a run directory or a shipped model's name)")
     ap.add_argument("--source", type=Path, default=SOURCE, help="the kern folder (default: %(default)s)")
     ap.add_argument("--workers", type=int, help="processes for a first, uncached read (default: the CPUs)")
     ap.add_argument("--out", type=Path, default=results_dir(QUESTION), help="results folder")
@@ -242,7 +246,15 @@ def main(argv: list[str] | None = None) -> None:
     held_out = [Path(p.source).stem for p in sets[HELD_OUT]]
     if args.write_midi:
         args.write_midi.mkdir(parents=True, exist_ok=True)
+        enc = None
+        if args.through:
+            from rnnmusic.encodings import encoding_from_dict
+            from rnnmusic.models import resolve_model
+
+            enc = encoding_from_dict(json.loads((resolve_model(args.through) / "encoding.json").read_text()))
         for piece, stem in zip(sets[HELD_OUT], held_out):
+            if enc is not None:  # what the encoding keeps: its grid, its voices
+                piece = enc.detokenize(enc.tokenize(piece))
             piece.write_midi(args.write_midi / f"{stem}.mid")
         print(f"wrote {len(held_out)} movements to {args.write_midi}")
         return

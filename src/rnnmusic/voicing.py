@@ -73,8 +73,9 @@ def _choose(pitches: list[float], last: list[float]) -> tuple[int, ...]:
     return best
 
 
-def voice_steps(piece: Piece, grid: int) -> VoiceSteps:
-    """Assign the piece's notes to four voices at every step of `grid` steps per quarter (see the module's notes)."""
+def voice_steps(piece: Piece, grid: int, centres: tuple[float, ...] = CENTRES) -> VoiceSteps:
+    """Assign the piece's notes to four voices at every step of `grid` steps per quarter (see the module's notes);
+    `centres`: where the voices are assumed to start."""
     n = note_array(piece.notes)
     on = np.rint(n[:, START] * grid).astype(np.int64)
     off = np.maximum(on + 1, np.rint((n[:, START] + n[:, DUR]) * grid).astype(np.int64))
@@ -90,7 +91,7 @@ def voice_steps(piece: Piece, grid: int) -> VoiceSteps:
     for i, s in enumerate(on - first):
         starts[s].append(i)
     sounding: set[int] = set()
-    last = list(CENTRES)
+    last = [float(c) for c in centres]
     used = np.zeros(len(n), dtype=bool)
     for t in range(total):
         sounding = {i for i in sounding if off[i] - first > t} | set(starts[t])

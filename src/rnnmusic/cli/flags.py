@@ -130,10 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only-valid", action="store_true", help="draw more until COUNT valid tunes (bounded)")
     p.add_argument("--no-bar-guard", dest="constrain", action="store_false",
                    help="sample freely, without the encoding's guard (abc-tokens: bars no longer than the meter; "
-                        "satb: ranges, voice leading, no copies, a cadence at the end)")
+                        "satb: ranges, voice leading, no copies, a cadence at the end; "
+                        "keyboard: ranges, a cadence at the end)")
     p.add_argument("--min-bars", type=float,
                    help="pieces with fewer bars count as invalid fragments (default 8; MIDI side: 4); "
-                        "chorales end at their first cadence after this many (default 12)")
+                        "chorales end at their first cadence after this many (default 12), "
+                        "keyboard pieces (piano) too (default 16)")
     p.add_argument("--soundfont", help="General MIDI .sf2 for WAV/FLAC (default: FluidR3 found automatically)")
     p.add_argument("--program", metavar="SPEC",
                    help="General MIDI programs: 40 for every track, or 1=73,2=40 by track number (from 1); "

@@ -9,13 +9,14 @@ from .abc_folk import AbcFolk
 from .abc_tokens import AbcTokens
 from .base import Encoding, FrameEncoding
 from .events import Events
+from .keyboard import Keyboard
 from .lead import Lead
 from .notes import Notes
 from .pianoroll import PianoRoll
 from .satb import Satb
 
 ENCODINGS: dict[str, type[Encoding] | type[FrameEncoding]] = {
-    cls.name: cls for cls in (AbcChar, AbcTokens, AbcFolk, Notes, PianoRoll, Events, Lead, Satb)
+    cls.name: cls for cls in (AbcChar, AbcTokens, AbcFolk, Notes, PianoRoll, Events, Lead, Satb, Keyboard)
 }
 
 
@@ -53,4 +54,5 @@ __all__ = [
     "Events",
     "Lead",
     "Satb",
+    "Keyboard",
 ]

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..piece import DUR, PITCH, START, Piece, bar_quarters, parse_meter
-from ..voicing import REST, VOICES, step_rows, voice_steps, window_hashes
+from ..voicing import CENTRES, REST, VOICES, step_rows, voice_steps, window_hashes
 from .base import Encoding, grid_steps
 from .satb_tokens import FERMATA, HOLD, SILENT, metre_token, parse_voice
 
@@ -52,6 +52,10 @@ class Satb(Encoding):
     # than other models (bench/chorale_quality: more phrases close on cadences at 0.8 than at 0.9)
     generation_defaults = {"formats": "mid,wav,musicxml,svg", "max_length": 1700, "min_bars": MIN_BARS,
                            "temperature": 0.8}
+
+    phrase_marks = True   # fermatas become `F` tokens
+    centres = CENTRES     # where the voices are assumed to start (`voicing.voice_steps`)
+    guard_rules: dict[str, bool] = {}  # the guard's rules this encoding turns off or on (`SatbGuard`)
 
     def __init__(self, *args: Any, **options: Any):
         super().__init__(*args, **options)
@@ -85,13 +89,13 @@ class Satb(Encoding):
 
     # -- piece -> tokens -------------------------------------------------------------------------------
     def tokenize(self, piece: Piece) -> list[str]:
-        steps = voice_steps(piece, self.grid)
+        steps = voice_steps(piece, self.grid, self.centres)
         if not len(steps.note):
             return []
         bar = self.bar_steps(piece.time_signature)
         offset = int(round(float(piece.meta.get("bar_offset", 0.0)) * self.grid))
         under = np.zeros(len(steps.note), dtype=bool)
-        for start, end in piece.meta.get("fermatas", ()):
+        for start, end in piece.meta.get("fermatas", ()) if self.phrase_marks else ():
             a = int(round(start * self.grid)) - steps.first_step
             b = max(a + 1, int(round(end * self.grid)) - steps.first_step)
             under[max(0, a):max(0, b)] = True
@@ -153,7 +157,7 @@ class Satb(Encoding):
         for voice in range(VOICES):
             close(voice, t + 1)
         bar = self.bar_steps(ts)
-        meta = {"layout": "satb", "metre": "decoded", "fermatas": _spans(fermata_steps, g),
+        meta = {"layout": self.name, "metre": "decoded", "fermatas": _spans(fermata_steps, g),
                 "bar_offset": ((first_pos or 0) % bar) / g}
         return Piece(_one_per_onset(np.asarray(notes, dtype=np.float64).reshape(-1, 4)),
                      tempo=float(d.get("tempo", 100.0)), time_signature=ts,
@@ -163,7 +167,7 @@ class Satb(Encoding):
     def fit(self, pieces) -> Satb:
         pieces = list(pieces)
         super().fit(pieces)
-        voiced = [voice_steps(p, self.grid) for p in pieces]
+        voiced = [voice_steps(p, self.grid, self.centres) for p in pieces]
         sung: list[list[int]] = [[] for _ in range(VOICES)]
         dropped = total = 0
         for steps in voiced:
@@ -188,14 +192,15 @@ class Satb(Encoding):
     def constraint(self, controls: dict | None = None):
         from .satb_guard import CONTROLS, SatbGuard
 
-        return SatbGuard(self, **{k: v for k, v in (controls or {}).items() if k in CONTROLS})
+        return SatbGuard(self, **(self.guard_rules | {k: v for k, v in (controls or {}).items() if k in CONTROLS}))
 
     def request_controls(self, req: Any) -> dict[str, Any]:
         """The guard's controls from a generation request: its metre (`--meter 3/4`) and the fewest bars before the
         chorale may end (`--min-bars`, default `MIN_BARS`)."""
         from ..errors import UserError
 
-        out: dict[str, Any] = {"min_bars": MIN_BARS if req.min_bars is None else float(req.min_bars)}
+        default = self.generation_defaults.get("min_bars", MIN_BARS)
+        out: dict[str, Any] = {"min_bars": default if req.min_bars is None else float(req.min_bars)}
         if req.meter:
             try:
                 ts = parse_meter(req.meter)

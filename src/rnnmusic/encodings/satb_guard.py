@@ -8,7 +8,9 @@ What it allows at each token (the model still chooses every note among what is a
   model draws only the first, its pickup), four voice tokens per step, soprano first, a fermata mark only first;
 * each voice inside its range (`ranges`; default the training voices' 0.5-99.5th percentiles,
   `fit_stats["voice_ranges"]`), never above the voice over it, a held note only where that voice sang it the step
-  before; the soprano always sings (a chorale does not stop between its phrases, and its tune has no gaps);
+  before; the soprano always sings (`top_sings`, default on: a chorale does not stop between its phrases, and its
+  tune has no gaps); without it, silence lasts at most `max_silence` quarters (default: any length), then the top
+  voice sings (a model that has fallen silent tends to stay so);
 * voice leading (`voice_leading`, default on): no two voices a fifth or an octave (or unison) apart moving in the
   same direction to the same interval, from one step to the next, nor from one beat to the next (the parallels a
   listener hears across a passing note, and those `evaluation.voices` counts);
@@ -34,7 +36,8 @@ from ..keys import key_of_histogram
 from ..voicing import REST, VOICES, step_row, window_hash
 from .satb_tokens import FERMATA, metre_token, parse_voice
 
-CONTROLS = ("time_signature", "ranges", "min_bars", "voice_leading", "cadence_ending", "no_copies")
+CONTROLS = ("time_signature", "ranges", "min_bars", "voice_leading", "cadence_ending", "no_copies", "top_sings",
+            "max_silence")
 PERFECT = (0, 7)  # interval classes of a unison/octave and of a fifth
 
 
@@ -43,8 +46,11 @@ class SatbGuard:
 
     def __init__(self, enc, *, time_signature: Sequence[int] | None = None,
                  ranges: Sequence[Sequence[int]] | None = None, min_bars: float = 0.0,
-                 voice_leading: bool = True, cadence_ending: bool = True, no_copies: bool = True):
-        self.enc, self.min_bars, self.steps = enc, float(min_bars), 0
+                 voice_leading: bool = True, cadence_ending: bool = True, no_copies: bool = True,
+                 top_sings: bool = True, max_silence: float | None = None):
+        self.enc, self.min_bars, self.steps, self.top_sings = enc, float(min_bars), 0, top_sings
+        self.max_silence = None if max_silence is None else max(1, round(float(max_silence) * enc.grid))
+        self.silent_run = 0  # finished steps in a row where every voice was silent
         self.voice_leading, self.cadence_ending = voice_leading, cadence_ending
         vocab = enc.vocab
         parsed = [parse_voice(t) for t in vocab]
@@ -158,7 +164,8 @@ class SatbGuard:
         if self.voice_leading:
             struck &= ~self._parallels(v)
         last = self.history[-1][v] if self.history else REST
-        mask |= struck | (self.rest if v > 0 else False)  # the soprano always sings: no silent step, no gap on top
+        must_sing = self.top_sings or (self.max_silence is not None and self.silent_run >= self.max_silence)
+        mask |= struck | (self.rest if v > 0 or not must_sing else False)  # top_sings: no silent step
         if last != REST and last <= above:
             mask |= self.held & (self.pitch == last)
         if v == VOICES - 1 and len(self.windows) and len(self.rows) >= self.enc.copy_steps - 1:
@@ -218,6 +225,7 @@ class SatbGuard:
             self.voice += 1
             if self.voice == VOICES:
                 self.history.append(list(self.now))
+                self.silent_run = self.silent_run + 1 if all(p == REST for p in self.now) else 0
                 self.rows.append(step_row(self.now, self.struck_now))
                 for p in self.now:
                     if p != REST:

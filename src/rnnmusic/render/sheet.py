@@ -30,7 +30,8 @@ VEROVIO_OPTIONS = {"pageHeight": 60000, "pageWidth": 2100, "adjustPageHeight": T
 def piece_to_musicxml(piece, path: str | Path, *, title: str | None = None) -> Path:
     """Write a Piece as MusicXML: its notes quantized to sixteenths and eighth triplets, its metre, its key,
     and `title` (default: the file's name) as the title engraved above it. A four-part chorale
-    (`meta["layout"] == "satb"`) is written on two staves, soprano and alto above, tenor and bass below."""
+    (`meta["layout"] == "satb"`) is written on two staves, soprano and alto above, tenor and bass below; piano
+    music (`"keyboard"`) on a grand staff."""
     from music21 import converter, metadata
     from music21 import key as m21key
 
@@ -39,6 +40,10 @@ def piece_to_musicxml(piece, path: str | Path, *, title: str | None = None) -> P
         from .chorale_score import satb_score
 
         score = satb_score(piece, title or path.name.split(".")[0])
+    elif piece.meta.get("layout") == "keyboard" and len(piece.notes):  # piano music: a grand staff
+        from .keyboard_score import grand_staff
+
+        score = grand_staff(piece, title or path.name.split(".")[0])
     else:
         data = bytes(piece.to_score().dumps_midi())
         score = converter.parse(data, format="midi", quantizePost=True, quarterLengthDivisors=(4, 3))
