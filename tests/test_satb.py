@@ -202,3 +202,22 @@ def test_guard_never_completes_a_copied_passage(chorales):
     for t in toks[:steps[8] + 4]:
         free.advance(t)
     assert free.allowed()[enc.token_id(true_bass)]
+
+
+def test_guard_prefers_a_cadence_where_a_fermata_begins(fitted):
+    """After a bar of a G major chord, at the first step under a fermata the bass is drawn toward C or D (G-C is a
+    V-I, G-D a IV-I: roots a fourth and a fifth above G); not before the fermata, nor with the bias 0."""
+    from rnnmusic.encodings.satb_guard import CADENCE_BIAS, SatbGuard
+
+    toks = ["M4/4"] + [t for k in range(4) for t in (f"@{k}", "67", "62", "59", "55")] + ["@4"]
+    guard, off = SatbGuard(fitted), SatbGuard(fitted, cadence_bias=0)
+    for t in toks:
+        guard.advance(t)
+        off.advance(t)
+    assert guard.bias() is None  # no fermata here
+    for t in ("F", "72", "64", "60"):
+        guard.advance(t)
+        off.advance(t)
+    bias = guard.bias()
+    assert bias[fitted.token_id("48")] == CADENCE_BIAS and bias[fitted.token_id("50")] == CADENCE_BIAS
+    assert bias[fitted.token_id("55")] == 0 and off.bias() is None

@@ -30,7 +30,7 @@ class Keyboard(Satb):
     name = "keyboard"
     defaults = {"grid": 4, "program": ACOUSTIC_GRAND, "copy_bars": 0}
     # room for 2.5 x 16 bars of 4/4 (the guard's last fallback), 5 tokens a sixteenth
-    generation_defaults = {"max_length": 3400, "min_bars": MIN_BARS, "temperature": 0.9}
+    generation_defaults = {"max_length": 3400, "min_bars": MIN_BARS, "temperature": 1.0}
     phrase_marks = False
     centres = (76.0, 67.0, 55.0, 43.0)
     guard_rules = {"voice_leading": False, "top_sings": False, "max_silence": MAX_SILENCE}
