@@ -138,3 +138,19 @@ def test_after_a_quarter_of_silence_the_top_voice_must_play(fitted):
     for tok in ["M4/4"] + [t for k in range(4) for t in (f"@{k}", "r", "r", "r", "r")] + ["@4"]:
         free.advance(tok)
     assert free.allowed()[fitted.token_id("r")]
+
+
+def test_guard_leans_toward_struck_notes(fitted):
+    """`onset_bias` (keyboard.ONSET_BIAS): every struck pitch gains the bias, holds and rests do not; satb has none."""
+    from rnnmusic.encodings.keyboard import ONSET_BIAS
+
+    guard = fitted.constraint({"time_signature": (4, 4)})
+    for tok in ("M4/4", "@0", "72"):
+        guard.advance(tok)
+    bias = guard.bias()
+    assert bias[fitted.token_id("67")] == ONSET_BIAS > 0
+    assert bias[fitted.token_id("72~")] == 0 and bias[fitted.token_id("r")] == 0
+    satb = get_encoding("satb").fit([alberti()]).constraint({})
+    for tok in ("M4/4", "@0", "72"):
+        satb.advance(tok)
+    assert satb.bias() is None

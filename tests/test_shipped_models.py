@@ -96,11 +96,26 @@ def test_lead_writes_a_melody_over_chords_offline(tmp_path, no_network):
     item = report.tunes[0]
     assert (tmp_path / "l" / f"{item.name}.mid").is_file()
     hits, total = item.extra["fit"]["hits"]
-    assert total > 0 and report.settings["temperature"] == 0.6
+    assert total > 0 and report.settings["temperature"] == 0.8
+
+
+def test_piano_writes_a_grand_staff_offline(tmp_path, no_network):
+    from rnnmusic.generator import generate
+    from rnnmusic.piece import read_midi_piece
+
+    model, enc, meta = load_model("piano")
+    assert enc.name == "keyboard" and meta.get("shipped") == "piano"
+    report = generate("piano", out=tmp_path / "p", count=1, seed=1, max_length=400, formats="mid,musicxml")
+    piece = report.tunes[0]
+    xml = (tmp_path / "p" / f"{piece.name}.musicxml").read_text()
+    assert xml.count("<score-part ") == 2 and '<sign>G</sign>' in xml and '<sign>F</sign>' in xml
+    back = read_midi_piece(tmp_path / "p" / f"{piece.name}.mid")
+    assert back.meta.get("layout") == "keyboard" and len(back) > 20 and report.settings["temperature"] == 1.0
 
 
 @pytest.mark.parametrize("name, corpus, extra", [
     ("lead", "lead-sheets", []),
+    ("piano", "bach-chorales", ["--max-pieces", "6"]),  # any MIDI-side pieces: chorales as keyboard music
     ("chorales", "bach-chorales", ["--tracks", "name:soprano,name:alto,name:tenor,name:bass", "--max-pieces", "6"]),
 ])
 def test_shipped_models_fine_tune(tmp_path, name, corpus, extra, no_network):

@@ -23,6 +23,7 @@ from .satb import Satb
 
 ACOUSTIC_GRAND = 0
 MIN_BARS = 16.0
+ONSET_BIAS = 0.5
 MAX_SILENCE = 1.0  # quarters of silence (every voice resting) before the top voice must play again
 
 
@@ -30,7 +31,8 @@ class Keyboard(Satb):
     name = "keyboard"
     defaults = {"grid": 4, "program": ACOUSTIC_GRAND, "copy_bars": 0}
     # room for 2.5 x 16 bars of 4/4 (the guard's last fallback), 5 tokens a sixteenth
-    generation_defaults = {"max_length": 3400, "min_bars": MIN_BARS, "temperature": 1.0}
+    generation_defaults = {"formats": "mid,wav,musicxml,svg,roll", "max_length": 3400, "min_bars": MIN_BARS,
+                           "temperature": 1.0}
     phrase_marks = False
     centres = (76.0, 67.0, 55.0, 43.0)
-    guard_rules = {"voice_leading": False, "top_sings": False, "max_silence": MAX_SILENCE}
+    guard_rules = {"voice_leading": False, "top_sings": False, "max_silence": MAX_SILENCE, "onset_bias": ONSET_BIAS}

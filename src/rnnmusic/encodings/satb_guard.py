@@ -41,7 +41,7 @@ from ..voicing import REST, VOICES, step_row, window_hash
 from .satb_tokens import FERMATA, metre_token, parse_voice
 
 CONTROLS = ("time_signature", "ranges", "min_bars", "voice_leading", "cadence_ending", "no_copies", "top_sings",
-            "max_silence", "cadence_bias")
+            "max_silence", "cadence_bias", "onset_bias")
 CADENCE_BIAS = 3.5  # nats: the preference for a cadence's chord where a fermata begins (bench/chorale_quality)
 PERFECT = (0, 7)  # interval classes of a unison/octave and of a fifth
 
@@ -52,11 +52,13 @@ class SatbGuard:
     def __init__(self, enc, *, time_signature: Sequence[int] | None = None,
                  ranges: Sequence[Sequence[int]] | None = None, min_bars: float = 0.0,
                  voice_leading: bool = True, cadence_ending: bool = True, no_copies: bool = True,
-                 top_sings: bool = True, max_silence: float | None = None, cadence_bias: float = CADENCE_BIAS):
+                 top_sings: bool = True, max_silence: float | None = None, cadence_bias: float = CADENCE_BIAS,
+                 onset_bias: float = 0.0):
         self.enc, self.min_bars, self.steps, self.top_sings = enc, float(min_bars), 0, top_sings
         self.max_silence = None if max_silence is None else max(1, round(float(max_silence) * enc.grid))
         self.silent_run = 0  # finished steps in a row where every voice was silent
         self.cadence_bias, self.fermata_before = float(cadence_bias), False
+        self.onset_bias = float(onset_bias)
         self.voice_leading, self.cadence_ending = voice_leading, cadence_ending
         vocab = enc.vocab
         parsed = [parse_voice(t) for t in vocab]
@@ -66,6 +68,7 @@ class SatbGuard:
         self.pitch = np.array([p[0] if p else -2 for p in parsed])
         self.held = np.array([bool(p and p[1]) for p in parsed])
         self.rest = np.array([p is not None and p[0] == REST for p in parsed])
+        self.struck_token = (self.pitch >= 0) & ~self.held
         self.in_range = [(self.pitch >= lo) & (self.pitch <= hi) for lo, hi in ranges]
         self.metre_id = enc.token_id(metre_token(time_signature)) if time_signature else None
         self.fermata = enc.token_id(FERMATA)
@@ -182,8 +185,11 @@ class SatbGuard:
         """Where a fermata begins (a phrase's last chord), `cadence_bias` nats toward a cadence: the chord of the
         beat before has root r, so the bass is drawn toward r + 5 or r + 7 (the tonic of V-I or IV-I) and the
         upper voices toward the tones of a triad on them; a preference, the model still chooses."""
-        if not self.cadence_bias or not self.fermata_now or self.fermata_before or self.voice >= VOICES:
+        if self.voice >= VOICES or not self.metre_done:
             return None
+        onsets = np.where(self.struck_token, self.onset_bias, 0.0) if self.onset_bias else None
+        if not self.cadence_bias or not self.fermata_now or self.fermata_before:
+            return onsets
         before = self.history[-self.beat:]
         weights = np.zeros(12)
         for step in before:
@@ -193,11 +199,11 @@ class SatbGuard:
         basses = [p for p in before[-1] if p != REST] if before else []
         root = chord_root(weights, min(basses) if basses else None)
         if root is None:
-            return None
+            return onsets
         targets = [(root + 5) % 12, (root + 7) % 12]
         pcs = set(targets) if self.voice == VOICES - 1 else {(t + i) % 12 for t in targets for i in (0, 3, 4, 7)}
         good = np.isin(self.pitch % 12, list(pcs)) & (self.pitch >= 0)
-        return np.where(good, self.cadence_bias, 0.0)
+        return np.where(good, self.cadence_bias, 0.0) + (0.0 if onsets is None else onsets)
 
     def _copying(self, mask: np.ndarray) -> np.ndarray:
         """The bass tokens that would complete a passage of a training chorale (`copy_steps` steps, any key)."""
