@@ -99,13 +99,7 @@ class SatbGuard:
         while arrival > 0 and min((p for p in self.history[arrival - 1] if p != REST), default=None) == bass:
             arrival -= 1
         before = self.history[max(0, arrival - self.beat):arrival]
-        weights = np.zeros(12)
-        for step in before:
-            for p in step:
-                if p != REST:
-                    weights[p % 12] += 1
-        basses = [p for p in before[-1] if p != REST] if before else []
-        root = chord_root(weights, min(basses) if basses else None)
+        root = _root_of(before)
         return root is not None and (root - tonic) % 12 in (5, 7)
 
     def _may_end(self) -> bool:
@@ -191,13 +185,7 @@ class SatbGuard:
         if not self.cadence_bias or not self.fermata_now or self.fermata_before:
             return onsets
         before = self.history[-self.beat:]
-        weights = np.zeros(12)
-        for step in before:
-            for p in step:
-                if p != REST:
-                    weights[p % 12] += 1
-        basses = [p for p in before[-1] if p != REST] if before else []
-        root = chord_root(weights, min(basses) if basses else None)
+        root = _root_of(before)
         if root is None:
             return onsets
         targets = [(root + 5) % 12, (root + 7) % 12]
@@ -264,6 +252,18 @@ class SatbGuard:
                 for p in self.now:
                     if p != REST:
                         self.weights[p % 12] += 1
+
+
+def _root_of(steps: list[list[int]]) -> int | None:
+    """The root (`chord_root`) of what the steps sound, each pitch class weighed by its steps, the last step's
+    lowest note as the bass."""
+    weights = np.zeros(12)
+    for step in steps:
+        for p in step:
+            if p != REST:
+                weights[p % 12] += 1
+    basses = [p for p in steps[-1] if p != REST] if steps else []
+    return chord_root(weights, min(basses) if basses else None)
 
 
 def _contains(sorted_hashes: np.ndarray, h: int) -> bool:
