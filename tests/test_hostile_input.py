@@ -170,7 +170,9 @@ def _run(args: list[str], cwd: Path) -> tuple[int, str, float, int]:
         started = time.monotonic()
         proc = subprocess.Popen(args, stdout=f, stderr=subprocess.STDOUT, cwd=cwd, env={**os.environ,
                                 "RNNMUSIC_CACHE": "off", "PYTHONWARNINGS": "ignore"})
+        peak = 0  # the child's own high-water mark (ru_maxrss also counts the pytest process it was forked from)
         while True:
+            peak = max(peak, _high_water(proc.pid, args))
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
@@ -181,7 +183,22 @@ def _run(args: list[str], cwd: Path) -> tuple[int, str, float, int]:
             time.sleep(0.05)
         seconds = time.monotonic() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, out.read_text(errors="replace"), seconds, usage.ru_maxrss * 1024
+    return proc.returncode, out.read_text(errors="replace"), seconds, peak or usage.ru_maxrss * 1024
+
+
+def _high_water(pid: int, args: list[str]) -> int:
+    """Peak resident memory in bytes of a running process since it exec'd `args` (/proc VmHWM), 0 when unreadable
+    or not yet exec'd. Linux carries ru_maxrss across fork and exec, so a child of a large test process would
+    report the parent's size."""
+    try:
+        if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:len(args)] != [a.encode() for a in args]:
+            return 0
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def _commands(path: Path, work: Path) -> dict[str, list[str]]:
