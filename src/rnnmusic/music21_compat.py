@@ -107,6 +107,14 @@ def drop_grace_notes(s) -> bool:
     return bool(graces)
 
 
+def stream_of_midi(data: bytes):
+    """MIDI bytes as a music21 Score quantized to sixteenths and eighth-note triplets: how rnnmusic notates MIDI
+    (sheet music of generated pieces, lead sheets, the grand staff)."""
+    from music21 import converter
+
+    return converter.parse(data, format="midi", quantizePost=True, quarterLengthDivisors=(4, 3))
+
+
 def midi_of_stream(s) -> tuple[bytes, list[str]]:
     """MIDI bytes from music21's own writer, working around its failures: (data, what had to be changed).
     Raises the writer's first error when nothing helps."""

@@ -5,8 +5,8 @@ sixteenth at a time (`grid` 4), as the step's position in the bar and what each 
 
     M3/4  @0 79 67 60 48   @1 79~ 67~ 60~ 48~   @2 81 r 60 r ...
 
-The vocabulary is small and every token is seen often (about 180 tokens: positions, the metres, and each pitch
-struck or held, per octave of the keyboard), where one token per chord-and-duration (`notes`) has thousands of
+The vocabulary is small and every token is seen often (204 tokens on Beethoven's sonatas: positions, the metres,
+and each pitch a voice plays, struck or held), where one token per chord-and-duration (`notes`) has thousands of
 tokens seen once on a hundred pieces. Each voice is a line the model continues, so the top line moves by step as
 the pieces' do. What is lost: a step's notes beyond four (the highest and lowest are kept; about 5% of
 Beethoven's notes, `fit_stats["notes_dropped"]`), and onsets and ends off the sixteenth grid (32nds, triplets).

@@ -55,7 +55,7 @@ class Satb(Encoding):
 
     phrase_marks = True   # fermatas become `F` tokens
     centres = CENTRES     # where the voices are assumed to start (`voicing.voice_steps`)
-    guard_rules: dict[str, bool] = {}  # the guard's rules this encoding turns off or on (`SatbGuard`)
+    guard_rules: dict[str, Any] = {}  # the guard's rules and preferences this encoding sets (`SatbGuard`)
 
     def __init__(self, *args: Any, **options: Any):
         super().__init__(*args, **options)

@@ -58,7 +58,6 @@ class SatbGuard:
         self.max_silence = None if max_silence is None else max(1, round(float(max_silence) * enc.grid))
         self.silent_run = 0  # finished steps in a row where every voice was silent
         self.cadence_bias, self.fermata_before = float(cadence_bias), False
-        self.onset_bias = float(onset_bias)
         self.voice_leading, self.cadence_ending = voice_leading, cadence_ending
         vocab = enc.vocab
         parsed = [parse_voice(t) for t in vocab]
@@ -68,7 +67,8 @@ class SatbGuard:
         self.pitch = np.array([p[0] if p else -2 for p in parsed])
         self.held = np.array([bool(p and p[1]) for p in parsed])
         self.rest = np.array([p is not None and p[0] == REST for p in parsed])
-        self.struck_token = (self.pitch >= 0) & ~self.held
+        struck = (self.pitch >= 0) & ~self.held
+        self.onsets = np.where(struck, float(onset_bias), 0.0) if onset_bias else None  # `bias`, every step
         self.in_range = [(self.pitch >= lo) & (self.pitch <= hi) for lo, hi in ranges]
         self.metre_id = enc.token_id(metre_token(time_signature)) if time_signature else None
         self.fermata = enc.token_id(FERMATA)
@@ -176,22 +176,23 @@ class SatbGuard:
         return mask
 
     def bias(self) -> np.ndarray | None:
-        """Where a fermata begins (a phrase's last chord), `cadence_bias` nats toward a cadence: the chord of the
-        beat before has root r, so the bass is drawn toward r + 5 or r + 7 (the tonic of V-I or IV-I) and the
-        upper voices toward the tones of a triad on them; a preference, the model still chooses."""
+        """The guard's preferences for a voice token (None: none), added to the model's logits; the model still
+        chooses. `onset_bias` nats toward every struck pitch (the keyboard's); and where a fermata begins (a
+        phrase's last chord), `cadence_bias` nats toward a cadence: the chord of the beat before has root r, so the
+        bass is drawn toward r + 5 or r + 7 (the tonic of V-I or IV-I) and the upper voices toward the tones of a
+        triad on them."""
         if self.voice >= VOICES or not self.metre_done:
             return None
-        onsets = np.where(self.struck_token, self.onset_bias, 0.0) if self.onset_bias else None
         if not self.cadence_bias or not self.fermata_now or self.fermata_before:
-            return onsets
+            return self.onsets
         before = self.history[-self.beat:]
         root = _root_of(before)
         if root is None:
-            return onsets
+            return self.onsets
         targets = [(root + 5) % 12, (root + 7) % 12]
         pcs = set(targets) if self.voice == VOICES - 1 else {(t + i) % 12 for t in targets for i in (0, 3, 4, 7)}
         good = np.isin(self.pitch % 12, list(pcs)) & (self.pitch >= 0)
-        return np.where(good, self.cadence_bias, 0.0) + (0.0 if onsets is None else onsets)
+        return np.where(good, self.cadence_bias, 0.0) + (0.0 if self.onsets is None else self.onsets)
 
     def _copying(self, mask: np.ndarray) -> np.ndarray:
         """The bass tokens that would complete a passage of a training chorale (`copy_steps` steps, any key)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ..music21_compat import stream_of_midi
 from ..piece import PITCH, START, Piece
 
 SPLIT = 60  # middle C: the lowest note of the right hand's staff
@@ -12,7 +13,7 @@ SPLIT = 60  # middle C: the lowest note of the right hand's staff
 def grand_staff(piece: Piece, title: str = ""):
     """The music21 Score of `piece` on two staves joined by a brace (an empty staff keeps its bars of rests). A
     piece that starts inside a bar (`meta["bar_offset"]`, quarters into it) starts there, after rests."""
-    from music21 import clef, converter, layout, metadata, stream, tempo
+    from music21 import clef, layout, metadata, stream, tempo
 
     shift = float(piece.meta.get("bar_offset", 0.0) or 0.0)
     if shift:
@@ -28,8 +29,7 @@ def grand_staff(piece: Piece, title: str = ""):
         if not len(notes):  # a silent hand: a rest as long as the piece, so both staves have the same bars
             notes = piece.notes[:0]
         hand = replace(piece, notes=notes)
-        data = bytes(hand.to_score().dumps_midi())
-        parsed = converter.parse(data, format="midi", quantizePost=True, quarterLengthDivisors=(4, 3))
+        parsed = stream_of_midi(bytes(hand.to_score().dumps_midi()))
         part = parsed.parts[0] if parsed.parts else stream.Part()
         first = part.getElementsByClass("Measure").first()
         if first is not None:

@@ -23,6 +23,7 @@ import numpy as np
 from ..accompaniment import EPS, Track, accompaniment
 from ..chords import QUALITIES, ROOT_NAMES, SUFFIX, Chord
 from ..errors import UserError, one_line
+from ..music21_compat import stream_of_midi
 from ..piece import DUR, START, TPQ, Piece
 from ..progressions import ChordSpan
 
@@ -98,14 +99,13 @@ def chord_symbol(chord: Chord | None):
 def _parts_from_midi(pieces: list[Piece], time_signature: tuple[int, int], tempo: float):
     """music21 parts (one per piece, quantized to sixteenths and eighth triplets) through one in-memory MIDI file."""
     import symusic
-    from music21 import converter
 
     score = symusic.Score(TPQ)
     score.tempos.append(symusic.Tempo(0, float(tempo)))
     score.time_signatures.append(symusic.TimeSignature(0, *time_signature))
     for piece in pieces:
         score.tracks.append(piece.to_score().tracks[0])
-    parsed = converter.parse(bytes(score.dumps_midi()), format="midi", quantizePost=True, quarterLengthDivisors=(4, 3))
+    parsed = stream_of_midi(bytes(score.dumps_midi()))
     return list(parsed.parts)
 
 

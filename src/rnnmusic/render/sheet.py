@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UserError
-from ..music21_compat import music21_key_name
+from ..music21_compat import music21_key_name, stream_of_midi
 
 SHEET_TIMEOUT_S = 120.0
 # one tall page (verovio's largest), so a piece is one SVG; longer pieces continue in OUT-2.svg, OUT-3.svg ...
@@ -32,8 +32,8 @@ def piece_to_musicxml(piece, path: str | Path, *, title: str | None = None) -> P
     and `title` (default: the file's name) as the title engraved above it. A four-part chorale
     (`meta["layout"] == "satb"`) is written on two staves, soprano and alto above, tenor and bass below; piano
     music (`"keyboard"`) on a grand staff."""
-    from music21 import converter, metadata
     from music21 import key as m21key
+    from music21 import metadata
 
     path = Path(path)
     if piece.meta.get("layout") == "satb":  # a four-part chorale: SA / TB on two staves
@@ -45,8 +45,7 @@ def piece_to_musicxml(piece, path: str | Path, *, title: str | None = None) -> P
 
         score = grand_staff(piece, title or path.name.split(".")[0])
     else:
-        data = bytes(piece.to_score().dumps_midi())
-        score = converter.parse(data, format="midi", quantizePost=True, quarterLengthDivisors=(4, 3))
+        score = stream_of_midi(bytes(piece.to_score().dumps_midi()))
         score.metadata = score.metadata or metadata.Metadata()
         score.metadata.title = score.metadata.movementName = title or path.name.split(".")[0]
     if piece.key and piece.meta.get("layout") != "satb":
