@@ -4,8 +4,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 # abcmidi: abc2midi/midi2abc; fluidsynth + soundfont: audio; libcairo2: sheet-music PNG/PDF (cairosvg);
-# chromium + chromium-driver: the studio's browser tests.
-APT_PACKAGES := abcmidi fluidsynth fluid-soundfont-gm libcairo2 chromium chromium-driver
+# chromium + chromium-driver: the studio's browser tests; musescore-general-soundfont-small: the violin the shipped
+# `fiddle` voice learned from (bench/voice_quality/make_audio.py), a different SoundFont from the one audio uses.
+APT_PACKAGES := abcmidi fluidsynth fluid-soundfont-gm libcairo2 chromium chromium-driver musescore-general-soundfont-small
 
 .PHONY: setup demo test test-fast lint bench clean system-deps
 
@@ -17,6 +18,7 @@ system-deps:
 	command -v abc2midi >/dev/null || missing="$$missing abcmidi"; \
 	command -v fluidsynth >/dev/null || missing="$$missing fluidsynth"; \
 	[ -e /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || missing="$$missing fluid-soundfont-gm"; \
+	[ -e /usr/share/sounds/sf3/MuseScore_General_Lite.sf3 ] || missing="$$missing musescore-general-soundfont-small"; \
 	ldconfig -p 2>/dev/null | grep -q 'libcairo\.so\.2 ' || missing="$$missing libcairo2"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \

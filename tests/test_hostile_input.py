@@ -210,6 +210,7 @@ def _commands(path: Path, work: Path) -> dict[str, list[str]]:
         "generate": cli + ["generate", "folk", "--prime-file", str(path), "--count", "1", "--no-evaluate",
                            "--formats", "abc", "--out", str(work / "gen")],
         "render": cli + ["render", str(path), "--to", "mid", "--out", str(work / "render")],
+        "render --voice": cli + ["render", str(path), "--to", "wav", "--voice", "fiddle", "--out", str(work / "voice")],
         "evaluate": cli + ["evaluate", str(path), "--out", str(work / "eval")],
         "studio": [sys.executable, "-c", STUDIO, str(path), str(work / "studio")],
     }

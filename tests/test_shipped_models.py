@@ -63,7 +63,10 @@ def test_every_shipped_model_has_a_complete_small_card():
     for name, folder in shipped_models().items():
         card = read_card(name)
         assert all(card.get(k) for k in CARD_FIELDS), (name, [k for k in CARD_FIELDS if not card.get(k)])
-        assert "rnnmusic train" in card["command"] and "--export" in card["command"], name
+        if card.get("kind") == "voice":
+            assert "rnnmusic voice train" in card["command"] and "voice export" in card["command"], name
+        else:
+            assert "rnnmusic train" in card["command"] and "--export" in card["command"], name
         assert (folder / "best.safetensors").stat().st_size < 25 * 2**20, name
         assert not list(folder.glob("*.pt")) and not list(folder.glob("*.pkl")), name
 
@@ -128,3 +131,25 @@ def test_shipped_models_fine_tune(tmp_path, name, corpus, extra, no_network):
     assert main(["generate", str(out), "--count", "1", "--formats", "mid", "--out", str(tmp_path / "g"),
                  "--no-evaluate"]) == 0
     assert list((tmp_path / "g").glob("*.mid"))
+
+
+def test_the_fiddle_voice_plays_abc_offline(tmp_path, no_network):
+    """End to end with the shipped voice: ABC -> MIDI (abcmidi or music21) -> the voice -> WAV."""
+    import wave
+
+    import numpy as np
+
+    assert "fiddle" in shipped_models() and read_card("fiddle")["kind"] == "voice"
+    abc = tmp_path / "tune.abc"
+    abc.write_text("X:1\nT:Test reel\nM:4/4\nL:1/8\nQ:1/4=120\nK:D\nDFAd fdAF|GBdg fdAF|EFGA BcdB|A2F2 D4|]\n")
+    assert main(["render", str(abc), "--to", "wav", "--voice", "fiddle", "--out", str(tmp_path / "out")]) == 0
+    with wave.open(str(tmp_path / "out" / "tune.wav")) as w:
+        rate, frames = w.getframerate(), w.readframes(w.getnframes())
+    x = np.frombuffer(frames, "<i2").astype(np.float64) / 32768
+    assert rate == 44100 and abs(len(x) / rate - 8.5) < 0.3  # 4 bars at 120 + the 0.5 s tail
+    quarter = x[: rate // 4]
+    assert np.sqrt(np.mean(quarter ** 2)) > 0.05 and 0.85 < np.abs(x).max() <= 0.9  # sounding, peak -1 dBFS
+    power = np.abs(np.fft.rfft(x[rate: 2 * rate])) ** 2
+    freqs = np.fft.rfftfreq(rate, 1 / rate)
+    assert power[(freqs > 2000) & (freqs < 7000)].sum() > 0.01 * power.sum()  # a bowed string's upper partials
+    assert power[freqs > 8100].sum() < 1e-4 * power.sum()  # a 16 kHz voice: nothing above its Nyquist

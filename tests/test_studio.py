@@ -549,3 +549,60 @@ def test_studio_stops_on_ctrl_c_or_sigterm_even_when_started_with_sigint_ignored
         pytest.fail(f"the studio had not stopped 30 s after signal {sig}")
     assert proc.returncode == 0, err[-2000:]
     assert "rnnmusic studio: stopped" in out
+
+
+# -- learned voices: the audio chooser and the A/B player -----------------------------------------------
+@pytest.mark.slow
+def test_voices_are_offered_played_and_compared(studio, runs):
+    from rnnmusic.voice.network import VoiceConfig
+    from rnnmusic.voice.player import init_voice
+
+    url, out = studio
+    init_voice(runs / "voices" / "tiny-voice", VoiceConfig(hidden=16, n_harmonics=8, n_noise_bands=17,
+                                                            reverb_s=0.05))
+    status, page = request(url, "GET", "/generate?run=r0/chorales")
+    assert status == 200 and 'name="voice"' in page and "voice: fiddle" in page and "r0/voices/tiny-voice" in page
+    status, home = request(url, "GET", "/")
+    assert "tiny-voice" not in home  # a voice plays music; it is not a model to generate with
+    for bad in ("voice=/etc", "voice=../../voices/tiny-voice", "voice=nope"):
+        status, text = request(url, "POST", "/api/generate", f"run=r0/chorales&count=1&length=80&{bad}")
+        assert status == 400 and "no voice" in text and "\n" not in json.loads(text)["error"], (bad, text)
+    status, text = request(url, "POST", "/api/generate", "run=r0/chorales&count=1&length=80&seed=3&voice=fiddle")
+    assert status == 202, text
+    done = wait_job(url, json.loads(text)["job"])
+    assert done["state"] == "done", done
+    files = done["items"][0]["files"]
+    assert (out / files["wav"]).stat().st_size > 10_000
+    for bad in (f"file={files['mid']}&voice=nope", "file=../../../etc/passwd&voice=fiddle",
+                f"file={files['wav']}&voice=fiddle"):
+        status, text = request(url, "POST", "/api/ab", f"run=r0/chorales&{bad}")
+        assert status == 400, (bad, text)
+    form = f"run=r0/chorales&file={quote(files['mid'])}&voice=r0/voices/tiny-voice"
+    status, text = request(url, "POST", "/api/ab", form)
+    assert status == 202, text
+    ab = wait_job(url, json.loads(text)["job"])
+    assert ab["state"] == "done" and ab["voice"] == "tiny-voice", ab
+    assert {"voice", "synth", "spectrograms"} <= set(ab["files"])
+    for rel in ab["files"].values():
+        status, _ = request(url, "GET", "/files/out/" + quote(rel))
+        assert status == 200, rel
+
+
+@needs_chromium
+@pytest.mark.slow
+def test_ab_player_in_the_browser(studio, browser):
+    from selenium.webdriver.common.by import By
+
+    url, _ = studio
+    browser.get(url + "/generate?run=r0/chorales")
+    browser.find_element(By.ID, "only_valid").click()
+    _generate_one(browser)
+    browser.find_element(By.CSS_SELECTOR, "article.piece .compare-go").click()
+    _wait(browser, lambda d: d.execute_script(IMAGE_READY, "article.piece img.spectrograms"), 120)
+    players = browser.find_elements(By.CSS_SELECTOR, "article.piece .ab-players figure")
+    assert [p.find_element(By.TAG_NAME, "figcaption").text for p in players][-2:] == ["voice: fiddle",
+                                                                                      "built-in synthesizer"]
+    duration = _wait(browser, lambda d: d.execute_script(AUDIO_READY, "article.piece .ab-voice audio"), 60)
+    assert duration > 0.5
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "studio-ab.png"))

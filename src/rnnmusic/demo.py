@@ -1,7 +1,8 @@
 """`make demo`: tunes from the shipped folk model at once, then the same model fine-tuned on a small book.
 
 1. Six tunes from the shipped `folk` model (no training): ABC, MIDI, WAV and sheet music, with a report and an
-   evaluation against a random sample of the training corpus.
+   evaluation against a random sample of the training corpus; the first also played by the shipped learned
+   `fiddle` voice, beside the SoundFont and the built-in synthesizer, with their spectrograms.
 2. The model fine-tuned briefly (at most 3 minutes) on a small built-in book, music21's `miscfolk` (American
    fife tunes and Northumbrian minstrelsy, 181 tunes), into runs/demo-finetune; six tunes from it.
 
@@ -42,6 +43,18 @@ def _generate(model, out: Path, title: str, reference: list[str]) -> None:
           f"{sum(c.copied for c in ev.copies)} tunes copy more than 4 bars; report {written['html']}")
 
 
+def _voice(midi: Path) -> None:
+    """The first tune played by the shipped fiddle voice, beside the SoundFont and the built-in synthesizer."""
+    if "fiddle" not in shipped_models() or not midi.is_file():
+        print("(no shipped fiddle voice or no MIDI file: the learned-voice A/B is skipped)")
+        return
+    from .voice.compare import ab_files
+
+    files = ab_files(midi, "fiddle", midi.with_suffix(""))
+    print(f"tune-001 played by the learned fiddle voice: {files['voice']}; A/B with "
+          f"{', '.join(Path(files[k]).name for k in files if k != 'voice')}")
+
+
 def _finetuned() -> None:
     from .trainer import finetune
 
@@ -66,6 +79,7 @@ def main() -> int:
                             "reinstall rnnmusic")
         print("1. tunes from the shipped folk model (no training)")
         _generate(load_model("folk"), OUT / "folk", "folk", ["all-folk"])
+        _voice(OUT / "folk" / "tune-001.mid")
         print(f"\n2. the folk model fine-tuned on a small book ({BOOK})")
         _finetuned()
         finetuned = load_model(RUN)

@@ -64,7 +64,18 @@ class GenerationRequest:
     min_bars: float | None = None
     max_attempts: int | None = None
     soundfont: str | None = None
+    voice: str | None = None           # play the audio with this learned voice (name or folder), not a SoundFont
+    voice_lines: int | None = None     # with voice: at most this many lines, each its own instance (default 4)
+    perform: str | None = None         # with voice: "attack_s=0.02,vibrato_cents=20" (`voice.perform.Performance`)
     title: str | None = None
+
+
+    @property
+    def voice_choice(self):
+        """The learned voice asked for (`voice.choice.VoiceChoice`), or None: audio from the SoundFont."""
+        from .voice.choice import VoiceChoice
+
+        return VoiceChoice.parse(self.voice, self.voice_lines, self.perform)
 
 
 def request_fields() -> set[str]:

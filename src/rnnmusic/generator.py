@@ -218,6 +218,11 @@ def generate(model: Any, request: GenerationRequest | None = None, *, enc: Encod
     req = replace(req, title=title)
     kind = output_kind(enc)
     fmts = parse_formats(req.formats, ALLOWED_FORMATS[kind])
+    voice = req.voice_choice
+    if voice is not None:
+        from .voice.player import load_voice
+
+        load_voice(voice.voice)  # a bad voice is one error before sampling, not one per piece
     req = replace(req, formats=fmts)
     if kind == "lead":
         return _generate_lead(network, enc, req, _out_dir(out), progress)
@@ -229,10 +234,11 @@ def generate(model: Any, request: GenerationRequest | None = None, *, enc: Encod
     if kind == "tunes":
         return generate_tunes(network, enc, cfg, out, formats=fmts, only_valid=req.only_valid,
                               max_attempts=req.max_attempts, title=title, soundfont=req.soundfont,
-                              program=req.program, min_bars=req.min_bars, progress=progress)
+                              program=req.program, min_bars=req.min_bars, progress=progress, voice=voice)
     return generate_pieces(network, enc, cfg, out, formats=fmts, only_valid=req.only_valid,
                            max_attempts=req.max_attempts, key=req.key, tempo=req.tempo, program=req.program,
-                           soundfont=req.soundfont, title=title, min_bars=req.min_bars, progress=progress)
+                           soundfont=req.soundfont, title=title, min_bars=req.min_bars, progress=progress,
+                           voice=voice)
 
 
 def _written(kept, write: Callable, progress: Callable[[str, int, int], None] | None) -> list[GeneratedTune]:
@@ -254,10 +260,11 @@ def generate_tunes(model: MusicRNN, enc: Encoding, cfg: SampleConfig, out_dir: s
                    formats: str | Sequence[str] = ("abc",), only_valid: bool = False, max_attempts: int | None = None,
                    title: str = "rnnmusic", soundfont: str | None = None,
                    program: int | str | dict[int, int] | None = None, min_bars: float = 8,
-                   progress: Callable[[str, int, int], None] | None = None) -> GenerationReport:
+                   progress: Callable[[str, int, int], None] | None = None, voice=None) -> GenerationReport:
     """`generate`'s ABC part: cfg.count tunes into out_dir as tune-NNN.{abc,mid,...}. Each tune is judged by
     `abc_check.tune_verdict` (what `evaluate` says of the written file too); a tune of fewer than `min_bars` bars
-    counts as an invalid fragment. `program`: General MIDI programs, 40 (default, fiddle) or "1=73,2=40"."""
+    counts as an invalid fragment. `program`: General MIDI programs, 40 (default, fiddle) or "1=73,2=40".
+    `voice` (`voice.choice.VoiceChoice`): audio played by that learned voice."""
     from .render.programs import parse_programs
 
     cfg.validate()
@@ -275,21 +282,22 @@ def generate_tunes(model: MusicRNN, enc: Encoding, cfg: SampleConfig, out_dir: s
     def write(n: int, idx: int, body: str, check) -> GeneratedTune:
         name, text = f"tune-{n:03d}", tune_document(body, n, f"{title} {n}")
         return GeneratedTune(name, text, check, idx,
-                             write_tune_files(text, out / name, fmts, soundfont=soundfont, program=program))
+                             write_tune_files(text, out / name, fmts, soundfont=soundfont, program=program,
+                                              voice=voice))
 
     tunes = _written(kept, write, progress)
     settings = dict(cfg.__dict__) | {"formats": fmts, "only_valid": only_valid, "min_bars": min_bars}
     return _write_report(GenerationReport(tunes, attempts, out, settings, asked=cfg.count))
 
 
-def write_tune_files(text: str, stem: Path, formats: Sequence[str], *, soundfont: str | None = None,
+def write_tune_files(text: str, stem: Path, formats: Sequence[str], *, soundfont: str | None = None, voice=None,
                      program: int | str | dict[int, int] | None = None) -> dict[str, str]:
     """Write one tune as stem.abc and, through `render.files.render_item` (what `rnnmusic render` uses), as the
     other formats asked for; a rendering failure is a warning, never fatal."""
     abc_path = stem.with_suffix(".abc")
     write_atomic(abc_path, text.encode())
     return {"abc": str(abc_path)} | _rendered(stem, [f for f in formats if f != "abc"], abc=text, program=program,
-                                                soundfont=soundfont, source=str(abc_path))
+                                                soundfont=soundfont, source=str(abc_path), voice=voice)
 
 
 def _rendered(stem: Path, formats: Sequence[str], **kw) -> dict[str, str]:
@@ -338,7 +346,7 @@ def generate_pieces(model: MusicRNN, enc: Encoding, cfg: SampleConfig, out_dir: 
                     key: str | None = None, tempo: float | None = None,
                     program: int | str | dict[int, int] | None = None, soundfont: str | None = None,
                     title: str = "rnnmusic", min_bars: float = 0.0,
-                    progress: Callable[[str, int, int], None] | None = None) -> GenerationReport:
+                    progress: Callable[[str, int, int], None] | None = None, voice=None) -> GenerationReport:
     """`generate`'s MIDI-side part: cfg.count pieces into out_dir as piece-NNN.{mid,wav,roll.png}. Pieces that
     collapsed (one note, one chord, silence) or are fragments (fewer than `min_bars` bars) are flagged.
     `program`: the General MIDI program of the piece's one track, 73 or "1=73"; default the corpus'."""
@@ -362,7 +370,8 @@ def generate_pieces(model: MusicRNN, enc: Encoding, cfg: SampleConfig, out_dir: 
     def write(n: int, idx: int, piece, check) -> GeneratedTune:
         stem = out / f"piece-{n:03d}"
         return GeneratedTune(stem.name, "", check, idx, _rendered(stem, fmts, piece=piece, title=f"{title} {n}",
-                                                                 soundfont=soundfont, source=str(stem)))
+                                                                 soundfont=soundfont, source=str(stem),
+                                                                 voice=voice))
 
     items = _written(kept, write, progress)
     settings = {k: v for k, v in cfg.__dict__.items() if k != "prime"} | {

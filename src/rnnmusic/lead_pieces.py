@@ -109,7 +109,7 @@ def finish_lead(plan: LeadPlan, enc, frame, withheld, req, stem: Path,
     melody = replace(melody, tempo=plan.tempo, time_signature=ts, key=str(plan.key), program=int(program))
     real_spans = plan.spans if plan.spans else transpose_spans(played, -plan.shift)
     files = write_lead_sheet(melody, real_spans, stem, style=req.accompaniment, swing_ratio=req.swing,
-                             tempo=plan.tempo, formats=req.formats, title=title)
+                             tempo=plan.tempo, formats=req.formats, title=title, voice=req.voice_choice)
     extra = {"key": str(plan.key), "chords": spans_to_text(real_spans),
              "progression": progression_text(real_spans, plan.bar_length),
              "fit": {"with_chords": share(h, n), "withheld": share(hw, nw), "chance": chance_share(frame.notes,

@@ -125,6 +125,11 @@ def open_run(path: str | Path) -> RunDir:
     if not run.root.exists():
         raise UserError(f"{run.root}: no such run directory")
     if not run.exists():
+        from .models import is_voice
+
+        if is_voice(run.root):
+            raise UserError(f"{path} is a voice: it plays music, it does not write it (render or generate with "
+                            f"--voice {path})")
         raise UserError(f"{run.root}: not an rnnmusic run directory (config.json or encoding.json missing)")
     return run
 

@@ -5,11 +5,14 @@ from pathlib import Path
 
 
 def describe_run(path: str | Path) -> list[str]:
-    """What `rnnmusic info RUN` prints."""
+    """What `rnnmusic info RUN` prints (a voice's too)."""
     from .model import default_head
+    from .models import is_voice, resolve_model
     from .run import open_run
     from .trainer import read_checkpoint_progress
 
+    if is_voice(resolve_model(path)):
+        return describe_voice(resolve_model(path))
     run = open_run(path)
     model_cfg, cfg = run.load_config()
     enc = run.load_encoding()
@@ -33,4 +36,25 @@ def describe_run(path: str | Path) -> list[str]:
         lines.append(
             f"  epochs {p.epoch}/{cfg.epochs}, step {p.step}, best validation {p.best_valid:.4f} nats; {status}"
         )
+    return lines
+
+
+def describe_voice(folder: Path) -> list[str]:
+    """A learned voice: its network, training, progress and how it plays notes."""
+    import json
+
+    from .train_progress import read_metrics
+
+    saved = json.loads((folder / "config.json").read_text())
+    v, t, perf = saved.get("voice", {}), saved.get("train", {}), saved.get("performance", {})
+    rows = read_metrics(folder / "metrics.csv")
+    lines = [f"voice {folder}",
+             f"  network: GRU {v.get('hidden')}, {v.get('n_harmonics')} harmonics, {v.get('n_noise_bands')} noise "
+             f"bands, {v.get('reverb_s')} s reverb; {v.get('sample_rate')} Hz, {v.get('hop')} samples a frame",
+             f"  training: {t.get('steps')} steps of {t.get('batch')} x {t.get('clip_s')} s clips, lr {t.get('lr')}"]
+    if rows:
+        best = min(rows, key=lambda r: float(r["valid_loss"]))
+        lines.append(f"  step {rows[-1]['step']}, best validation {float(best['valid_loss']):.4f} (step "
+                     f"{best['step']}), {float(rows[-1]['elapsed_s']) / 60:.1f} min of training steps")
+    lines.append("  plays notes with: " + ", ".join(f"{k} {v}" for k, v in perf.items()))
     return lines

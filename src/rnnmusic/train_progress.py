@@ -59,10 +59,10 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
         return list(csv.DictReader(f))
 
 
-def write_metrics(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Write the metric rows as metrics.csv (atomically)."""
+def write_metrics(path: Path, rows: list[dict[str, Any]], fields: list[str] = METRIC_FIELDS) -> None:
+    """Write the metric rows as metrics.csv (atomically), with these columns."""
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=METRIC_FIELDS)
+    w = csv.DictWriter(buf, fieldnames=fields)
     w.writeheader()
     w.writerows(rows)
     write_atomic(path, buf.getvalue().encode())

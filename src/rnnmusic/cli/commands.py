@@ -100,12 +100,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_render(args: argparse.Namespace) -> int:
     from ..render.files import parse_outputs, render_files
+    from ..voice.choice import VoiceChoice
 
     outputs = parse_outputs(args.to)
     if not 8000 <= args.sample_rate <= 96000:
         raise UserError(f"--sample-rate must be from 8000 to 96000 Hz, got {args.sample_rate}")
+    voice = VoiceChoice.parse(args.voice, args.voice_lines, args.perform)
+    if voice is not None:
+        from ..voice.player import load_voice
+
+        load_voice(voice.voice)  # a bad --voice is one error now, not one per file
     done = render_files(args.files, outputs, Path(args.out), soundfont=args.soundfont, program=args.program,
-                        sample_rate=args.sample_rate)
+                        sample_rate=args.sample_rate, voice=voice)
     failed = 0
     for r in done:
         made = ", ".join(Path(f).name for fs in r.files.values() for f in fs)
@@ -116,6 +122,38 @@ def cmd_render(args: argparse.Namespace) -> int:
         failed += bool(r.errors)
     print(f"{len(done) - failed}/{len(done)} rendered completely into {args.out}/")
     return 1 if failed else 0
+
+
+def cmd_voice(args: argparse.Namespace) -> int:
+    if args.action == "export":
+        from ..voice.player import export_voice
+
+        print(f"exported {args.run} as {export_voice(args.run, args.name, args.card, args.into)}")
+        return 0
+    if args.action == "compare":
+        from ..voice.compare import ab_files
+
+        files = ab_files(args.midi, args.voice, Path(args.out) / Path(args.midi).stem, soundfont=args.soundfont)
+        print("\n".join(f"{k}: {v}" for k, v in files.items()))
+        return 0
+    if args.action == "resynth":
+        from ..voice.player import resynthesize_file
+
+        print(resynthesize_file(args.recording, args.voice, args.out, transpose=args.transpose))
+        return 0
+    from ..voice.network import VoiceConfig
+    from ..voice.training import VoiceTrainConfig, train_voice
+
+    cfg = VoiceConfig(sample_rate=args.sample_rate, hidden=args.hidden, n_harmonics=args.harmonics,
+                      n_noise_bands=args.noise_bands, reverb_s=args.reverb_s, fmin=args.fmin, fmax=args.fmax)
+    tcfg = VoiceTrainConfig(steps=args.steps, batch=args.batch, clip_s=args.clip_s, lr=args.lr, lr_final=args.lr / 10,
+                            seed=args.seed, checkpoint_every=args.checkpoint_every)
+    done = train_voice(args.recordings, args.out, cfg, tcfg, resume=args.resume, progress=not args.quiet,
+                       init_from=args.init_from)
+    print(f"{done['run']}: {done['stopped']} at step {done['step']}/{done['steps']}, best validation loss "
+          f"{done['best_valid']:.3f}; {done['seconds_of_audio']} s of audio ({done['skipped']} files skipped); "
+          f"features {done['feature_s']} s, training {done['train_s']} s")
+    return 0 if done["stopped"] == "finished" else 130
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:

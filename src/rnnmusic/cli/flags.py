@@ -155,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                            "block (block chords), bass, none")
     g.add_argument("--meter", help="time signature of the progression, e.g. 3/4 (default: the corpus' usual); "
                    "for abc-folk models the tune's meter (M:)")
+    _add_voice_flags(p)
     _add_reference_flags(p)
     p.set_defaults(func=commands.cmd_generate)
 
@@ -172,7 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "MusicXML part naming no instrument")
     p.add_argument("--sample-rate", type=int, default=44100,
                    help="WAV/FLAC sample rate in Hz (8000..96000, default 44100)")
+    _add_voice_flags(p)
     p.set_defaults(func=commands.cmd_render)
+
+    _add_voice_parser(sub)
 
     p = sub.add_parser("evaluate", help="musical metrics of pieces (MIDI, ABC, MusicXML), against a reference corpus")
     p.add_argument("paths", nargs="+", metavar="PATH", help="files, folders or globs of generated pieces")
@@ -219,6 +223,66 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="generation jobs run at once (1..8, default 2)")
     p.set_defaults(func=commands.cmd_serve)
     return ap
+
+
+def _add_voice_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("learned voice (audio played by a voice trained on recordings; see `rnnmusic models`)")
+    g.add_argument("--voice", metavar="NAME|PATH", help="play WAV/FLAC with this voice (a shipped voice's name, or a "
+                                                       "voice directory from `rnnmusic voice train`) instead of a "
+                                                       "SoundFont")
+    g.add_argument("--voice-lines", type=int, metavar="N",
+                   help="polyphony: play up to N lines, each with its own instance of the voice (default 4; "
+                        "1: the top line only)")
+    g.add_argument("--perform", metavar="KEY=VALUE,...",
+                   help="how the voice plays the notes: attack_s, release_s, legato_gap_s, articulation_db, "
+                        "glide_s, vibrato_cents, vibrato_hz, vibrato_delay_s, level_db, velocity_db")
+
+
+def _add_voice_parser(sub) -> None:
+    from ..voice.network import VoiceConfig
+    from ..voice.training import VoiceTrainConfig
+
+    v, t = VoiceConfig(), VoiceTrainConfig()
+    p = sub.add_parser("voice", help="learned voices: train one on recordings of an instrument, play audio with it")
+    actions = p.add_subparsers(dest="action", required=True)
+    a = actions.add_parser("train", help="learn an instrument's sound from WAV/FLAC/OGG of it played solo")
+    a.add_argument("recordings", nargs="*", metavar="RECORDING", help="audio files of one monophonic instrument")
+    a.add_argument("--out", required=True, help="the voice's run directory")
+    a.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
+    a.add_argument("--init-from", metavar="NAME|PATH",
+                   help="fine-tune: start from this voice's weights and network settings (e.g. the shipped fiddle)")
+    a.add_argument("--steps", type=int, default=t.steps, help=f"optimizer steps (default {t.steps})")
+    a.add_argument("--batch", type=int, default=t.batch, help=f"clips per step (default {t.batch})")
+    a.add_argument("--clip-s", type=float, default=t.clip_s, help=f"seconds per clip (default {t.clip_s})")
+    a.add_argument("--lr", type=float, default=t.lr, help=f"Adam learning rate, decaying to a tenth (default {t.lr})")
+    a.add_argument("--seed", type=int, default=t.seed)
+    a.add_argument("--checkpoint-every", type=int, default=t.checkpoint_every,
+                   help=f"validate and checkpoint every N steps (default {t.checkpoint_every})")
+    a.add_argument("--hidden", type=int, default=v.hidden, help=f"GRU and MLP width (default {v.hidden})")
+    a.add_argument("--harmonics", type=int, default=v.n_harmonics, help=f"default {v.n_harmonics}")
+    a.add_argument("--noise-bands", type=int, default=v.n_noise_bands, help=f"default {v.n_noise_bands}")
+    a.add_argument("--reverb-s", type=float, default=v.reverb_s, help=f"learned room, seconds (default {v.reverb_s})")
+    a.add_argument("--sample-rate", type=int, default=v.sample_rate, help=f"default {v.sample_rate}")
+    a.add_argument("--fmin", type=float, default=v.fmin, help=f"lowest pitch tracked, Hz (default {v.fmin})")
+    a.add_argument("--fmax", type=float, default=v.fmax, help=f"highest pitch tracked, Hz (default {v.fmax})")
+    a.add_argument("--quiet", action="store_true", help="no progress bar")
+    a = actions.add_parser("resynth", help="play a recording's pitch and loudness with a voice (timbre transfer)")
+    a.add_argument("recording", metavar="RECORDING")
+    a.add_argument("--voice", required=True, metavar="NAME|PATH")
+    a.add_argument("--out", required=True, metavar="OUT.wav")
+    a.add_argument("--transpose", type=int, default=0, help="semitones (default 0)")
+    a = actions.add_parser("compare", help="A/B: a MIDI file played by the SoundFont, by the voice and by the "
+                                           "built-in synthesizer, with their spectrograms")
+    a.add_argument("midi", metavar="FILE.mid")
+    a.add_argument("--voice", required=True, metavar="NAME|PATH")
+    a.add_argument("--out", default="out/compare", help="folder (default out/compare)")
+    a.add_argument("--soundfont", help="the reference's SoundFont (default: FluidR3 found automatically)")
+    a = actions.add_parser("export", help="write a trained voice's best weights (fp16) as a shipped voice")
+    a.add_argument("run", metavar="RUN")
+    a.add_argument("name", metavar="NAME")
+    a.add_argument("--card", required=True, metavar="CARD.json")
+    a.add_argument("--into", metavar="FOLDER", help="parent folder (default: the package's models/)")
+    p.set_defaults(func=commands.cmd_voice)
 
 
 def _add_reference_flags(p: argparse.ArgumentParser) -> None:

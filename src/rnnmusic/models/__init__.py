@@ -10,7 +10,9 @@ format: safetensors plus JSON metadata and a checksum, never a pickle) and its c
     rnnmusic train --init-from folk --corpus mybook.abc --out runs/mine
 
 `export.export_model(run, name)` writes such a folder from a trained run (the step after training in a card's
-command). Loading never touches the network.
+command). Learned voices (`rnnmusic.voice`: they play music rather than write it) ship here too, as folders
+whose config.json says kind "voice" and whose card says "kind": "voice"; `rnnmusic voice export` writes them.
+Loading never touches the network.
 """
 from __future__ import annotations
 
@@ -28,6 +30,14 @@ def shipped_models() -> dict[str, Path]:
     """Shipped model names -> their folders (those with weights and a card)."""
     return {p.name: p for p in sorted(MODELS_DIR.iterdir())
             if p.is_dir() and (p / "best.safetensors").is_file() and (p / "card.json").is_file()}
+
+
+def is_voice(folder: str | Path) -> bool:
+    """Whether `folder` holds a learned voice (`rnnmusic.voice`: its config.json says kind "voice")."""
+    try:
+        return json.loads((Path(folder) / "config.json").read_text()).get("kind") == "voice"
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def resolve_model(spec: str | Path) -> Path:
@@ -49,8 +59,11 @@ def read_card(name_or_folder: str | Path) -> dict[str, Any]:
 
 
 def card_text(card: dict[str, Any]) -> str:
-    """A card as a few readable lines (what `rnnmusic models` prints)."""
-    lines = [f"{card.get('name', '?')}: {card.get('summary', '')}"]
+    """A card as a few readable lines (what `rnnmusic models` prints); a voice's says how to use it."""
+    voice = card.get("kind") == "voice"
+    lines = [f"{card.get('name', '?')}: {'(voice) ' if voice else ''}{card.get('summary', '')}"]
+    if voice:
+        lines.append(f"    use: rnnmusic render tune.abc --to wav --voice {card.get('name')}  (or generate --voice)")
     for key in ("data", "licence", "command", "hardware", "training_time"):
         if card.get(key):
             value = card[key] if isinstance(card[key], str) else "; ".join(map(str, card[key]))

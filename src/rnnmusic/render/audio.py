@@ -132,6 +132,20 @@ def midi_notes_seconds(midi_path: Path) -> list[tuple[float, float, int, int]]:
     return notes
 
 
+def notes_to_play(midi_path: Path) -> list[tuple[float, float, int, int]]:
+    """`midi_notes_seconds`, or a UserError naming the file when it is missing, unreadable or holds no notes."""
+    midi_path = Path(midi_path)
+    if not midi_path.is_file():
+        raise UserError(f"{midi_path}: MIDI file not found")
+    try:
+        notes = midi_notes_seconds(midi_path)
+    except Exception as exc:
+        raise UserError(f"{midi_path}: cannot read MIDI file: {' '.join(str(exc).split())[:200]}") from None
+    if not notes:
+        raise UserError(f"{midi_path}: no notes to render")
+    return notes
+
+
 def _adsr(n_hold: int, n_release: int, sample_rate: int) -> np.ndarray:
     """Envelope: attack, decay to sustain during the held part, then release to zero."""
     n_attack = max(1, int(_ATTACK_S * sample_rate))
@@ -322,14 +336,7 @@ def render_audio(
     midi_path = Path(midi_path)
     if not isinstance(sample_rate, int) or isinstance(sample_rate, bool) or not 8000 <= sample_rate <= 96000:
         raise UserError(f"sample rate must be an integer from 8000 to 96000 Hz, got {sample_rate!r}")
-    if not midi_path.is_file():
-        raise UserError(f"{midi_path}: MIDI file not found")
-    try:
-        notes = midi_notes_seconds(midi_path)
-    except Exception as exc:
-        raise UserError(f"{midi_path}: cannot read MIDI file: {' '.join(str(exc).split())}") from None
-    if not notes:
-        raise UserError(f"{midi_path}: no notes to render")
+    notes = notes_to_play(midi_path)
     piece_end = max(end for _, end, _, _ in notes)
     n_frames = int(round((piece_end + TAIL_S) * sample_rate))
 

@@ -112,9 +112,9 @@ def _items(path: Path) -> list[tuple[str, dict]]:
 
 def render_files(paths: Sequence[str | Path], outputs: Sequence[str], out_dir: Path, *,
                  soundfont: str | None = None, program: int | str | dict | None = None,
-                 sample_rate: int = 44100) -> list[Rendered]:
+                 sample_rate: int = 44100, voice=None) -> list[Rendered]:
     """Render every item of every file; a missing or unreadable file or a bad `program` spec is an error,
-    a failed output is recorded."""
+    a failed output is recorded. `voice` (a `voice.choice.VoiceChoice`): audio played by that learned voice."""
     from .programs import parse_programs
 
     programs = parse_programs(program)
@@ -125,18 +125,20 @@ def render_files(paths: Sequence[str | Path], outputs: Sequence[str], out_dir: P
             raise UserError(f"{p}: no such file")
         for name, given in _items(p):
             done.append(render_item(out_dir / name, outputs, **given, source=str(p), soundfont=soundfont,
-                                    program=programs, sample_rate=sample_rate))
+                                    program=programs, sample_rate=sample_rate, voice=voice))
     return done
 
 
 def render_item(stem: Path, outputs: Sequence[str], *, abc: str | None = None, piece=None, stream=None,
                 midi: str | Path | None = None, source: str = "", title: str | None = None,
                 soundfont: str | None = None, program: int | str | dict | None = None,
-                sample_rate: int = 44100) -> Rendered:
+                sample_rate: int = 44100, voice=None) -> Rendered:
     """Write one piece, given as ABC text, a Piece (with `midi`, the MIDI file it was read from, whose tracks
     `mid` keeps) or a music21 stream, as stem<suffix> for each of `outputs` (see OUTPUTS, SUFFIXES).
     `program` sets the MIDI programs (see `programs`). The notation (music21) is only parsed when an output
-    needs it. Failures are recorded in the result's `errors`, never raised: what could be written is written."""
+    needs it. With `voice` (a `voice.choice.VoiceChoice`) the audio is that learned voice playing the MIDI file
+    instead of a SoundFont. Failures are recorded in the result's `errors`, never raised: what could be written
+    is written."""
     from ..checkpoint import write_atomic
     from ..piece import piece_from_music21, read_midi_piece
     from .abc import midi_to_abc
@@ -194,6 +196,8 @@ def render_item(stem: Path, outputs: Sequence[str], *, abc: str | None = None, p
             raise
 
     def audio():
+        if "audio" not in cache and voice is not None:
+            cache["audio"] = voice.render(mid, sample_rate)
         if "audio" not in cache:
             cache["audio"] = render_audio(mid, soundfont=Path(soundfont) if soundfont else None,
                                           sample_rate=sample_rate)

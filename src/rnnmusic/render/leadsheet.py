@@ -217,17 +217,17 @@ def _write_midi(path: Path, melody: Piece, tracks: Sequence[Track], *, tempo: fl
 def write_lead_sheet(melody: Piece, spans: Sequence[ChordSpan], stem: str | Path, *, style: str = "comp",
                      swing_ratio: float = 0.5, tempo: float | None = None,
                      formats: Sequence[str] = LEAD_FORMATS, title: str = "",
-                     melody_program: int | None = None) -> dict[str, str]:
+                     melody_program: int | None = None, voice=None) -> dict[str, str]:
     """Write the lead sheet as stem.mid, stem.wav, stem.musicxml, stem.svg (those of `formats`).
 
     The MIDI file (type 1) has the melody (program `melody_program`, default `melody.program`) as its first
     track and the `style` accompaniment's tracks after it, at `tempo` (default `melody.tempo`), swung by
     `swing_ratio`; the WAV is that MIDI played (`audio.midi_to_audio`: FluidSynth, or the built-in synthesizer
-    with a warning). The MusicXML (`lead_score`, straight) and its SVG engraving (`sheet.musicxml_to_svg`;
-    pages after the first are stem-2.svg, ...) carry the chord symbols. Returns {format: the path written (the
-    first SVG page), or "error: <one line>"}: one failed format does not stop the others. UserError up front for
-    an unknown style or format, or a bad swing ratio."""
-    from .audio import midi_to_audio
+    with a warning; with `voice`, a `voice.choice.VoiceChoice`, that learned voice). The MusicXML (`lead_score`,
+    straight) and its SVG engraving (`sheet.musicxml_to_svg`; pages after the first are stem-2.svg, ...) carry
+    the chord symbols. Returns {format: the path written (the first SVG page), or "error: <one line>"}: one failed
+    format does not stop the others. UserError up front for an unknown style or format, or a bad swing ratio."""
+    from .audio import midi_to_audio, write_audio
     from .sheet import musicxml_to_svg, write_musicxml
 
     stem = Path(stem)
@@ -246,7 +246,8 @@ def write_lead_sheet(melody: Piece, spans: Sequence[ChordSpan], stem: str | Path
         steps = {
             "mid": lambda: _write_midi(where("mid"), melody, tracks, tempo=tempo or melody.tempo, program=program,
                                        swing_ratio=swing_ratio),
-            "wav": lambda: midi_to_audio(where("mid"), where("wav")),
+            "wav": lambda: (midi_to_audio(where("mid"), where("wav")) if voice is None
+                            else write_audio(where("wav"), *voice.render(where("mid"), 44100))),
             "musicxml": lambda: write_musicxml(lead_score(replace(melody, program=program), spans, tracks, title=title),
                                                where("musicxml")),
             "svg": lambda: musicxml_to_svg(where("musicxml"), where("svg"))[0][0],

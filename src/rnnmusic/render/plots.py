@@ -26,13 +26,14 @@ def _save(fig, path: Path) -> Path:
     return Path(path)
 
 
-def plot_losses(rows: Sequence[dict[str, Any]], path: Path, unit: str = "bits per token") -> Path:
-    """Train and validation loss per epoch; the best epoch marked."""
+def plot_losses(rows: Sequence[dict[str, Any]], path: Path, unit: str = "bits per token", x: str = "epoch",
+                keys: tuple[str, str] = ("train_bpt", "valid_bpt")) -> Path:
+    """Train and validation loss (`keys` of the rows) per epoch (or another `x`); the best one marked."""
     from matplotlib.ticker import MaxNLocator
 
-    epochs = [int(r["epoch"]) for r in rows]
-    train = [float(r["train_bpt"]) for r in rows]
-    valid = [float(r["valid_bpt"]) for r in rows]
+    epochs = [int(r[x]) for r in rows]
+    train = [float(r[keys[0]]) for r in rows]
+    valid = [float(r[keys[1]]) for r in rows]
     fig = _figure(figsize=(7, 4), dpi=100)
     ax = fig.add_subplot()
     ax.plot(epochs, train, marker="o", ms=3, label="train")
@@ -40,8 +41,8 @@ def plot_losses(rows: Sequence[dict[str, Any]], path: Path, unit: str = "bits pe
     if valid:
         best = min(range(len(valid)), key=valid.__getitem__)
         ax.scatter([epochs[best]], [valid[best]], s=80, facecolors="none", edgecolors="red", zorder=3,
-                   label=f"best {valid[best]:.3f} (epoch {epochs[best]})")
-    ax.set_xlabel("epoch")
+                   label=f"best {valid[best]:.3f} ({x} {epochs[best]})")
+    ax.set_xlabel(x)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(unit)
     ax.grid(alpha=0.3)
@@ -144,4 +145,34 @@ def plot_sample_metrics(rows: Sequence[dict[str, Any]], path: Path) -> Path:
     more = right.get_legend_handles_labels()
     ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="best")
     ax.set_title("training samples")
+    return _save(fig, path)
+
+
+def plot_spectrograms(signals: dict[str, Any], sample_rate: int, path: Path, title: str = "",
+                      seconds: float | None = 8.0) -> Path:
+    """Log-magnitude spectrograms (dB, 1024-point STFT) of mono signals side by side, one panel per name, on one
+    colour scale; the first `seconds` of each (None: all)."""
+    import numpy as np
+
+    names = list(signals)
+    fig = _figure(figsize=(4.2 * len(names), 3.6), dpi=100)
+    axes = fig.subplots(1, len(names), sharey=True, squeeze=False)[0]
+    n_fft, hop = 1024, 256
+    window = np.hanning(n_fft).astype(np.float32)
+    top = None
+    for ax, name in zip(axes, names):
+        x = np.asarray(signals[name], dtype=np.float32).reshape(-1)
+        if seconds is not None:
+            x = x[: int(seconds * sample_rate)]
+        x = np.pad(x, (0, max(0, n_fft - len(x))))
+        frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop] * window
+        db = 20 * np.log10(np.abs(np.fft.rfft(frames, axis=-1)).T + 1e-6)
+        top = db.max() if top is None else top
+        ax.imshow(db, origin="lower", aspect="auto", cmap="magma", vmin=top - 90, vmax=top,
+                  extent=(0, len(x) / sample_rate, 0, sample_rate / 2000))
+        ax.set_title(name)
+        ax.set_xlabel("seconds")
+    axes[0].set_ylabel("kHz")
+    if title:
+        fig.suptitle(title)
     return _save(fig, path)

@@ -179,7 +179,24 @@ def _run_job(fn: Callable, params: dict[str, Any], run: str, folder: str, out_ro
     return result
 
 
-JOB_KINDS: dict[str, Callable] = {"generate": generate_job, "render": render_job}
+def ab_job(params: dict[str, Any], run: str, folder: str, out_root: str) -> dict[str, Any]:
+    """Worker side: the generated MIDI file params["file"] as the SoundFont, the voice params["voice"] and the
+    built-in synthesizer play it, with spectrograms, written into the job's folder."""
+    from ..voice.compare import ab_files
+
+    folder, out_root = Path(folder), Path(out_root)
+    progress = _progress_writer(folder)
+    progress("playing it three ways", 0, 1)
+    mid = Path(params["file"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        files = ab_files(mid, params["voice"], folder / mid.stem)
+    progress("done", 1, 1)
+    rel = {k: Path(p).resolve().relative_to(out_root.resolve()).as_posix() for k, p in files.items()}
+    return {"voice": Path(params["voice"]).name, "files": rel, "warnings": sorted({str(w.message) for w in caught})}
+
+
+JOB_KINDS: dict[str, Callable] = {"generate": generate_job, "render": render_job, "ab": ab_job}
 
 
 # -- the server side ------------------------------------------------------------------------------------

@@ -112,8 +112,10 @@ def _lead_fields(limits: dict[str, Any]) -> str:
 
 
 def generate_page(s: RunSummary, limits: dict[str, Any], keys: Sequence[str] | None,
-                  meters: Sequence[str] | None, runs: Sequence[tuple[str, str]] = ()) -> str:
-    """The generate form for run `s`; `runs` ((id, name) of every run) fill the model chooser."""
+                  meters: Sequence[str] | None, runs: Sequence[tuple[str, str]] = (),
+                  voices: Sequence[str] = ()) -> str:
+    """The generate form for run `s`; `runs` ((id, name) of every run) fill the model chooser, `voices` (ids of
+    the learned voices) the audio chooser and each result's A/B comparison."""
     abc, lead = s.piece_format == "abc", s.kind == "lead"
     lo, hi = limits["length"]
     tempo = (f'<label>Tempo <input name="tempo" id="tempo" type="number" min="{limits["tempo"][0]}" '
@@ -165,6 +167,7 @@ epoch {s.epochs} &middot; best validation {_loss(s)}</p>
 <label>Top-p <input name="top_p" id="top_p" type="number" step="0.01" min="0.05" max="1" value="1"></label>
 <label>Seed <input name="seed" id="seed" type="number" min="0" value="0"></label>
 {extra}
+{_voice_field(voices)}
 {only_valid}
 <button type="submit" id="go">Generate</button>
 </form>
@@ -172,7 +175,16 @@ epoch {s.epochs} &middot; best validation {_loss(s)}</p>
 <p id="error" class="error" role="alert" hidden></p>
 <ul id="warnings" class="warnings"></ul>
 <section id="results" class="results"></section>"""
-    return layout(f"Generate - {s.name}", body, {"page": "generate"})
+    return layout(f"Generate - {s.name}", body, {"page": "generate", "run": s.id, "voices": list(voices)})
+
+
+def _voice_field(voices: Sequence[str]) -> str:
+    """The audio chooser: the SoundFont, or a learned voice (`rnnmusic.voice`)."""
+    if not voices:
+        return ""
+    options = "".join(f'<option value="{escape(v)}">voice: {escape(v)}</option>' for v in voices)
+    return ('<label>Audio <select name="voice" id="voice"><option value="">SoundFont (default)</option>'
+            f'{options}</select></label>')
 
 
 def monitor_page(s: RunSummary) -> str:

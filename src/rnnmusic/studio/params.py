@@ -55,6 +55,8 @@ class GenerateRequest:
     bars: int | None = None    # None: the progression's length (16 when the model proposes)
     swing: float = 0.5
     accompaniment: str = "comp"
+    # audio: a learned voice's folder (set by the server from an offered voice id, never from the form), or ""
+    voice: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -184,6 +186,7 @@ def generation_request(req: GenerateRequest, enc, *, title: str, formats) -> Any
         "seed": req.seed,
         "only_valid": req.only_valid,
         "title": title,
+        "voice": req.voice or None,
     }
     if kind == "lead":
         return GenerationRequest(

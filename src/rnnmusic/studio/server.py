@@ -26,6 +26,7 @@ import threading
 import time
 import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
@@ -35,6 +36,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from ..errors import UserError
 from . import catalog, pages, params
 from .jobs import Busy, JobQueue
+from .voices import available_voices, voice_folder
 
 MAX_BODY = 64 * 1024
 STATIC = {"studio.js": "text/javascript; charset=utf-8", "studio.css": "text/css; charset=utf-8"}
@@ -229,7 +231,8 @@ class Handler(BaseHTTPRequestHandler):
                       "chords": params.MAX_CHORDS, "bars": params.BARS, "swing": params.SWING,
                       "accompaniments": params.ACCOMPANIMENTS}
             runs = [(run_id, folder.name) for run_id, folder in catalog.find_runs(st.roots)]
-            return self._html(pages.generate_page(summary, limits, keys, meters, runs))
+            voices = list(available_voices(st.roots))
+            return self._html(pages.generate_page(summary, limits, keys, meters, runs, voices))
         if path.startswith("/static/"):
             name = path[len("/static/"):]
             if name not in STATIC:
@@ -256,9 +259,21 @@ class Handler(BaseHTTPRequestHandler):
             folder, summary = st.run(form.get("run", ""))
             req = params.generate_request(form, piece_format=summary.piece_format, kind=summary.kind,
                                          encoding=summary.encoding)
+            voice = voice_folder(st.roots, params._text(form, "voice", 300))
+            req = replace(req, voice=str(voice) if voice else "")
             if summary.piece_format == "abc":
                 check_prime(folder, req)
             job = st.jobs.submit("generate", req.to_dict(), folder, f"{summary.name}: {req.count} piece(s)")
+            return self._json({"job": job.id}, 202)
+        if path == "/api/ab":
+            form = self._body()
+            run_folder, summary = st.run(form.get("run", ""))
+            voice = voice_folder(st.roots, params._text(form, "voice", 300))
+            mid = catalog.inside(st.out, params._text(form, "file", 500))
+            if voice is None or mid is None or mid.suffix != ".mid" or not mid.is_file():
+                raise UserError("compare needs a voice and a generated .mid file of this studio's output folder")
+            job = st.jobs.submit("ab", {"file": str(mid), "voice": str(voice)}, run_folder,
+                                 f"{summary.name}: {mid.name} with {voice.name}")
             return self._json({"job": job.id}, 202)
         if path == "/api/render":
             form = self._body()

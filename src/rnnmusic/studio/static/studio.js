@@ -56,7 +56,39 @@ function resultCard(item) {
     if (f[fmt]) links.append(el("a", {href: fileUrl(f[fmt]), download: ""}, FORMAT_LABELS[fmt]), " ");
   }
   card.append(links);
+  if (f.mid && (data.voices || []).length) card.append(compareControl(f.mid));
   return card;
+}
+
+// A/B: the piece as the SoundFont, a learned voice and the built-in synthesizer play it, with spectrograms.
+function compareControl(mid) {
+  const box = el("div", {class: "compare"});
+  const select = el("select", {class: "compare-voice"}, ...data.voices.map((v) => el("option", {value: v}, v)));
+  const button = el("button", {type: "button", class: "compare-go"}, "Compare sounds");
+  const note = el("span", {class: "job-text"});
+  const shown = el("div", {class: "compare-results"});
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    note.classList.remove("error");
+    try {
+      const {job} = await postForm("/api/ab", {run: data.run, file: mid, voice: select.value});
+      const final = await follow(job, (s) => { note.textContent = describe(s); });
+      if (final.state === "failed" || final.error) throw new Error(final.error);
+      const labels = {reference: "SoundFont", voice: `voice: ${final.voice}`, synth: "built-in synthesizer"};
+      const players = Object.entries(labels).filter(([k]) => final.files[k]).map(([k, label]) =>
+        el("figure", {class: `ab ab-${k}`}, el("figcaption", {}, label),
+          el("audio", {controls: "", preload: "metadata", src: fileUrl(final.files[k])})));
+      shown.replaceChildren(el("div", {class: "ab-players"}, ...players),
+        el("img", {class: "spectrograms", alt: "spectrograms", src: fileUrl(final.files.spectrograms)}));
+    } catch (e) {
+      note.textContent = e.message;
+      note.classList.add("error");
+    } finally {
+      button.disabled = false;
+    }
+  });
+  box.append("A/B with a learned voice: ", select, " ", button, " ", note, shown);
+  return box;
 }
 
 // Follow a job until it is done; `show(status)` is called on every answer.
