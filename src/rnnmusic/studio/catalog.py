@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from ..models import is_voice
 
 LN2 = math.log(2)
 MAX_DEPTH = 3           # run directories are looked for this many folders below a root
@@ -55,7 +56,7 @@ class RunSummary:
 
 
 def find_runs(roots: Sequence[Path]) -> list[tuple[str, Path]]:
-    """(id, folder) of every run directory under the roots, by id."""
+    """(id, folder) of every run directory under the roots, by id (learned voices, `studio.voices`, are not runs)."""
     found = []
     for i, root in enumerate(roots):
         root = Path(root)
@@ -65,7 +66,9 @@ def find_runs(roots: Sequence[Path]) -> list[tuple[str, Path]]:
             here = Path(folder)
             depth = len(here.relative_to(root).parts)
             dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in ("checkpoints", "samples"))
-            if "config.json" in files and "encoding.json" in files:
+            if "config.json" in files and is_voice(here):  # a learned voice plays music: not a model to list
+                dirs[:] = []
+            elif "config.json" in files and "encoding.json" in files:
                 rel = here.relative_to(root).as_posix()
                 found.append((f"r{i}" + ("" if rel == "." else f"/{rel}"), here))
                 dirs[:] = []
@@ -83,6 +86,8 @@ def resolve_run(roots: Sequence[Path], run_id: str) -> Path:
     folder = inside(root, rel)
     if folder is None or not (folder / "config.json").is_file() or not (folder / "encoding.json").is_file():
         raise UserError(f"unknown run {run_id!r}")
+    if is_voice(folder):
+        raise UserError(f"{run_id!r} is a learned voice, not a model: pick it as the Voice on a model's page")
     return folder
 
 

@@ -190,7 +190,7 @@ def ab_job(params: dict[str, Any], run: str, folder: str, out_root: str) -> dict
     mid = Path(params["file"])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        files = ab_files(mid, params["voice"], folder / mid.stem)
+        files = ab_files(mid, params["voice"], folder / f"{mid.stem}.ab-{Path(params['voice']).name}")
     progress("done", 1, 1)
     rel = {k: Path(p).resolve().relative_to(out_root.resolve()).as_posix() for k, p in files.items()}
     return {"voice": Path(params["voice"]).name, "files": rel, "warnings": sorted({str(w.message) for w in caught})}

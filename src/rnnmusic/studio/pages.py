@@ -183,7 +183,7 @@ def _voice_field(voices: Sequence[str]) -> str:
     if not voices:
         return ""
     options = "".join(f'<option value="{escape(v)}">voice: {escape(v)}</option>' for v in voices)
-    return ('<label>Audio <select name="voice" id="voice"><option value="">SoundFont (default)</option>'
+    return ('<label>Voice <select name="voice" id="voice"><option value="">SoundFont (default)</option>'
             f'{options}</select></label>')
 
 

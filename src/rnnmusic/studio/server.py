@@ -7,6 +7,7 @@
     GET  /api/runs[/ID]         run summaries (JSON)
     POST /api/generate          queue a generation job -> {"job": ID}
     POST /api/render            queue rendering of a training sample -> {"job": ID}
+    POST /api/ab                queue an A/B of a generated .mid (SoundFont, a voice, built-in synth) -> {"job": ID}
     GET  /api/jobs/ID           a job's state, progress and results
 
 Each request has its own thread and generation runs in worker processes (`jobs.JobQueue`), so pages stay

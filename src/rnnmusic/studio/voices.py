@@ -29,7 +29,8 @@ def available_voices(roots: Sequence[Path]) -> dict[str, Path]:
             depth = len(here.relative_to(root).parts)
             dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in ("checkpoints", "samples"))
             if "config.json" in files and is_voice(here):
-                found[f"r{i}/{here.relative_to(root).as_posix()}"] = here
+                rel = here.relative_to(root).as_posix()
+                found[f"r{i}" + ("" if rel == "." else f"/{rel}")] = here
                 dirs[:] = []
             elif depth >= MAX_DEPTH:
                 dirs[:] = []

@@ -67,6 +67,8 @@ function compareControl(mid) {
   const button = el("button", {type: "button", class: "compare-go"}, "Compare sounds");
   const note = el("span", {class: "job-text"});
   const shown = el("div", {class: "compare-results"});
+  const chosen = document.getElementById("voice");  // start from the voice chosen in the form, if any
+  if (chosen && data.voices.includes(chosen.value)) select.value = chosen.value;
   button.addEventListener("click", async () => {
     button.disabled = true;
     note.classList.remove("error");
@@ -74,7 +76,8 @@ function compareControl(mid) {
       const {job} = await postForm("/api/ab", {run: data.run, file: mid, voice: select.value});
       const final = await follow(job, (s) => { note.textContent = describe(s); });
       if (final.state === "failed" || final.error) throw new Error(final.error);
-      const labels = {reference: "SoundFont", voice: `voice: ${final.voice}`, synth: "built-in synthesizer"};
+      note.textContent = (final.warnings || []).join("; ");  // e.g. no FluidSynth: no reference to hear
+      const labels = {reference: "reference (SoundFont)", voice: `voice: ${final.voice}`, synth: "built-in synthesizer"};
       const players = Object.entries(labels).filter(([k]) => final.files[k]).map(([k, label]) =>
         el("figure", {class: `ab ab-${k}`}, el("figcaption", {}, label),
           el("audio", {controls: "", preload: "metadata", src: fileUrl(final.files[k])})));
