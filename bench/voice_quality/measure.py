@@ -28,7 +28,7 @@ from _common.machine import commit, machine_info, results_dir, write_results  # 
 from rnnmusic.render.audio import find_fluidsynth, midi_notes_seconds, render_audio, synth_notes  # noqa: E402
 from rnnmusic.render.plots import plot_losses, plot_spectrograms  # noqa: E402
 from rnnmusic.voice.features import read_recording  # noqa: E402
-from rnnmusic.voice.player import load_voice, render_midi, resynthesize_file  # noqa: E402
+from rnnmusic.voice.player import load_voice, render_midi, resynthesize  # noqa: E402
 from rnnmusic.voice.training import spectral_loss  # noqa: E402
 
 RESULTS = results_dir("voice_quality")
@@ -77,10 +77,7 @@ def main() -> None:
         if find_fluidsynth():  # another sampled violin: FluidR3's, rnnmusic's default SoundFont
             row["fluidr3"] = distance(loss_fn, render_audio(mid, sample_rate=sr)[0].mean(axis=1), ref)
         if i < args.resynth:
-            out = RESULTS / f"_resynth-{mid.stem}.wav"
-            resynthesize_file(mid.with_suffix(".wav"), voice, out)
-            resynth = read_recording(out, sr)
-            out.unlink()
+            resynth = resynthesize(mid.with_suffix(".wav"), voice)[0][:, 0]
             row["resynthesis"] = distance(loss_fn, resynth, ref)
         rows.append(row)
         print(row, flush=True)

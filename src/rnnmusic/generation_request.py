@@ -69,7 +69,6 @@ class GenerationRequest:
     perform: str | None = None         # with voice: "attack_s=0.02,vibrato_cents=20" (`voice.perform.Performance`)
     title: str | None = None
 
-
     @property
     def voice_choice(self):
         """The learned voice asked for (`voice.choice.VoiceChoice`), or None: audio from the SoundFont."""

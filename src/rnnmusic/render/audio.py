@@ -326,16 +326,20 @@ def render_audio(
     soundfont: Path | None = None,
     sample_rate: int = 44100,
     normalize: bool = True,
+    voice=None,
 ) -> tuple[np.ndarray, int]:
     """Render `midi_path` as float32 samples, shape (frames, channels), with their sample rate.
 
     The audio lasts exactly the piece (last note end, in seconds) plus `TAIL_S` of release. FluidSynth
     output is stereo; the built-in synthesizer's is mono. With `normalize` the peak is set to -1 dBFS;
     without it FluidSynth's level is kept (the built-in synth only guarantees no clipping). Never above 1.
+    With `voice` (a `voice.choice.VoiceChoice`) that learned voice plays it instead: mono, always at -1 dBFS.
     """
     midi_path = Path(midi_path)
     if not isinstance(sample_rate, int) or isinstance(sample_rate, bool) or not 8000 <= sample_rate <= 96000:
         raise UserError(f"sample rate must be an integer from 8000 to 96000 Hz, got {sample_rate!r}")
+    if voice is not None:
+        return voice.render(midi_path, sample_rate)
     notes = notes_to_play(midi_path)
     piece_end = max(end for _, end, _, _ in notes)
     n_frames = int(round((piece_end + TAIL_S) * sample_rate))
@@ -373,10 +377,12 @@ def midi_to_audio(
     soundfont: Path | None = None,
     sample_rate: int = 44100,
     normalize: bool = True,
+    voice=None,
 ) -> Path:
-    """Render `midi_path` (`render_audio`) to a 16-bit WAV or FLAC file at `out_path`, by its suffix
-    (`write_audio`, atomic); returns `out_path`."""
-    samples, rate = render_audio(midi_path, soundfont=soundfont, sample_rate=sample_rate, normalize=normalize)
+    """Render `midi_path` (`render_audio`, with a SoundFont or a learned `voice`) to a 16-bit WAV or FLAC file at
+    `out_path`, by its suffix (`write_audio`, atomic); returns `out_path`."""
+    samples, rate = render_audio(midi_path, soundfont=soundfont, sample_rate=sample_rate, normalize=normalize,
+                                 voice=voice)
     return write_audio(out_path, samples, rate)
 
 

@@ -196,11 +196,9 @@ def render_item(stem: Path, outputs: Sequence[str], *, abc: str | None = None, p
             raise
 
     def audio():
-        if "audio" not in cache and voice is not None:
-            cache["audio"] = voice.render(mid, sample_rate)
         if "audio" not in cache:
             cache["audio"] = render_audio(mid, soundfont=Path(soundfont) if soundfont else None,
-                                          sample_rate=sample_rate)
+                                          sample_rate=sample_rate, voice=voice)
         return cache["audio"]
 
     def sheet_pages() -> list[Path]:

@@ -227,7 +227,7 @@ def write_lead_sheet(melody: Piece, spans: Sequence[ChordSpan], stem: str | Path
     straight) and its SVG engraving (`sheet.musicxml_to_svg`; pages after the first are stem-2.svg, ...) carry
     the chord symbols. Returns {format: the path written (the first SVG page), or "error: <one line>"}: one failed
     format does not stop the others. UserError up front for an unknown style or format, or a bad swing ratio."""
-    from .audio import midi_to_audio, write_audio
+    from .audio import midi_to_audio
     from .sheet import musicxml_to_svg, write_musicxml
 
     stem = Path(stem)
@@ -246,8 +246,7 @@ def write_lead_sheet(melody: Piece, spans: Sequence[ChordSpan], stem: str | Path
         steps = {
             "mid": lambda: _write_midi(where("mid"), melody, tracks, tempo=tempo or melody.tempo, program=program,
                                        swing_ratio=swing_ratio),
-            "wav": lambda: (midi_to_audio(where("mid"), where("wav")) if voice is None
-                            else write_audio(where("wav"), *voice.render(where("mid"), 44100))),
+            "wav": lambda: midi_to_audio(where("mid"), where("wav"), voice=voice),
             "musicxml": lambda: write_musicxml(lead_score(replace(melody, program=program), spans, tracks, title=title),
                                                where("musicxml")),
             "svg": lambda: musicxml_to_svg(where("musicxml"), where("svg"))[0][0],

@@ -55,8 +55,10 @@ class RunSummary:
         return asdict(self)
 
 
-def find_runs(roots: Sequence[Path]) -> list[tuple[str, Path]]:
-    """(id, folder) of every run directory under the roots, by id (learned voices, `studio.voices`, are not runs)."""
+def find_folders(roots: Sequence[Path], kind: str) -> list[tuple[str, Path]]:
+    """(id, folder) of every folder of `kind` under the roots (at most MAX_DEPTH below one), by id: "run" (a run
+    directory: config.json and encoding.json) or "voice" (a learned voice, `studio.voices`: config.json of kind
+    voice, which is never a run). The id is rN/relative/path (rN for a root itself); the walk does not enter either."""
     found = []
     for i, root in enumerate(roots):
         root = Path(root)
@@ -66,15 +68,19 @@ def find_runs(roots: Sequence[Path]) -> list[tuple[str, Path]]:
             here = Path(folder)
             depth = len(here.relative_to(root).parts)
             dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in ("checkpoints", "samples"))
-            if "config.json" in files and is_voice(here):  # a learned voice plays music: not a model to list
-                dirs[:] = []
-            elif "config.json" in files and "encoding.json" in files:
+            held = "voice" if "config.json" in files and is_voice(here) else (
+                "run" if "config.json" in files and "encoding.json" in files else None)
+            if held == kind:
                 rel = here.relative_to(root).as_posix()
                 found.append((f"r{i}" + ("" if rel == "." else f"/{rel}"), here))
-                dirs[:] = []
-            elif depth >= MAX_DEPTH:
+            if held is not None or depth >= MAX_DEPTH:
                 dirs[:] = []
     return sorted(found)
+
+
+def find_runs(roots: Sequence[Path]) -> list[tuple[str, Path]]:
+    """(id, folder) of every run directory under the roots, by id."""
+    return find_folders(roots, "run")
 
 
 def resolve_run(roots: Sequence[Path], run_id: str) -> Path:

@@ -5,35 +5,23 @@ A voice is named by an id the server made (a shipped voice's name, or rN/path un
 from the browser; `voice_folder` refuses any other id."""
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import UserError
-
-MAX_DEPTH = 3
+from .catalog import find_folders
 
 
 def available_voices(roots: Sequence[Path]) -> dict[str, Path]:
     """id -> folder of every voice the studio offers: the shipped voices by name, then voice folders under the
-    roots (at most MAX_DEPTH below one) as rN/relative/path."""
+    roots (`catalog.find_folders`) as rN/relative/path; the shipped models' folder, a root too, by name only."""
     from ..models import MODELS_DIR, is_voice, shipped_models
 
     found = {name: folder for name, folder in shipped_models().items() if is_voice(folder)}
-    for i, root in enumerate(roots):
-        root = Path(root)
-        if not root.is_dir() or root == MODELS_DIR:
-            continue
-        for folder, dirs, files in os.walk(root):
-            here = Path(folder)
-            depth = len(here.relative_to(root).parts)
-            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in ("checkpoints", "samples"))
-            if "config.json" in files and is_voice(here):
-                rel = here.relative_to(root).as_posix()
-                found[f"r{i}" + ("" if rel == "." else f"/{rel}")] = here
-                dirs[:] = []
-            elif depth >= MAX_DEPTH:
-                dirs[:] = []
+    shipped_root = {f"r{i}" for i, root in enumerate(roots) if Path(root) == MODELS_DIR}
+    for voice_id, folder in find_folders(roots, "voice"):
+        if voice_id.split("/", 1)[0] not in shipped_root:
+            found[voice_id] = folder
     return found
 
 

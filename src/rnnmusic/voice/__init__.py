@@ -17,12 +17,12 @@ def __getattr__(name: str) -> Any:  # the parts import torch and librosa: only w
         from . import training
 
         return getattr(training, name)
-    if name in ("load_voice", "Voice", "render_midi", "resynthesize_file", "export_voice", "is_voice"):
+    if name in ("load_voice", "Voice", "render_midi", "resynthesize", "resynthesize_file", "export_voice", "is_voice"):
         from . import player
 
         return getattr(player, name)
     raise AttributeError(name)
 
 
-__all__ = ["train_voice", "VoiceTrainConfig", "load_voice", "Voice", "render_midi", "resynthesize_file",
+__all__ = ["train_voice", "VoiceTrainConfig", "load_voice", "Voice", "render_midi", "resynthesize", "resynthesize_file",
            "export_voice", "is_voice"]

@@ -181,10 +181,8 @@ def render_midi(midi_path: str | Path, voice: Voice | str | Path, *, sample_rate
     return samples, rate
 
 
-def resynthesize_file(recording: str | Path, voice: Voice | str | Path, out: str | Path, *,
-                      transpose: int = 0) -> str:
-    """A recording's pitch and loudness (tracked as in training) played by the voice, written to `out`."""
-    from ..render.audio import write_audio
+def resynthesize(recording: str | Path, voice: Voice | str | Path, *, transpose: int = 0) -> tuple[np.ndarray, int]:
+    """A recording's pitch and loudness (tracked as in training) played by the voice: (samples (frames, 1), rate)."""
     from .features import frame_features, read_recording
 
     voice = load_voice(voice)
@@ -193,8 +191,18 @@ def resynthesize_file(recording: str | Path, voice: Voice | str | Path, out: str
     f0 = feats.f0_hz * np.float32(2 ** (transpose / 12))
     inputs = network_inputs(f0, feats.loudness_db, feats.sounding, feats.onset)
     audio = play_features(voice, inputs, torch.from_numpy(f0)[None])
-    write_audio(Path(out), _finish(audio, cfg.sample_rate, cfg.sample_rate), cfg.sample_rate)
-    return f"{out}: {len(audio) / cfg.sample_rate:.1f} s of {recording} played by {voice.name}"
+    return _finish(audio, cfg.sample_rate, cfg.sample_rate), cfg.sample_rate
+
+
+def resynthesize_file(recording: str | Path, voice: Voice | str | Path, out: str | Path, *,
+                      transpose: int = 0) -> str:
+    """`resynthesize`, written to `out` (WAV or FLAC)."""
+    from ..render.audio import write_audio
+
+    voice = load_voice(voice)
+    samples, rate = resynthesize(recording, voice, transpose=transpose)
+    write_audio(Path(out), samples, rate)
+    return f"{out}: {len(samples) / rate:.1f} s of {recording} played by {voice.name}"
 
 
 def export_voice(run: str | Path, name: str, card_path: str | Path, into: str | Path | None = None) -> Path:
